@@ -1,0 +1,7 @@
+"""The `ganlab` command line: a thin Typer layer over the library. Each command lives in its own
+module here and registers itself on the shared app; only this package prints errors and exits."""
+
+from ganlab.cli.app import app, main
+from ganlab.cli import plugins_cmd, train_cmd  # noqa: F401  (registers the commands)
+
+__all__ = ["app", "main"]

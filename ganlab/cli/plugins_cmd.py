@@ -1,0 +1,13 @@
+"""`ganlab plugins`: every registered loss, arch and dataset, with where it comes from."""
+
+from __future__ import annotations
+
+from ganlab.cli.app import app
+
+
+@app.command("plugins")
+def list_plugins() -> None:
+    """List every plugin (kind, name, distribution==version, target, status); broken ones included."""
+    from ganlab import plugins, ui
+
+    ui.console.print(ui.plugins_table(plugins.list_all()))

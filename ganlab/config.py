@@ -1,0 +1,133 @@
+"""The run configuration: one dataclass with a reason for every default; TOML in, dict out."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ganlab.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised only on Python 3.10
+    import tomli as tomllib
+
+
+@dataclass
+class RunConfig:
+    # --- what to train -------------------------------------------------------------------
+    loss: str = "minimax"  # the original objective of Goodfellow et al. 2014
+    arch: str = "dcgan"  # Radford et al. 2015; the default pairing of the main job
+    data: str = "digits"  # scikit-learn's bundled digits: real images, no download
+    loss_options: dict[str, Any] = field(default_factory=dict)  # e.g. {a=0, b=1, c=1} for lsgan
+    arch_options: dict[str, Any] = field(default_factory=dict)  # e.g. {width=32} for dcgan
+    data_options: dict[str, Any] = field(default_factory=dict)  # passed to the dataset plugin
+    data_root: str | None = None  # where torchvision sets / image folders live on disk
+    image_size: int | None = None  # None: the dataset's own default size
+
+    # --- Algorithm 1 of Goodfellow et al. 2014 ------------------------------------------
+    steps: int = 1500  # generator updates; about 3 minutes for the default job on 2 CPU cores
+    d_steps: int = 1  # k discriminator updates per generator update (the paper used k=1)
+    batch_size: int = 64  # m in Algorithm 1; DCGAN used 128, 64 keeps CPU steps quick
+    latent_dim: int = 100  # z in R^100 ~ N(0, I), as in the DCGAN paper
+
+    # --- optimisation -----------------------------------------------------------------------
+    optimizer: str = "adam"  # "adam" (DCGAN's choice) or "sgd" (momentum SGD, the 2014 paper's)
+    lr_g: float = 2e-4  # DCGAN paper: 0.0002 for both networks
+    lr_d: float = 2e-4
+    beta1: float = 0.5  # DCGAN paper: 0.9 oscillated, 0.5 stabilised training
+    beta2: float = 0.999  # Adam's default
+    momentum: float = 0.5  # SGD only; Goodfellow et al. 2014 started at 0.5
+
+    # --- bookkeeping ------------------------------------------------------------------------
+    seed: int = 0  # same seed on the CPU -> bit-identical weights
+    device: str = "auto"  # auto: cuda when available, else cpu
+    name: str | None = None  # run folder name under runs_dir; None: <loss>-<arch>-<data>-<time>
+    runs_dir: str = "runs"
+    sample_every: int = 250  # write a fixed-noise sample grid every N steps (and at the end)
+    checkpoint_every: int = 500  # write the full training state every N steps (and at the end)
+    n_samples: int = 64  # images in each sample grid (8 x 8) / points x 40 in each scatter plot
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], source: str = "config") -> "RunConfig":
+        unknown = sorted(set(values) - set(FIELDS))
+        if unknown:
+            raise ConfigError(
+                f"unknown key {unknown[0]!r} in {source}; valid keys: {', '.join(FIELDS)}"
+            )
+        config = cls(**values)
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        """Checks what needs no plugin: ranges and choices. Plugins check their own options."""
+        for key in ("steps", "batch_size", "d_steps", "latent_dim", "sample_every",
+                    "checkpoint_every", "n_samples"):
+            value = getattr(self, key)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                flag = "--" + key.replace("_", "-")
+                raise ConfigError(f"{key} must be an integer >= 1, got {value!r}; set {flag} 1 or more")
+        for key in ("lr_g", "lr_d"):
+            value = getattr(self, key)
+            if not isinstance(value, (int, float)) or not value > 0:
+                raise ConfigError(f"{key} must be a positive number, got {value!r}")
+        if self.optimizer not in ("adam", "sgd"):
+            raise ConfigError(f"unknown optimizer {self.optimizer!r}; choose 'adam' or 'sgd'")
+        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
+            raise ConfigError(f"unknown device {self.device!r}; choose auto, cpu or cuda")
+        if self.image_size is not None and (not isinstance(self.image_size, int) or self.image_size < 1):
+            raise ConfigError(f"image_size must be a positive integer, got {self.image_size!r}")
+        for key in ("loss_options", "arch_options", "data_options"):
+            if not isinstance(getattr(self, key), dict):
+                raise ConfigError(f"{key} must be a table, got {getattr(self, key)!r}")
+
+
+FIELDS = [f.name for f in dataclasses.fields(RunConfig)]
+
+
+def load_toml(path: str | Path) -> dict[str, Any]:
+    """Reads a run config file; a missing or unparsable file is a one-line ConfigError."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {str(path)!r} does not exist; pass an existing .toml file")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        detail = str(exc).splitlines()[0]
+        raise ConfigError(f"config file {str(path)!r} is not valid TOML ({detail}); fix the file") from exc
+
+
+def resolve(file_values: dict[str, Any] | None, overrides: dict[str, Any], source: str = "config") -> RunConfig:
+    """Defaults < config file < command-line flags (only flags the user actually set)."""
+    merged: dict[str, Any] = dict(file_values or {})
+    merged.update({k: v for k, v in overrides.items() if v is not None})
+    return RunConfig.from_dict(merged, source=source)
+
+
+def dump_toml(values: dict[str, Any]) -> str:
+    """Writes a flat config (scalars + one level of tables) as TOML that `--config` reads back."""
+    scalars = {k: v for k, v in values.items() if not isinstance(v, dict) and v is not None}
+    tables = {k: v for k, v in values.items() if isinstance(v, dict)}
+    lines = [f"{k} = {_toml_value(v)}" for k, v in scalars.items()]
+    for name, table in tables.items():
+        lines += ["", f"[{name}]"] + [f"{k} = {_toml_value(v)}" for k, v in table.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, (int, str)):
+        return json.dumps(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise ConfigError(f"cannot write {value!r} to TOML")

@@ -1,0 +1,104 @@
+"""The dataset contract, and the two in-memory sources every built-in dataset returns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ganlab.errors import DataError
+
+
+class DataSource:
+    """Real data the training loop samples from.
+
+    kind: "image" (shape (C, H, W), values in [-1, 1]) or "points" (shape (D,)).
+    meta: JSON-serialisable facts that travel with the run (mode centres and std for the
+    toy mixtures, class count for labelled sets) so evaluation can score without reloading.
+    """
+
+    kind: str
+    shape: tuple[int, ...]
+    meta: dict[str, Any]
+
+    def sample(self, n: int, generator: torch.Generator) -> Tensor:
+        """A fresh minibatch of n examples, drawn with `generator` (so runs are reproducible)."""
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+
+class ImageSource(DataSource):
+    """Images held in memory as uint8 (N, C, H, W); batches come out as float in [-1, 1]."""
+
+    kind = "image"
+
+    def __init__(self, images: Tensor, labels: Tensor | None = None, meta: dict[str, Any] | None = None):
+        if images.dtype != torch.uint8 or images.dim() != 4:
+            raise ValueError(f"ImageSource wants uint8 (N, C, H, W), got {images.dtype} {tuple(images.shape)}")
+        self.images, self.labels = images, labels
+        self.shape = tuple(images.shape[1:])
+        self.meta = {"n": len(images), **(meta or {})}
+
+    def sample(self, n: int, generator: torch.Generator) -> Tensor:
+        idx = torch.randint(len(self.images), (n,), generator=generator)
+        return to_unit_range(self.images[idx])
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+
+class MixtureSource(DataSource):
+    """An isotropic Gaussian mixture with equal weights: the mode-collapse benchmarks."""
+
+    kind = "points"
+
+    def __init__(self, means: Tensor, std: float):
+        self.means, self.std = means.float(), float(std)
+        self.shape = (means.shape[1],)
+        self.meta = {"modes": self.means.tolist(), "std": self.std}
+
+    def sample(self, n: int, generator: torch.Generator) -> Tensor:
+        idx = torch.randint(len(self.means), (n,), generator=generator)
+        noise = torch.randn((n,) + self.shape, generator=generator)
+        return self.means[idx] + self.std * noise
+
+    def __len__(self) -> int:
+        return len(self.means)
+
+
+class Dataset:
+    """A dataset plugin: `load` returns a DataSource. Keyword arguments of `__init__` are the
+    dataset's options (`data_options` in a config file)."""
+
+    #: size images are resized to when the user gives no --image-size; None for point data
+    default_image_size: int | None = 32
+    #: whether the dataset reads --data-root
+    uses_root: bool = False
+
+    def load(self, image_size: int | None, root: str | None) -> DataSource:
+        raise NotImplementedError
+
+
+def to_unit_range(images: Tensor) -> Tensor:
+    """uint8 [0, 255] -> float [-1, 1], the range of G's tanh output."""
+    return images.float().div_(127.5).sub_(1.0)
+
+
+def resize_uint8(images: Tensor, size: int) -> Tensor:
+    """(N, C, h, w) float in [0, 1] or uint8 -> uint8 (N, C, size, size), antialiased bilinear."""
+    x = images.float() / 255.0 if images.dtype == torch.uint8 else images.float()
+    if x.shape[-1] != size or x.shape[-2] != size:
+        out = []
+        for chunk in x.split(4096):  # bounded memory on 60k-image sets
+            out.append(torch.nn.functional.interpolate(
+                chunk, size=(size, size), mode="bilinear", antialias=True, align_corners=False))
+        x = torch.cat(out)
+    return (x.clamp(0, 1) * 255.0).round().to(torch.uint8)
+
+
+def require_no_root(name: str, root: str | None) -> None:
+    if root is not None:
+        raise DataError(f"dataset {name!r} is built in and reads no files; drop --data-root {root}")

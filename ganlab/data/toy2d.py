@@ -1,0 +1,45 @@
+"""`ring` and `grid`: the 2D Gaussian mixtures used to measure mode collapse."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ganlab.data.base import Dataset, MixtureSource, require_no_root
+from ganlab.errors import DataError
+
+
+class _Mixture(Dataset):
+    default_image_size = None
+    name = ""  # the registry name, for messages
+    std = 0.0  # every mode's standard deviation
+
+    def means(self) -> torch.Tensor:
+        raise NotImplementedError
+
+    def load(self, image_size: int | None, root: str | None) -> MixtureSource:
+        require_no_root(self.name, root)
+        if image_size is not None:
+            raise DataError(f"dataset {self.name!r} is 2D points, not images; drop --image-size {image_size}")
+        return MixtureSource(self.means(), self.std)
+
+
+class Ring(_Mixture):
+    """8 Gaussians with means (cos 2 pi i/8, sin 2 pi i/8) and std 0.01 (Metz et al. 2017)."""
+
+    name, std = "ring", 0.01
+
+    def means(self) -> torch.Tensor:
+        angles = torch.arange(8, dtype=torch.float64) * 2 * math.pi / 8
+        return torch.stack([angles.cos(), angles.sin()], dim=1)
+
+
+class Grid(_Mixture):
+    """25 Gaussians with means on {-4, -2, 0, 2, 4}^2 and std 0.05 (Dumoulin et al. 2017)."""
+
+    name, std = "grid", 0.05
+
+    def means(self) -> torch.Tensor:
+        axis = torch.tensor([-4.0, -2.0, 0.0, 2.0, 4.0], dtype=torch.float64)
+        return torch.cartesian_prod(axis, axis)

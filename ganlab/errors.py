@@ -1,0 +1,45 @@
+"""The typed errors ganlab raises; each message says what failed, which value, and what to do next.
+
+Only the CLI turns these into a one-line `Error: ...` and exit code 1. Anything else that
+escapes is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class GanlabError(Exception):
+    """Base of every error a user can cause and fix."""
+
+
+class ConfigError(GanlabError):
+    """A run configuration value is invalid (flag, TOML file, option)."""
+
+
+class PluginError(GanlabError):
+    """A plugin is unknown, ambiguous, fails to import, or breaks its contract."""
+
+
+class DataError(GanlabError):
+    """A dataset cannot be found, read or shaped as asked."""
+
+
+class RunError(GanlabError):
+    """A run directory or checkpoint is missing, unreadable or not a ganlab run."""
+
+
+class MetricError(GanlabError):
+    """A metric cannot be computed with the inputs given."""
+
+
+class ExportError(GanlabError):
+    """An export or an ONNX file is unusable."""
+
+
+class DivergenceError(GanlabError):
+    """Training produced a NaN or Inf."""
+
+
+class Interrupted(GanlabError):
+    """The user pressed Ctrl-C; state was saved. Exit code 130, as shells expect after SIGINT."""
+
+    exit_code = 130

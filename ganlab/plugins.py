@@ -1,0 +1,173 @@
+"""Plugin registry over entry points: discover without importing, load one by name, list all.
+
+Built-ins and third-party packages are found the same way, through the entry-point groups
+below; ganlab's own pyproject declares its built-ins there too.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.metadata as md
+import inspect
+import os
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ganlab.errors import ConfigError, PluginError
+
+GROUPS = {"loss": "ganlab.losses", "arch": "ganlab.archs", "dataset": "ganlab.datasets"}
+FLAGS = {"loss": "--loss", "arch": "--arch", "dataset": "--data"}
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+
+
+@dataclass(frozen=True)
+class PluginSpec:
+    """One entry point, read from metadata only (nothing imported)."""
+
+    kind: str
+    name: str
+    target: str  # "module:Class"
+    dist: str  # distribution name, or "unknown" for an entry point without one
+    version: str
+    entry_point: Any
+
+    @property
+    def origin(self) -> str:
+        return f"{self.dist}=={self.version}"
+
+    def describe(self) -> str:
+        return f"{self.kind} {self.name!r} ({self.target} from {self.origin})"
+
+
+def _entry_points(group: str) -> list:
+    """Indirection so tests can feed fake entry points without installing anything."""
+    return list(md.entry_points(group=group))
+
+
+def discover(kind: str) -> dict[str, list[PluginSpec]]:
+    """Name -> every spec claiming it. More than one spec under a name is a conflict."""
+    found: dict[str, list[PluginSpec]] = {}
+    disabled = os.environ.get("GANLAB_DISABLE_PLUGINS", "") not in ("", "0")
+    for ep in _entry_points(GROUPS[kind]):
+        dist = getattr(ep, "dist", None)
+        dist_name = dist.metadata["Name"] if dist is not None else "unknown"
+        if disabled and dist_name != "ganlab":
+            continue
+        version = dist.version if dist is not None else "unknown"
+        spec = PluginSpec(kind, ep.name, ep.value, dist_name, version, ep)
+        if spec not in found.setdefault(ep.name, []):
+            found[ep.name].append(spec)
+    return found
+
+
+def available(kind: str) -> list[str]:
+    return sorted(discover(kind))
+
+
+def find(kind: str, name: str, recorded_dist: str | None = None) -> PluginSpec:
+    """The one spec for `name`; unknown names get the closest match, duplicates name both."""
+    specs = discover(kind)
+    if name not in specs:
+        names = sorted(specs)
+        close = difflib.get_close_matches(name, names, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        if recorded_dist and recorded_dist != "unknown":
+            hint = f"it came from the package {recorded_dist!r}: pip install {recorded_dist}; "
+        raise PluginError(
+            f"unknown {kind} {name!r}; {hint}available: {', '.join(names) or '(none)'}"
+        )
+    if len(specs[name]) > 1:
+        claims = " and ".join(s.origin + f" ({s.target})" for s in specs[name])
+        raise PluginError(
+            f"{kind} {name!r} is registered by more than one package: {claims}; "
+            "uninstall one so the result traces to a single implementation"
+        )
+    return specs[name][0]
+
+
+def import_spec(spec: PluginSpec) -> type:
+    """Imports one plugin and checks its load-time contract (base class, name format)."""
+    if not NAME_RE.match(spec.name):
+        raise PluginError(
+            f"{spec.describe()} has an invalid name; names are lower-case letters, digits, '.', '_' or '-'"
+        )
+    try:
+        obj = spec.entry_point.load()
+    except Exception as exc:  # any import-time failure of third-party code
+        raise PluginError(
+            f"{spec.describe()} failed to import: {type(exc).__name__}: {exc}"
+        ) from exc
+    base = base_class(spec.kind)
+    if not (inspect.isclass(obj) and issubclass(obj, base)):
+        raise PluginError(
+            f"{spec.describe()} is {obj!r}, not a subclass of {base.__module__}.{base.__qualname__}; "
+            "fix the entry point or the class"
+        )
+    return obj
+
+
+def load(kind: str, name: str, recorded_dist: str | None = None) -> tuple[type, PluginSpec]:
+    spec = find(kind, name, recorded_dist)
+    return import_spec(spec), spec
+
+
+def create(kind: str, name: str, options: dict[str, Any] | None = None,
+           recorded_dist: str | None = None) -> tuple[Any, PluginSpec]:
+    """Loads and instantiates a plugin with its options; a bad option lists the valid ones."""
+    cls, spec = load(kind, name, recorded_dist)
+    options = dict(options or {})
+    params = inspect.signature(cls.__init__).parameters
+    variadic = (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)
+    takes_kwargs = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    valid = [n for n, p in params.items() if n != "self" and p.kind not in variadic]
+    unknown = [k for k in options if k not in valid]
+    if unknown and not takes_kwargs:
+        raise ConfigError(
+            f"{kind} {name!r} has no option {unknown[0]!r}; valid options: {', '.join(valid) or '(none)'}"
+        )
+    try:
+        instance = cls(**options)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{kind} {name!r} rejected its options {options}: {exc}") from exc
+    return instance, spec
+
+
+def base_class(kind: str) -> type:
+    if kind == "loss":
+        from ganlab.losses.base import Loss
+        return Loss
+    if kind == "arch":
+        from ganlab.archs.base import Arch
+        return Arch
+    from ganlab.data.base import Dataset
+    return Dataset
+
+
+@dataclass
+class PluginStatus:
+    spec: PluginSpec
+    status: str  # "ok", or the one-line error
+
+
+def list_all() -> list[PluginStatus]:
+    """Every plugin of every kind with its status; a broken plugin never stops the listing."""
+    rows: list[PluginStatus] = []
+    for kind in GROUPS:
+        for name, specs in sorted(discover(kind).items()):
+            for spec in specs:
+                if len(specs) > 1:
+                    others = ", ".join(s.origin for s in specs if s is not spec)
+                    rows.append(PluginStatus(spec, f"conflict: also registered by {others}"))
+                    continue
+                try:
+                    import_spec(spec)
+                    rows.append(PluginStatus(spec, "ok"))
+                except PluginError as exc:
+                    rows.append(PluginStatus(spec, f"error: {exc}"))
+    return rows
+
+
+def provenance(spec: PluginSpec) -> dict[str, str]:
+    """What a checkpoint and a summary record about the plugin that produced a result."""
+    return {"name": spec.name, "target": spec.target, "dist": spec.dist, "version": spec.version}

@@ -1,0 +1,69 @@
+"""Rebuilds a trained generator from a run directory or a checkpoint file, for eval, export and
+sampling. The networks come back through the same plugins that built them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ganlab import checkpoint, plugins
+from ganlab.config import RunConfig
+from ganlab.errors import RunError
+from ganlab.rundir import RunDir, open_run
+
+
+@dataclass
+class Restored:
+    G: nn.Module  # in eval mode, on `device`
+    D: nn.Module
+    config: RunConfig
+    step: int
+    data_kind: str  # "image" or "points"
+    data_shape: tuple[int, ...]  # (C, H, W) or (D,)
+    data_meta: dict[str, Any]
+    plugins: dict[str, dict[str, str]]  # provenance of loss, arch, dataset
+    run: RunDir | None
+
+    @property
+    def latent_dim(self) -> int:
+        return self.config.latent_dim
+
+    @torch.no_grad()
+    def sample(self, n: int, seed: int = 0, batch_size: int = 256) -> torch.Tensor:
+        """n samples on the CPU from z ~ N(0, I) drawn with `seed`."""
+        gen = torch.Generator().manual_seed(seed)
+        device = next(self.G.parameters()).device
+        out = []
+        for start in range(0, n, batch_size):
+            z = torch.randn(min(batch_size, n - start), self.latent_dim, generator=gen)
+            out.append(self.G(z.to(device)).cpu())
+        return torch.cat(out)
+
+
+def restore(source: str | Path, which: str = "last", device: str = "cpu") -> Restored:
+    """`source` is a run directory (then `which` is last, best or a file) or a .pt file."""
+    source = Path(source)
+    if source.is_file():
+        run, state = None, checkpoint.load(source)
+    else:
+        run = open_run(source)
+        state = run.checkpoint(which)
+    config = RunConfig.from_dict(state["config"], source=f"checkpoint of {source}")
+    recorded = state.get("plugins", {}).get("arch", {})
+    arch, _ = plugins.create("arch", config.arch, config.arch_options, recorded_dist=recorded.get("dist"))
+    shape = tuple(state["data"]["shape"])
+    G, D = arch.build(shape, config.latent_dim)
+    try:
+        G.load_state_dict(state["G"])
+        D.load_state_dict(state["D"])
+    except RuntimeError as exc:
+        raise RunError(f"checkpoint of {str(source)!r} does not fit arch {config.arch!r} "
+                       f"({str(exc).splitlines()[0]}); was the plugin changed since training?") from exc
+    G.to(device).eval()
+    D.to(device).eval()
+    return Restored(G, D, config, int(state["step"]), state["data"]["kind"], shape,
+                    state["data"].get("meta", {}), state.get("plugins", {}), run)

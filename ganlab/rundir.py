@@ -1,0 +1,143 @@
+"""The run directory: where a run's config, checkpoints, metrics, samples and summary live.
+
+runs/<name>/
+  config.toml          resolved config; `ganlab train --config` reads it back
+  metrics.jsonl        one JSON object per generator step
+  samples/             fixed-noise grids (images) or scatter plots (2D points), step_NNNNNN.png
+  checkpoints/last.pt  full training state (models, optimizers, step, RNG states)
+  loss_curve.png       losses and D outputs against step, drawn at the end
+  summary.json         final numbers, wall time, versions; written last, status says complete
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ganlab import checkpoint
+from ganlab.config import RunConfig, dump_toml, load_toml
+from ganlab.errors import RunError
+
+
+@dataclass
+class RunDir:
+    path: Path
+
+    @property
+    def config_file(self) -> Path:
+        return self.path / "config.toml"
+
+    @property
+    def metrics_file(self) -> Path:
+        return self.path / "metrics.jsonl"
+
+    @property
+    def samples_dir(self) -> Path:
+        return self.path / "samples"
+
+    @property
+    def checkpoints_dir(self) -> Path:
+        return self.path / "checkpoints"
+
+    @property
+    def last_checkpoint(self) -> Path:
+        return self.checkpoints_dir / "last.pt"
+
+    @property
+    def best_checkpoint(self) -> Path:
+        return self.checkpoints_dir / "best.pt"
+
+    @property
+    def summary_file(self) -> Path:
+        return self.path / "summary.json"
+
+    @property
+    def loss_curve(self) -> Path:
+        return self.path / "loss_curve.png"
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    # --- reading --------------------------------------------------------------------------
+    def config(self) -> RunConfig:
+        return RunConfig.from_dict(load_toml(self.config_file), source=str(self.config_file))
+
+    def summary(self) -> dict[str, Any]:
+        if not self.summary_file.is_file():
+            return {}
+        try:
+            return json.loads(self.summary_file.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise RunError(f"{str(self.summary_file)!r} is not valid JSON ({exc}); "
+                           "delete it and run `ganlab eval` to rebuild the numbers") from exc
+
+    def metrics(self) -> list[dict[str, Any]]:
+        if not self.metrics_file.is_file():
+            return []
+        rows = []
+        for line in self.metrics_file.read_text(encoding="utf-8").splitlines():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                break  # a line torn by a crash ends the log; everything before it is good
+        return rows
+
+    def checkpoint(self, which: str = "last") -> dict[str, Any]:
+        """`which` is "last", "best" or a path to a checkpoint file."""
+        path = {"last": self.last_checkpoint, "best": self.best_checkpoint}.get(which, Path(which))
+        if not path.is_file():
+            hint = "train it first" if which == "last" else "pass --checkpoint last"
+            raise RunError(f"run {str(self.path)!r} has no checkpoint {which!r} ({path}); {hint}")
+        return checkpoint.load(path)
+
+    # --- writing --------------------------------------------------------------------------
+    def write_config(self, config: RunConfig) -> None:
+        checkpoint.atomic_write_text(self.config_file, dump_toml(config.to_dict()))
+
+    def write_summary(self, summary: dict[str, Any]) -> None:
+        checkpoint.atomic_write_text(self.summary_file, json.dumps(summary, indent=2, sort_keys=False) + "\n")
+
+    def update_summary(self, **sections: Any) -> dict[str, Any]:
+        summary = self.summary()
+        summary.update(sections)
+        self.write_summary(summary)
+        return summary
+
+    def truncate_metrics(self, after_step: int) -> None:
+        """Drops log lines past `after_step` (written after the checkpoint a resume starts from)."""
+        rows = [r for r in self.metrics() if r.get("step", 0) <= after_step]
+        checkpoint.atomic_write_text(self.metrics_file, "".join(json.dumps(r) + "\n" for r in rows))
+
+
+def open_run(path: str | Path) -> RunDir:
+    """An existing run; anything else is a one-line RunError saying what is missing."""
+    run = RunDir(Path(path))
+    if not run.path.is_dir():
+        raise RunError(f"run {str(path)!r} does not exist; pass a folder under runs/ made by `ganlab train`")
+    if not run.config_file.is_file():
+        raise RunError(f"{str(path)!r} is not a ganlab run (no config.toml); pass a folder made by `ganlab train`")
+    return run
+
+
+def new_run(config: RunConfig) -> RunDir:
+    """Creates runs/<name>/; refuses to reuse an existing folder (nothing is overwritten)."""
+    name = config.name or f"{config.loss}-{config.arch}-{config.data}-{time.strftime('%Y%m%d-%H%M%S')}"
+    path = Path(config.runs_dir) / name
+    if path.exists():
+        if config.name is None:  # two auto-named runs in the same second
+            path = Path(config.runs_dir) / f"{name}-{time.time_ns() % 10**6:06d}"
+        else:
+            raise RunError(f"run {str(path)!r} already exists; continue it with --resume {path} "
+                           "or choose another --name")
+    try:
+        path.mkdir(parents=True)
+        (path / "samples").mkdir()
+        (path / "checkpoints").mkdir()
+    except OSError as exc:
+        raise RunError(f"cannot create run folder {str(path)!r} ({exc.strerror}); "
+                       "pass a writable --runs-dir") from exc
+    return RunDir(path)

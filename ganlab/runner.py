@@ -1,0 +1,131 @@
+"""Runs a training job into a run directory: new runs, resumed runs, and their bookkeeping."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+from ganlab import checkpoint, plugins, viz
+from ganlab.config import RunConfig
+from ganlab.errors import ConfigError, DivergenceError, Interrupted
+from ganlab.rundir import RunDir, new_run, open_run
+from ganlab.train import Callback, Trainer, train, versions
+
+
+class Recorder(Callback):
+    """Writes what the loop reports into the run directory: metrics, samples, checkpoints."""
+
+    def __init__(self, run: RunDir):
+        self.run = run
+        self.log = None
+
+    def on_start(self, trainer: Trainer) -> None:
+        self.log = open(self.run.metrics_file, "a", encoding="utf-8")
+
+    def on_step(self, trainer: Trainer, stats: dict[str, float]) -> None:
+        self.log.write(json.dumps(stats) + "\n")
+        c = trainer.config
+        if trainer.step % c.sample_every == 0:
+            self.write_samples(trainer)
+        if trainer.step % c.checkpoint_every == 0:
+            self.write_checkpoint(trainer)
+
+    def write_samples(self, trainer: Trainer) -> Path:
+        path = self.run.samples_dir / f"step_{trainer.step:06d}.png"
+        title = f"{trainer.config.loss} / {trainer.config.arch}, step {trainer.step}"
+        viz.save_samples(trainer.samples(), trainer.data.kind, path, trainer.data.meta, title)
+        return path
+
+    def write_checkpoint(self, trainer: Trainer) -> None:
+        self.log.flush()  # the log is durable up to the checkpoint it belongs with
+        checkpoint.save(self.run.last_checkpoint, trainer.state_dict())
+
+    def close(self) -> None:
+        if self.log is not None:
+            self.log.close()
+
+
+def start(config: RunConfig, callbacks: Iterable[Callback] = ()) -> tuple[RunDir, dict[str, Any]]:
+    """Trains a new run. Everything that can be wrong with the config fails before the run
+    folder is created, so a bad command leaves nothing behind."""
+    trainer = Trainer(config)
+    run = new_run(config)
+    run.write_config(config)
+    return run, _train_into(run, trainer, config.steps, callbacks, previous={})
+
+
+def resume(path: str | Path, steps: int | None = None,
+           callbacks: Iterable[Callback] = ()) -> tuple[RunDir, dict[str, Any]]:
+    """Continues a run from checkpoints/last.pt up to `steps` (default: the configured steps)."""
+    run = open_run(path)
+    config = run.config()
+    state = run.checkpoint("last")
+    if steps is not None:
+        if steps < 1:
+            raise ConfigError(f"steps must be an integer >= 1, got {steps}; set --steps 1 or more")
+        config.steps = steps
+    if config.steps < state["step"]:
+        raise ConfigError(f"run {run.name!r} is already at step {state['step']}; "
+                          f"pass --steps larger than {state['step']} to continue it")
+    trainer = Trainer(config)
+    trainer.load_state_dict(state)
+    run.truncate_metrics(after_step=trainer.step)
+    run.write_config(config)
+    return run, _train_into(run, trainer, config.steps, callbacks, previous=run.summary())
+
+
+def _train_into(run: RunDir, trainer: Trainer, until: int, callbacks: Iterable[Callback],
+                previous: dict[str, Any]) -> dict[str, Any]:
+    recorder = Recorder(run)
+    summary = previous | {"status": "running"}
+    started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    try:
+        timing = train(trainer, until, [recorder, *callbacks])
+        if trainer.step % trainer.config.checkpoint_every:
+            recorder.write_checkpoint(trainer)
+    except KeyboardInterrupt as exc:
+        recorder.write_checkpoint(trainer)  # a Ctrl-C keeps everything up to this step
+        run.write_summary(summary | {"status": "interrupted", "step": trainer.step})
+        raise Interrupted(f"interrupted at step {trainer.step}; checkpoint saved. "
+                          f"Continue with: ganlab train --resume {run.path}") from exc
+    except DivergenceError as exc:
+        run.write_summary(summary | {"status": "diverged", "step": trainer.step, "error": str(exc)})
+        raise
+    finally:
+        recorder.close()
+    final_samples = recorder.write_samples(trainer)
+    rows = run.metrics()
+    viz.save_loss_curve(rows, run.loss_curve, title=f"{run.name}")
+    wall = previous.get("wall_time_s", 0.0) + timing["wall_time_s"]
+    summary = build_summary(run, trainer, rows, wall, timing, started, final_samples, previous)
+    run.write_summary(summary)
+    for cb in callbacks:
+        cb.on_end(trainer, summary)
+    return summary
+
+
+def build_summary(run: RunDir, trainer: Trainer, rows: list[dict], wall: float, timing: dict,
+                  started: str, samples: Path, previous: dict[str, Any]) -> dict[str, Any]:
+    tail = rows[-100:]  # single-step GAN losses are noisy; the mean of the last 100 is steadier
+    keys = ("d_loss", "g_loss", "d_real", "d_fake")
+    return {
+        **{k: v for k, v in previous.items() if k in ("eval", "created")},
+        "status": "complete",
+        "name": run.name,
+        "created": previous.get("created", started),
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "step": trainer.step,
+        "config": trainer.config.to_dict(),
+        "device": str(trainer.device),
+        "data": {"kind": trainer.data.kind, "shape": list(trainer.data.shape), "meta": trainer.data.meta},
+        "final": {k: rows[-1][k] for k in keys} if rows else {},
+        "final_mean_last_100": {k: sum(r[k] for r in tail) / len(tail) for k in keys} if tail else {},
+        "wall_time_s": round(wall, 3),
+        "steps_per_s": round(timing["steps"] / timing["wall_time_s"], 3) if timing["wall_time_s"] else None,
+        "samples": str(samples.relative_to(run.path)),
+        "versions": versions(trainer.specs),
+        "plugins": {k: plugins.provenance(s) for k, s in trainer.specs.items()},
+    }
+

@@ -1,0 +1,198 @@
+"""The training loop: Algorithm 1 of Goodfellow et al. 2014. Reports through callbacks, never prints."""
+
+from __future__ import annotations
+
+import platform
+import time
+from typing import Any, Iterable
+
+import torch
+from torch import Tensor
+
+from ganlab import __version__, contract, plugins
+from ganlab.config import RunConfig
+from ganlab.errors import ConfigError, DivergenceError
+
+POINTS_IN_SCATTER = 2500  # the sample count the mode metrics use on ring/grid
+
+
+class Callback:
+    """Hooks the loop calls; override what you need (progress bars, logs, tests)."""
+
+    def on_start(self, trainer: "Trainer") -> None: ...
+    def on_step(self, trainer: "Trainer", stats: dict[str, float]) -> None: ...
+    def on_end(self, trainer: "Trainer", summary: dict[str, Any]) -> None: ...
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device {name!r} asked for, but torch sees no CUDA GPU; use --device cpu or auto")
+    return torch.device(name)
+
+
+class Trainer:
+    """All training state: networks, optimizers, loss, data, RNGs and the step counter."""
+
+    def __init__(self, config: RunConfig):
+        self.config = config
+        self.device = pick_device(config.device)
+        self.loss, loss_spec = plugins.create("loss", config.loss, config.loss_options)
+        self.arch, arch_spec = plugins.create("arch", config.arch, config.arch_options)
+        dataset, data_spec = plugins.create("dataset", config.data, config.data_options)
+        self.specs = {"loss": loss_spec, "arch": arch_spec, "dataset": data_spec}
+        self.data = dataset.load(config.image_size, config.data_root)
+        self.arch.check(self.data.shape)  # before any run folder exists
+
+        torch.manual_seed(config.seed)  # weight init draws from the global generator
+        G, D = self.arch.build(self.data.shape, config.latent_dim)
+        self.G, self.D = G.to(self.device), D.to(self.device)
+        self.opt_g = self._optimizer(self.G, config.lr_g)
+        self.opt_d = self._optimizer(self.D, config.lr_d)
+        # one generator for minibatches and noise, so a resumed run draws the same sequence
+        self.gen = torch.Generator().manual_seed(config.seed)
+        n_fixed = config.n_samples if self.data.kind == "image" else POINTS_IN_SCATTER
+        fixed_gen = torch.Generator().manual_seed(config.seed + 1)  # never touches training draws
+        self.fixed_z = torch.randn(n_fixed, config.latent_dim, generator=fixed_gen)
+        self.step = 0
+        self.contract_checked = False
+
+    def _optimizer(self, net: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
+        c = self.config
+        if c.optimizer == "sgd":  # Goodfellow et al. 2014 trained with momentum SGD
+            return torch.optim.SGD(net.parameters(), lr=lr, momentum=c.momentum)
+        return torch.optim.Adam(net.parameters(), lr=lr, betas=(c.beta1, c.beta2))
+
+    def who(self, kind: str) -> str:
+        return self.specs[kind].describe()
+
+    def noise(self, n: int) -> Tensor:
+        return torch.randn(n, self.config.latent_dim, generator=self.gen).to(self.device)
+
+    def real_batch(self) -> Tensor:
+        return self.data.sample(self.config.batch_size, self.gen).to(self.device)
+
+    # --- one iteration of Algorithm 1 --------------------------------------------------------
+    def train_step(self) -> dict[str, float]:
+        m = self.config.batch_size
+        for _ in range(self.config.d_steps):  # k discriminator steps, each on a fresh minibatch
+            real = self.real_batch()
+            with torch.no_grad():
+                fake = self.G(self.noise(m))  # (N, C, H, W) or (N, 2); G gets no gradient here
+            real_logits, fake_logits = self.D(real), self.D(fake)
+            d_loss = self.loss.d_loss(real_logits, fake_logits)
+            penalty = self.loss.penalty(self.D, real, fake)
+            if not self.contract_checked:
+                self._check_contract(fake, real_logits, d_loss, penalty)
+            total_d = d_loss if penalty is None else d_loss + penalty
+            self.opt_d.zero_grad(set_to_none=True)
+            total_d.backward()
+            self.opt_d.step()
+
+        fake = self.G(self.noise(m))
+        fake_logits_g = self.D(fake)
+        real_logits_g = self.D(real) if self.loss.needs_real_logits_in_g else None
+        g_loss = self.loss.g_loss(fake_logits_g, real_logits_g)
+        if not self.contract_checked:
+            contract.check_loss_value(self.who("loss"), g_loss, "g_loss")
+            self.contract_checked = True
+        self.opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        grad_norm = torch.linalg.vector_norm(
+            torch.stack([p.grad.detach().norm() for p in self.G.parameters() if p.grad is not None]))
+        self.opt_g.step()
+        self.step += 1
+        stats = {
+            "step": self.step,
+            "d_loss": total_d.item(),
+            "g_loss": g_loss.item(),
+            "d_real": torch.sigmoid(real_logits.detach()).mean().item(),  # mean D(x)
+            "d_fake": torch.sigmoid(fake_logits.detach()).mean().item(),  # mean D(G(z))
+            "g_grad_norm": grad_norm.item(),
+        }
+        if penalty is not None:
+            stats["penalty"] = penalty.item()
+        self._check_finite(stats)
+        return stats
+
+    def _check_contract(self, fake: Tensor, real_logits: Tensor, d_loss: Tensor, penalty: Tensor | None) -> None:
+        m = self.config.batch_size
+        contract.check_generator_output(self.who("arch"), fake, m, self.data.shape)
+        contract.check_discriminator_output(self.who("arch"), real_logits, m)
+        contract.check_loss_value(self.who("loss"), d_loss, "d_loss")
+        if penalty is not None:
+            contract.check_loss_value(self.who("loss"), penalty, "penalty")
+
+    def _check_finite(self, stats: dict[str, float]) -> None:
+        for key in ("d_loss", "g_loss", "g_grad_norm"):
+            value = stats[key]
+            if value != value or value in (float("inf"), float("-inf")):
+                raise DivergenceError(
+                    f"training diverged at step {self.step}: {key} = {value}; the last checkpoint is kept "
+                    "(try a lower --lr-d/--lr-g)")
+
+    @torch.no_grad()
+    def samples(self) -> Tensor:
+        """G(fixed z) in eval mode (batch-norm running statistics), as an exported G would give."""
+        self.G.eval()
+        try:
+            return self.G(self.fixed_z.to(self.device)).cpu()
+        finally:
+            self.G.train()
+
+    # --- full state, for checkpoints and resume ------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "config": self.config.to_dict(),
+            "data": {"kind": self.data.kind, "shape": list(self.data.shape), "meta": self.data.meta},
+            "plugins": {k: plugins.provenance(s) for k, s in self.specs.items()},
+            "G": self.G.state_dict(),
+            "D": self.D.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "fixed_z": self.fixed_z,
+            "rng": {
+                "data": self.gen.get_state(),
+                "torch": torch.get_rng_state(),
+                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            },
+            "versions": versions(self.specs),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.G.load_state_dict(state["G"])
+        self.D.load_state_dict(state["D"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.fixed_z = state["fixed_z"]
+        self.gen.set_state(state["rng"]["data"])
+        torch.set_rng_state(state["rng"]["torch"])
+        if state["rng"]["cuda"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+        self.step = int(state["step"])
+        self.contract_checked = True  # checked when the run started
+
+
+def versions(specs: dict[str, plugins.PluginSpec]) -> dict[str, Any]:
+    return {
+        "ganlab": __version__,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "plugins": {kind: spec.origin for kind, spec in specs.items()},
+    }
+
+
+def train(trainer: Trainer, until: int, callbacks: Iterable[Callback] = ()) -> dict[str, float]:
+    """Runs generator steps until `trainer.step == until`; returns timing of this segment."""
+    callbacks = list(callbacks)
+    for cb in callbacks:
+        cb.on_start(trainer)
+    start, first = time.perf_counter(), trainer.step
+    while trainer.step < until:
+        stats = trainer.train_step()
+        for cb in callbacks:
+            cb.on_step(trainer, stats)
+    elapsed = time.perf_counter() - start
+    return {"wall_time_s": elapsed, "steps": trainer.step - first}

@@ -1,0 +1,78 @@
+"""Rich consoles, progress bars and tables; the only place ganlab decides how things look."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn,
+                           TimeElapsedColumn, TimeRemainingColumn)
+from rich.table import Table
+from rich.text import Text
+
+from ganlab.train import Callback, Trainer
+
+console = Console()  # results (tables, paths) go to stdout
+err_console = Console(stderr=True, soft_wrap=True, highlight=False)  # errors and notices, one line each
+
+
+class SpeedColumn(ProgressColumn):
+    """Iterations per second, as rich measures them over its recent window."""
+
+    def render(self, task) -> Text:
+        return Text(f"{task.speed:6.1f} it/s" if task.speed else "   -- it/s", style="cyan")
+
+
+def make_progress(transient: bool = False) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        SpeedColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[info]}"),
+        console=err_console,
+        transient=transient,
+    )
+
+
+class TrainProgress(Callback):
+    """A progress bar over generator steps with live losses and D outputs."""
+
+    def __init__(self, progress: Progress, description: str = "train"):
+        self.progress, self.description, self.task = progress, description, None
+
+    def on_start(self, trainer: Trainer) -> None:
+        self.task = self.progress.add_task(self.description, total=trainer.config.steps,
+                                           completed=trainer.step, info="")
+
+    def on_step(self, trainer: Trainer, stats: dict[str, float]) -> None:
+        info = (f"D {stats['d_loss']:.3f}  G {stats['g_loss']:.3f}  "
+                f"D(x) {stats['d_real']:.2f}  D(G(z)) {stats['d_fake']:.2f}")
+        self.progress.update(self.task, advance=1, info=info)
+
+
+def plugins_table(rows: list[Any]) -> Table:
+    table = Table(title="ganlab plugins")
+    for column in ("kind", "name", "distribution", "target", "status"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        ok = row.status == "ok"
+        table.add_row(row.spec.kind, row.spec.name, row.spec.origin, row.spec.target,
+                      Text(row.status, style="green" if ok else "red"))
+    return table
+
+
+def train_summary_table(summary: dict[str, Any]) -> Table:
+    table = Table(title=f"run {summary['name']}", show_header=False)
+    table.add_column("key", style="bold")
+    table.add_column("value")
+    final = summary.get("final_mean_last_100", {})
+    table.add_row("steps", f"{summary['step']}  ({summary['steps_per_s']} steps/s on {summary['device']})")
+    table.add_row("wall time", f"{summary['wall_time_s']:.1f} s")
+    if final:
+        table.add_row("D loss / G loss", f"{final['d_loss']:.4f} / {final['g_loss']:.4f}  (mean of last 100 steps)")
+        table.add_row("D(x) / D(G(z))", f"{final['d_real']:.3f} / {final['d_fake']:.3f}")
+    return table

@@ -1,0 +1,86 @@
+"""Pictures: sample grids (torchvision), scatter plots of 2D samples and loss curves (matplotlib)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+from torch import Tensor
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only; never needs a display
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_grid(images: Tensor, path: Path, nrow: int = 8) -> None:
+    """(N, C, H, W) in [-1, 1] -> one PNG grid."""
+    from torchvision.utils import save_image
+
+    save_image((images.clamp(-1, 1) + 1) / 2, path, nrow=nrow, padding=2, pad_value=1.0)
+
+
+def save_scatter(points: Tensor, path: Path, modes: Sequence[Sequence[float]] | None = None,
+                 title: str = "") -> None:
+    """(N, 2) generated points over the true mode centres."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5, 5), dpi=100)
+    if modes is not None:
+        m = torch.as_tensor(modes)
+        ax.scatter(m[:, 0], m[:, 1], s=80, marker="x", c="tab:red", label="true modes", zorder=3)
+        lim = float(m.abs().max()) * 1.5
+        ax.set_xlim(-lim, lim)
+        ax.set_ylim(-lim, lim)
+    ax.scatter(points[:, 0], points[:, 1], s=3, alpha=0.4, c="tab:blue", label="generated")
+    ax.set_aspect("equal")
+    ax.legend(loc="upper right", fontsize=8)
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def save_samples(samples: Tensor, kind: str, path: Path, meta: dict[str, Any], title: str = "") -> None:
+    if kind == "points":
+        save_scatter(samples, path, meta.get("modes"), title)
+    else:
+        save_grid(samples, path)
+
+
+def _smooth(values: list[float], window: int) -> list[float]:
+    out, total = [], 0.0
+    for i, v in enumerate(values):
+        total += v
+        if i >= window:
+            total -= values[i - window]
+        out.append(total / min(i + 1, window))
+    return out
+
+
+def save_loss_curve(rows: list[dict[str, Any]], path: Path, title: str = "") -> None:
+    """Losses (top) and mean D outputs (bottom) against step; raw faded, moving average solid."""
+    if not rows:
+        return
+    plt = _pyplot()
+    steps = [r["step"] for r in rows]
+    window = max(1, len(rows) // 50)
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6), dpi=100, sharex=True)
+    for ax, keys in ((top, ("d_loss", "g_loss")), (bottom, ("d_real", "d_fake"))):
+        for key, color in zip(keys, ("tab:blue", "tab:orange")):
+            values = [r[key] for r in rows]
+            ax.plot(steps, values, color=color, alpha=0.25, linewidth=0.8)
+            ax.plot(steps, _smooth(values, window), color=color, label=key)
+        ax.legend(loc="upper right")
+        ax.grid(alpha=0.3)
+    top.set_ylabel("loss")
+    bottom.set_ylabel("mean sigmoid(D)")
+    bottom.set_xlabel("generator step")
+    top.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
