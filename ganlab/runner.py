@@ -69,7 +69,7 @@ def resume(path: str | Path, steps: int | None = None,
     if config.steps < state["step"]:
         raise ConfigError(f"run {run.name!r} is already at step {state['step']}; "
                           f"pass --steps larger than {state['step']} to continue it")
-    trainer = Trainer(config)
+    trainer = Trainer(config, recorded=state.get("plugins"))
     trainer.load_state_dict(state)
     run.truncate_metrics(after_step=trainer.step)
     run.write_config(config)

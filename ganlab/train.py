@@ -35,12 +35,14 @@ def pick_device(name: str) -> torch.device:
 class Trainer:
     """All training state: networks, optimizers, loss, data, RNGs and the step counter."""
 
-    def __init__(self, config: RunConfig):
+    def __init__(self, config: RunConfig, recorded: dict[str, dict[str, str]] | None = None):
         self.config = config
         self.device = pick_device(config.device)
-        self.loss, loss_spec = plugins.create("loss", config.loss, config.loss_options)
-        self.arch, arch_spec = plugins.create("arch", config.arch, config.arch_options)
-        dataset, data_spec = plugins.create("dataset", config.data, config.data_options)
+        # `recorded`: a checkpoint's plugin provenance, so a missing plugin names its package
+        dist = {kind: (recorded or {}).get(kind, {}).get("dist") for kind in ("loss", "arch", "dataset")}
+        self.loss, loss_spec = plugins.create("loss", config.loss, config.loss_options, dist["loss"])
+        self.arch, arch_spec = plugins.create("arch", config.arch, config.arch_options, dist["arch"])
+        dataset, data_spec = plugins.create("dataset", config.data, config.data_options, dist["dataset"])
         self.specs = {"loss": loss_spec, "arch": arch_spec, "dataset": data_spec}
         self.data = dataset.load(config.image_size, config.data_root)
         self.arch.check(self.data.shape)  # before any run folder exists
@@ -80,6 +82,8 @@ class Trainer:
             real = self.real_batch()
             with torch.no_grad():
                 fake = self.G(self.noise(m))  # (N, C, H, W) or (N, 2); G gets no gradient here
+            if not self.contract_checked:  # before D sees it, so a bad shape is named, not a crash in D
+                contract.check_generator_output(self.who("arch"), fake, m, self.data.shape)
             real_logits, fake_logits = self.D(real), self.D(fake)
             d_loss = self.loss.d_loss(real_logits, fake_logits)
             penalty = self.loss.penalty(self.D, real, fake)
@@ -118,7 +122,6 @@ class Trainer:
 
     def _check_contract(self, fake: Tensor, real_logits: Tensor, d_loss: Tensor, penalty: Tensor | None) -> None:
         m = self.config.batch_size
-        contract.check_generator_output(self.who("arch"), fake, m, self.data.shape)
         contract.check_discriminator_output(self.who("arch"), real_logits, m)
         contract.check_loss_value(self.who("loss"), d_loss, "d_loss")
         if penalty is not None:
