@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 from typing import Any, Iterable
 
 from ganlab import checkpoint, plugins, viz
 from ganlab.config import RunConfig
-from ganlab.errors import ConfigError, DivergenceError, Interrupted
+from ganlab.errors import ConfigError, DivergenceError, GanlabError, Interrupted
 from ganlab.rundir import RunDir, new_run, open_run
 from ganlab.train import Callback, Trainer, train, versions
 
@@ -53,7 +54,12 @@ def start(config: RunConfig, callbacks: Iterable[Callback] = ()) -> tuple[RunDir
     trainer = Trainer(config)
     run = new_run(config)
     run.write_config(config)
-    return run, _train_into(run, trainer, config.steps, callbacks, previous={})
+    try:
+        return run, _train_into(run, trainer, config.steps, callbacks, previous={})
+    except GanlabError:
+        if not run.last_checkpoint.exists():  # failed before saving anything: leave no husk behind
+            shutil.rmtree(run.path, ignore_errors=True)
+        raise
 
 
 def resume(path: str | Path, steps: int | None = None,

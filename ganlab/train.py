@@ -181,7 +181,7 @@ class Trainer:
 def versions(specs: dict[str, plugins.PluginSpec]) -> dict[str, Any]:
     return {
         "ganlab": __version__,
-        "torch": torch.__version__,
+        "torch": str(torch.__version__),  # TorchVersion would not load under weights_only
         "python": platform.python_version(),
         "plugins": {kind: spec.origin for kind, spec in specs.items()},
     }

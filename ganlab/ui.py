@@ -39,12 +39,14 @@ def make_progress(transient: bool = False) -> Progress:
 
 
 class TrainProgress(Callback):
-    """A progress bar over generator steps with live losses and D outputs."""
+    """A progress bar over generator steps with live losses and D outputs. The bar appears
+    when training starts, so a config error before that prints nothing but the error."""
 
-    def __init__(self, progress: Progress, description: str = "train"):
-        self.progress, self.description, self.task = progress, description, None
+    def __init__(self, description: str = "train"):
+        self.progress, self.description, self.task = make_progress(), description, None
 
     def on_start(self, trainer: Trainer) -> None:
+        self.progress.start()
         self.task = self.progress.add_task(self.description, total=trainer.config.steps,
                                            completed=trainer.step, info="")
 
@@ -52,6 +54,10 @@ class TrainProgress(Callback):
         info = (f"D {stats['d_loss']:.3f}  G {stats['g_loss']:.3f}  "
                 f"D(x) {stats['d_real']:.2f}  D(G(z)) {stats['d_fake']:.2f}")
         self.progress.update(self.task, advance=1, info=info)
+
+    def close(self) -> None:
+        if self.task is not None:  # rich prints a newline when stopping a bar that never ran
+            self.progress.stop()
 
 
 def plugins_table(rows: list[Any]) -> Table:

@@ -69,8 +69,8 @@ def train(
                  loss_options=parse_options(loss_opt, "--loss-opt"),
                  arch_options=parse_options(arch_opt, "--arch-opt"),
                  data_options=parse_options(data_opt, "--data-opt"))
-    with ui.make_progress() as progress:
-        bar = ui.TrainProgress(progress)
+    bar = ui.TrainProgress()
+    try:
         if resume is not None:
             extra = sorted(k for k, v in flags.items() if v is not None and k != "steps")
             if extra or config is not None:
@@ -82,6 +82,8 @@ def train(
             file_values = load_toml(config) if config is not None else None
             cfg = resolve(file_values, flags, source=str(config) if config else "flags")
             run, summary = runner.start(cfg, [bar])
+    finally:
+        bar.close()
     ui.console.print(ui.train_summary_table(summary))
     ui.console.print(f"run folder   {run.path}")
     ui.console.print(f"samples      {run.path / summary['samples']}")

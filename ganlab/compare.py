@@ -1,0 +1,297 @@
+"""Runs -> comparison rows: find runs, group seeds, mean ± std, best per column, sorting (no rendering)."""
+
+from __future__ import annotations
+
+import difflib
+import glob
+import os
+import re
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from ganlab.errors import GanlabError, RunError
+from ganlab.rundir import RunDir
+
+# Settings that do not change what is trained: runs differing only in these are seeds of one
+# experiment. seed/name/runs_dir by definition; the rest only move files or pictures around
+# (sample grids use their own fixed-noise generator, see Trainer.__init__).
+NOT_EXPERIMENT = ("seed", "name", "runs_dir", "data_root", "sample_every", "checkpoint_every", "n_samples")
+
+# Display order of the metric columns; metrics not listed here follow alphabetically.
+METRIC_ORDER = ("fid", "kid", "classifier_fd", "classes_covered", "class_kl",
+                "modes_covered", "high_quality_pct", "mode_kl")
+# Used only when a summary lacks the "better" field of the shared metrics format.
+BETTER = {"fid": "lower", "kid": "lower", "classifier_fd": "lower", "class_kl": "lower", "mode_kl": "lower",
+          "classes_covered": "higher", "modes_covered": "higher", "high_quality_pct": "higher"}
+# Non-metric sort keys and their direction (True: larger first).
+OTHER_SORT_KEYS = {"name": False, "steps": True, "wall_time_s": False, "steps_per_s": True,
+                   "d_real": False, "d_fake": False}
+SECTIONS = {"final": "metrics", "best": "metrics_best"}  # column kind -> summary.json section
+
+
+@dataclass
+class RunRecord:
+    """One run as compare sees it: its saved config and summary."""
+
+    run: RunDir
+    config: dict[str, Any]
+    summary: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return self.run.name
+
+    def experiment(self) -> tuple:
+        """The config with seed and bookkeeping removed: equal for seeds of one experiment."""
+        return tuple(sorted((k, repr(v)) for k, v in self.config.items() if k not in NOT_EXPERIMENT))
+
+    def step(self) -> int | None:
+        if "step" in self.summary:
+            return self.summary["step"]
+        rows = self.run.metrics()  # a run that never wrote a summary (killed): its log says how far
+        return rows[-1]["step"] if rows else None
+
+    def d_output(self, key: str) -> float | None:
+        final = self.summary.get("final_mean_last_100") or self.summary.get("final") or {}
+        return final.get(key)
+
+    def metric(self, kind: str, name: str) -> dict[str, Any] | None:
+        return (self.summary.get(SECTIONS[kind]) or {}).get(name)
+
+
+@dataclass
+class Comparison:
+    rows: list[dict[str, Any]]
+    groups: list[list[RunRecord]]  # parallel to rows: the runs behind each row
+    metrics: list[str]  # metric columns, in display order
+    columns: dict[str, dict[str, Any]]  # "fid/final" -> {"comparable", "n", "feature_net", "better"}
+    warnings: list[str] = field(default_factory=list)
+
+
+# --- finding runs ---------------------------------------------------------------------------------
+def find_runs(patterns: Iterable[str]) -> tuple[list[RunDir], list[str]]:
+    """Run folders named by paths or globs; a folder holding runs (a study) stands for its runs."""
+    patterns = list(patterns)
+    found: dict[Path, RunDir] = {}
+    warnings: list[str] = []
+    for pattern in patterns:
+        is_glob = glob.has_magic(pattern)
+        paths = [Path(p) for p in sorted(glob.glob(pattern))] if is_glob else [Path(pattern)]
+        if is_glob and not paths:
+            warnings.append(f"no folder matches {pattern!r}")
+        for path in paths:
+            runs, problem = _runs_at(path, explicit=not is_glob)
+            warnings += [problem] if problem else []
+            found.update((r.path.resolve(), r) for r in runs)
+    if not found:
+        given = ", ".join(repr(p) for p in patterns) or "nothing"
+        raise RunError(f"no runs matched {given}; pass run folders made by `ganlab train` or globs "
+                       "such as 'runs/*'")
+    return list(found.values()), warnings
+
+
+def _runs_at(path: Path, explicit: bool) -> tuple[list[RunDir], str | None]:
+    if not path.exists():
+        return [], f"{str(path)!r} does not exist; skipped"
+    if not path.is_dir():
+        return [], (f"{str(path)!r} is a file, not a run folder; skipped" if explicit else None)
+    run = RunDir(path)
+    if run.config_file.is_file():
+        return [run], None
+    children = sorted(c for c in path.iterdir() if (c / "config.toml").is_file())
+    if children:
+        return [RunDir(c) for c in children], None
+    return [], (f"{str(path)!r} is not a ganlab run (no config.toml) and holds none; skipped "
+                "(pass folders made by `ganlab train`)")
+
+
+def load_record(run: RunDir) -> RunRecord:
+    summary = run.summary()
+    config = summary.get("config") or run.config().to_dict()
+    return RunRecord(run, config, summary)
+
+
+# --- rows --------------------------------------------------------------------------------------------
+def stat(values: Iterable[float | None]) -> dict[str, Any] | None:
+    """Mean and sample standard deviation (n - 1) over seeds; std is None for a single value."""
+    vals = [float(v) for v in values if v is not None]
+    if not vals:
+        return None
+    return {"mean": statistics.fmean(vals), "std": statistics.stdev(vals) if len(vals) > 1 else None,
+            "n_seeds": len(vals)}
+
+
+def group_name(records: list[RunRecord]) -> str:
+    names = [r.name for r in records]
+    if len(names) == 1:
+        return names[0]
+    stems = {re.sub(r"[-_.]?(s|seed)\d+$", "", n) for n in names}
+    if len(stems) == 1 and stems != {""}:
+        return stems.pop()
+    prefix = os.path.commonprefix(names).rstrip("-_. ")
+    return prefix or f"{names[0]} (+{len(names) - 1})"
+
+
+def _only(values: set) -> Any:
+    """The single value of a set, or a sorted list when the runs of a row disagree."""
+    return next(iter(values)) if len(values) == 1 else sorted(values, key=repr)
+
+
+def metric_stat(records: list[RunRecord], kind: str, name: str) -> dict[str, Any] | None:
+    entries = [e for e in (r.metric(kind, name) for r in records) if e]
+    out = stat(e.get("value") for e in entries)
+    if out is None:
+        return None
+    out["n"] = _only({e.get("n") for e in entries})
+    out["feature_net"] = _only({e.get("feature_net") for e in entries})
+    out["is_best"] = False
+    return out
+
+
+def build_row(records: list[RunRecord], metrics: list[str]) -> dict[str, Any]:
+    first = records[0].config
+    statuses = {r.summary.get("status", "no summary") for r in records}
+    row = {
+        "name": group_name(records),
+        "runs": [r.name for r in records],
+        "paths": [str(r.run.path) for r in records],
+        "seeds": [r.config.get("seed") for r in records],
+        "n_seeds": len(records),
+        "loss": first.get("loss"), "arch": first.get("arch"), "data": first.get("data"),
+        "image_size": first.get("image_size"),
+        "status": _only(statuses) if len(statuses) == 1 else ", ".join(sorted(statuses)),
+        "steps": stat(r.step() for r in records),
+        "wall_time_s": stat(r.summary.get("wall_time_s") for r in records),
+        "steps_per_s": stat(r.summary.get("steps_per_s") for r in records),
+        "d_real": stat(r.d_output("d_real") for r in records),
+        "d_fake": stat(r.d_output("d_fake") for r in records),
+        "metrics": {},
+    }
+    for name in metrics:
+        cells = {kind: metric_stat(records, kind, name) for kind in SECTIONS}
+        row["metrics"][name] = {k: v for k, v in cells.items() if v is not None}
+    return row
+
+
+def metric_names(records: list[RunRecord]) -> list[str]:
+    names = {m for r in records for s in SECTIONS.values() for m in (r.summary.get(s) or {})}
+    known = [m for m in METRIC_ORDER if m in names]
+    return known + sorted(names - set(known))
+
+
+def describe_column(records: list[RunRecord], kind: str, name: str) -> dict[str, Any] | None:
+    """n, feature net and direction of one metric column; comparable only if all runs agree."""
+    by_setting: dict[tuple, list[str]] = {}
+    better = BETTER.get(name, "lower")
+    for r in records:
+        entry = r.metric(kind, name)
+        if entry:
+            by_setting.setdefault((entry.get("n"), entry.get("feature_net")), []).append(r.name)
+            better = entry.get("better", better)
+    if not by_setting:
+        return None
+    settings = list(by_setting)
+    n, net = settings[0] if len(settings) == 1 else (None, None)
+    return {"comparable": len(by_setting) == 1, "n": n, "feature_net": net, "better": better,
+            "settings": by_setting}
+
+
+def mismatch_warning(column: str, settings: dict[tuple, list[str]]) -> str:
+    parts = [f"n={n} {net} ({', '.join(names[:3])}{' ...' if len(names) > 3 else ''})"
+             for (n, net), names in settings.items()]
+    return (f"column {column} mixes {'; '.join(parts)}: values are not comparable, so no best is marked; "
+            "re-run `ganlab eval` on these runs with one --n and one feature network")
+
+
+def mark_best(rows: list[dict[str, Any]], columns: dict[str, dict[str, Any]]) -> None:
+    """Flags the best mean of each comparable metric column (ties all flagged; needs 2+ rows)."""
+    for key, col in columns.items():
+        name, kind = key.split("/")
+        cells = [row["metrics"][name][kind] for row in rows if kind in row["metrics"][name]]
+        if not col["comparable"] or len(cells) < 2:
+            continue
+        pick = min if col["better"] == "lower" else max
+        best = pick(c["mean"] for c in cells)
+        for c in cells:
+            c["is_best"] = c["mean"] == best
+
+
+# --- sorting ------------------------------------------------------------------------------------------
+def sort_key_names(metrics: list[str]) -> list[str]:
+    return metrics + [f"{m}_best" for m in metrics] + list(OTHER_SORT_KEYS)
+
+
+def sort_rows(comparison: Comparison, key: str) -> None:
+    """Best first for metrics (by their "better"), fastest first for steps/s; missing values last."""
+    valid = sort_key_names(comparison.metrics)
+    if key not in valid:
+        close = difflib.get_close_matches(key, valid, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        choices = ", ".join(valid) if comparison.metrics else ", ".join(valid) + " (no run has metrics yet)"
+        comparison.warnings.append(f"unknown sort metric {key!r}{hint}; rows left unsorted. "
+                                   f"Choose --sort from: {choices}")
+        return
+    name, kind = (key[:-5], "best") if key.endswith("_best") and key[:-5] in comparison.metrics else (key, "final")
+    if name in comparison.metrics:
+        col = comparison.columns.get(f"{name}/{kind}")
+        descending = col is not None and col["better"] == "higher"
+        value = lambda row: (row["metrics"][name].get(kind) or {}).get("mean")  # noqa: E731
+    else:
+        descending = OTHER_SORT_KEYS[key]
+        value = lambda row: row[key] if key == "name" else (row[key] or {}).get("mean")  # noqa: E731
+    order = sorted(range(len(comparison.rows)), key=lambda i: _sortable(value(comparison.rows[i]), descending))
+    comparison.rows = [comparison.rows[i] for i in order]
+    comparison.groups = [comparison.groups[i] for i in order]
+
+
+def _sortable(value: Any, descending: bool) -> tuple:
+    if value is None:
+        return (1, 0)
+    if descending:
+        return (0, -value)
+    return (0, value)
+
+
+# --- the entry point -------------------------------------------------------------------------------------
+def compare(patterns: Iterable[str], group: bool = True, sort: str | None = None) -> Comparison:
+    """Reads runs named by paths/globs into table rows; problems become warnings, not failures,
+    so the table shows whatever can be shown. Raises RunError only when no run is readable."""
+    runs, warnings = find_runs(patterns)
+    records = []
+    for run in runs:
+        try:
+            records.append(load_record(run))
+        except GanlabError as exc:
+            warnings.append(f"skipped {str(run.path)!r}: {exc}")
+    if not records:
+        raise RunError("none of the matched runs could be read; " + "; ".join(warnings))
+    return compare_records(records, group, sort, warnings)
+
+
+def compare_records(records: list[RunRecord], group: bool = True, sort: str | None = None,
+                    warnings: list[str] | None = None) -> Comparison:
+    groups: dict[tuple, list[RunRecord]] = {}
+    for r in records:
+        groups.setdefault(r.experiment() if group else (str(r.run.path),), []).append(r)
+    grouped = [sorted(g, key=lambda r: (r.config.get("seed") or 0, r.name)) for g in groups.values()]
+    metrics = metric_names(records)
+    comparison = Comparison([build_row(g, metrics) for g in grouped], grouped, metrics, {}, list(warnings or []))
+    for name in metrics:
+        for kind in SECTIONS:
+            col = describe_column(records, kind, name)
+            if col is None:
+                continue
+            comparison.columns[f"{name}/{kind}"] = col
+            if not col["comparable"]:
+                comparison.warnings.append(mismatch_warning(f"{name} ({kind})", col["settings"]))
+    mark_best(comparison.rows, comparison.columns)
+    missing = [r.name for r in records if not r.summary.get("metrics")]
+    if missing:
+        listed = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        comparison.warnings.append(f"{len(missing)} run(s) have no evaluation metrics (shown as \"-\"): "
+                                   f"{listed}; compute them with `ganlab eval RUN`")
+    if sort:
+        sort_rows(comparison, sort)
+    return comparison

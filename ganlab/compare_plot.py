@@ -1,0 +1,131 @@
+"""Pictures of a comparison: training curves of every row on shared axes, and the final sample grids."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ganlab import viz
+from ganlab.compare import METRIC_ORDER, SECTIONS, Comparison, RunRecord
+from ganlab.errors import RunError
+
+CURVES = (("d_loss", "D loss"), ("g_loss", "G loss"), ("d_real", "D(x)"), ("d_fake", "D(G(z))"))
+
+
+def metric_history(record: RunRecord) -> dict[str, list[tuple[int, float]]]:
+    """metric -> [(step, value)]: metric values logged in metrics.jsonl during training, plus the
+    summary's latest evaluation and best values (each carries the step it came from)."""
+    points: dict[str, dict[int, float]] = {}
+    for row in record.run.metrics():
+        for name in METRIC_ORDER:
+            if isinstance(row.get(name), (int, float)):
+                points.setdefault(name, {})[row["step"]] = float(row[name])
+    for section in SECTIONS.values():
+        for name, entry in (record.summary.get(section) or {}).items():
+            if isinstance(entry, dict) and entry.get("step") is not None and entry.get("value") is not None:
+                points.setdefault(name, {}).setdefault(int(entry["step"]), float(entry["value"]))
+    return {name: sorted(p.items()) for name, p in points.items()}
+
+
+def _mean_curve(records: list[RunRecord], key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Smoothed per-run curves averaged over seeds on the steps all of them logged; mean and std."""
+    curves = []
+    for r in records:
+        rows = [row for row in r.run.metrics() if key in row]
+        if rows:
+            values = viz._smooth([row[key] for row in rows], max(1, len(rows) // 50))
+            curves.append(dict(zip((row["step"] for row in rows), values)))
+    if not curves:
+        return None
+    steps = sorted(set.intersection(*(set(c) for c in curves)))
+    if not steps:
+        return None
+    values = np.array([[c[s] for s in steps] for c in curves])  # (seeds, steps)
+    return np.array(steps), values.mean(0), values.std(0)
+
+
+def save_curves(c: Comparison, path: str | Path) -> Path:
+    """Losses, D outputs and every metric against step; one colour per row, a band of ± std over seeds."""
+    histories = [[metric_history(r) for r in group] for group in c.groups]
+    metrics = [m for m in c.metrics if any(m in h for hs in histories for h in hs)]
+    panels = list(CURVES) + [(m, m) for m in metrics]
+    plt = viz._pyplot()
+    ncols = 2
+    nrows = (len(panels) + 1) // ncols
+    fig, axes = plt.subplots(nrows, ncols, figsize=(11, 3.2 * nrows), dpi=100, squeeze=False)
+    colors = plt.get_cmap("tab10")
+    for ax, (key, title) in zip(axes.flat, panels):
+        for i, (row, group) in enumerate(zip(c.rows, c.groups)):
+            color = colors(i % 10)
+            if key in dict(CURVES):
+                curve = _mean_curve(group, key)
+                if curve is not None:
+                    steps, mean, std = curve
+                    ax.plot(steps, mean, color=color, label=row["name"])
+                    ax.fill_between(steps, mean - std, mean + std, color=color, alpha=0.2, linewidth=0)
+            else:
+                for j, history in enumerate(histories[i]):
+                    if key in history:
+                        xs, ys = zip(*history[key])
+                        ax.plot(xs, ys, marker="o", color=color, label=row["name"] if j == 0 else None)
+        ax.set_title(title)
+        ax.set_xlabel("generator step")
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.set_visible(False)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(4, max(1, len(labels))), fontsize=8)
+    fig.tight_layout(rect=(0, 0.04 + 0.02 * (len(labels) // 4), 1, 1))
+    return _save(fig, plt, path)
+
+
+def final_samples(record: RunRecord) -> Path | None:
+    """The grid the run wrote last: summary["samples"], else the newest samples/step_*.png."""
+    named = record.summary.get("samples")
+    if named and (record.run.path / named).is_file():
+        return record.run.path / named
+    grids = sorted(record.run.samples_dir.glob("step_*.png"))
+    return grids[-1] if grids else None
+
+
+def save_grid(c: Comparison, path: str | Path) -> Path:
+    """One row per comparison row, one column per seed, each panel titled with its run name."""
+    import matplotlib.image as mpimg
+
+    ncols = max(len(g) for g in c.groups)
+    plt = viz._pyplot()
+    fig, axes = plt.subplots(len(c.groups), ncols, figsize=(2.6 * ncols, 2.9 * len(c.groups)),
+                             dpi=100, squeeze=False)
+    found = 0
+    for ax_row, group in zip(axes, c.groups):
+        for ax, record in zip(ax_row, group):
+            image = final_samples(record)
+            if image is not None:
+                ax.imshow(mpimg.imread(image), cmap="gray")
+                found += 1
+            else:
+                ax.text(0.5, 0.5, "no samples", ha="center", va="center")
+            ax.set_title(f"{record.name}\n{record.config.get('loss')}, step {record.step()}", fontsize=8)
+        for ax in ax_row:
+            ax.set_xticks([])
+            ax.set_yticks([])
+        for ax in ax_row[len(group):]:
+            ax.set_visible(False)
+    if not found:
+        plt.close(fig)
+        raise RunError("none of the compared runs has a sample grid (samples/step_*.png); train them first")
+    fig.tight_layout()
+    return _save(fig, plt, path)
+
+
+def _save(fig, plt, path: str | Path) -> Path:
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path)
+    except OSError as exc:
+        raise RunError(f"cannot write {str(path)!r} ({exc.strerror}); pass a writable path") from exc
+    finally:
+        plt.close(fig)
+    return path

@@ -1,0 +1,202 @@
+"""How a comparison looks: the rich table, markdown, CSV and JSON, and the study progress bars."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from typing import Any, Callable
+
+from rich.progress import Progress
+from rich.table import Table
+from rich.text import Text
+
+from ganlab.compare import SECTIONS, Comparison
+from ganlab.study import PlannedRun, StudyHooks
+from ganlab.train import Callback, Trainer
+
+FORMATS = ("table", "json", "csv", "markdown")
+BEST_STYLE = "bold green"
+ARROW = {"lower": "↓", "higher": "↑"}
+LEGEND = ("mean ± sample std over seeds; D(x), D(G(z)): mean sigmoid(D) over the last 100 steps; "
+          "best of each metric column in bold")
+STATS = ("steps", "wall_time_s", "steps_per_s", "d_real", "d_fake")
+
+
+# --- numbers --------------------------------------------------------------------------------------
+def decimals(x: float) -> int:
+    """About four significant digits: 123.4, 1.234, 0.01234."""
+    if x == 0 or not math.isfinite(x):
+        return 2
+    return min(6, max(0, 3 - math.floor(math.log10(abs(x)))))
+
+
+def fmt_stat(s: dict[str, Any] | None, n_seeds: int | None = None, digits: int | None = None) -> str:
+    if s is None:
+        return "-"
+    d = decimals(s["mean"]) if digits is None else digits
+    text = f"{s['mean']:.{d}f}"
+    if s["std"]:  # a zero spread (e.g. every seed ran 500 steps) says nothing worth a column of ± 0
+        text += f" ± {s['std']:.{d}f}"
+    if n_seeds is not None and s["n_seeds"] < n_seeds:
+        text += f" ({s['n_seeds']}/{n_seeds} seeds)"
+    return text
+
+
+def metric_header(name: str, kind: str, col: dict[str, Any], sep: str) -> str:
+    setting = f"n={col['n']} {col['feature_net']}" if col["comparable"] else "MIXED n/net"
+    return f"{name} {kind} {ARROW.get(col['better'], '')}{sep}{setting}"
+
+
+# --- columns shared by the rich table and markdown -------------------------------------------------
+Cell = tuple[str, bool]  # text, is it the best of its column
+
+
+def columns(c: Comparison, sep: str) -> list[tuple[str, Callable[[dict], Cell]]]:
+    def plain(fn: Callable[[dict], str]) -> Callable[[dict], Cell]:
+        return lambda row: (fn(row), False)
+
+    cols = [
+        ("name", plain(lambda r: r["name"])),
+        ("loss", plain(lambda r: str(r["loss"]))),
+        ("arch", plain(lambda r: str(r["arch"]))),
+        ("data", plain(lambda r: f"{r['data']} {r['image_size']}px" if r["image_size"] else str(r["data"]))),
+        ("seeds", plain(lambda r: str(r["n_seeds"]))),
+        ("steps", plain(lambda r: fmt_stat(r["steps"], r["n_seeds"], digits=0))),
+        ("wall s", plain(lambda r: fmt_stat(r["wall_time_s"], r["n_seeds"], digits=1))),
+        ("steps/s", plain(lambda r: fmt_stat(r["steps_per_s"], r["n_seeds"], digits=2))),
+    ]
+    for name in c.metrics:
+        for kind in SECTIONS:
+            col = c.columns.get(f"{name}/{kind}")
+            if col is not None:
+                cols.append((metric_header(name, kind, col, sep), _metric_cell(name, kind)))
+    cols += [("D(x)", plain(lambda r: fmt_stat(r["d_real"], r["n_seeds"], digits=3))),
+             ("D(G(z))", plain(lambda r: fmt_stat(r["d_fake"], r["n_seeds"], digits=3)))]
+    if any(r["status"] != "complete" for r in c.rows):
+        cols.append(("status", plain(lambda r: str(r["status"]))))
+    return cols
+
+
+def _metric_cell(name: str, kind: str) -> Callable[[dict], Cell]:
+    def cell(row: dict) -> Cell:
+        s = row["metrics"][name].get(kind)
+        return fmt_stat(s, row["n_seeds"]), bool(s and s["is_best"])
+    return cell
+
+
+def rich_table(c: Comparison) -> Table:
+    n_runs = sum(len(g) for g in c.groups)
+    table = Table(title=f"ganlab compare: {n_runs} runs in {len(c.rows)} rows", caption=LEGEND)
+    cols = columns(c, "\n")
+    for header, _ in cols:
+        numeric = header not in ("name", "loss", "arch", "data", "status")
+        table.add_column(header, justify="right" if numeric else "left")
+    for row in c.rows:
+        cells = [getter(row) for _, getter in cols]
+        table.add_row(*[Text(text, style=BEST_STYLE if best else "") for text, best in cells])
+    return table
+
+
+def to_markdown(c: Comparison) -> str:
+    cols = columns(c, " ")
+    lines = ["| " + " | ".join(h for h, _ in cols) + " |",
+             "|" + "|".join("---" if h in ("name", "loss", "arch", "data", "status") else "--:" for h, _ in cols) + "|"]
+    for row in c.rows:
+        cells = [getter(row) for _, getter in cols]
+        lines.append("| " + " | ".join(f"**{t}**" if best else t for t, best in cells) + " |")
+    return "\n".join(lines) + f"\n\n{LEGEND}.\n"
+
+
+# --- machine-readable ----------------------------------------------------------------------------------
+def _finite(value: Any) -> Any:
+    """JSON has no NaN/Infinity: a diverged run's non-finite numbers become null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+def to_json(c: Comparison) -> str:
+    return json.dumps(_finite(c.rows), indent=2) + "\n"
+
+
+def flat_row(row: dict[str, Any], c: Comparison) -> dict[str, Any]:
+    out = {k: row[k] for k in ("name", "loss", "arch", "data", "image_size", "status", "n_seeds")}
+    out["seeds"] = ";".join(str(s) for s in row["seeds"])
+    out["runs"] = ";".join(row["runs"])
+    for key in STATS:
+        s = row[key] or {}
+        out[f"{key}_mean"], out[f"{key}_std"] = s.get("mean"), s.get("std")
+    for name in c.metrics:
+        for kind in SECTIONS:
+            if f"{name}/{kind}" not in c.columns:
+                continue
+            s = row["metrics"][name].get(kind) or {}
+            for field in ("mean", "std", "n_seeds", "n", "feature_net", "is_best"):
+                value = s.get(field)
+                out[f"{name}_{kind}_{field}"] = ";".join(map(str, value)) if isinstance(value, list) else value
+    return out
+
+
+def to_csv(c: Comparison) -> str:
+    rows = [_finite(flat_row(r, c)) for r in c.rows]
+    if not rows:
+        return ""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def render(c: Comparison, fmt: str) -> str:
+    return {"json": to_json, "csv": to_csv, "markdown": to_markdown}[fmt](c)
+
+
+# --- study progress ----------------------------------------------------------------------------------
+class RunBar(Callback):
+    """The bar of the run in training, on the study's progress display (live losses, D outputs)."""
+
+    def __init__(self, progress: Progress, description: str):
+        self.progress, self.description, self.task = progress, description, None
+
+    def on_start(self, trainer: Trainer) -> None:
+        self.task = self.progress.add_task(self.description, total=trainer.config.steps,
+                                           completed=trainer.step, info="")
+
+    def on_step(self, trainer: Trainer, stats: dict[str, float]) -> None:
+        info = f"D {stats['d_loss']:.3f}  G {stats['g_loss']:.3f}  D(x) {stats['d_real']:.2f}  D(G(z)) {stats['d_fake']:.2f}"
+        self.progress.update(self.task, advance=1, info=info)
+
+
+class StudyProgress(StudyHooks):
+    """One overall bar (runs done / total) and one bar for the run in training."""
+
+    def __init__(self, progress: Progress):
+        self.progress, self.study_task, self.bar = progress, None, None
+
+    def on_plan(self, planned: list[PlannedRun]) -> None:
+        reused = sum(p.action == "reuse" for p in planned)
+        self.study_task = self.progress.add_task("study", total=len(planned), completed=reused,
+                                                 info=f"{reused} reused, {len(planned) - reused} to train")
+
+    def train_callbacks(self, item: PlannedRun) -> list[Callback]:
+        if item.action == "reuse":
+            return []
+        self.bar = RunBar(self.progress, item.config.name)
+        return [self.bar]
+
+    def on_evaluate(self, item: PlannedRun) -> None:
+        self.progress.update(self.study_task, info=f"evaluating {item.config.name}")
+
+    def on_run_done(self, item: PlannedRun) -> None:
+        if self.bar is not None and self.bar.task is not None:
+            self.progress.remove_task(self.bar.task)
+        self.bar = None
+        if item.action != "reuse":
+            self.progress.update(self.study_task, advance=1, info=f"done: {item.config.name}")

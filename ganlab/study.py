@@ -1,0 +1,200 @@
+"""Study mode of `ganlab compare`: plan a loss x arch x data x seed grid, then reuse, resume or
+train each run under runs/<study>/ and evaluate it."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import itertools
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from ganlab import plugins, runner
+from ganlab.config import RunConfig
+from ganlab.errors import ConfigError, DivergenceError, GanlabError, Interrupted, RunError
+from ganlab.rundir import RunDir
+from ganlab.train import Callback
+
+# Where a planned run's folder already exists, compare ignores these when deciding "same run":
+# the folder name is derived from the config, and the study may have been moved.
+NOT_COMPARED = ("name", "runs_dir")
+FINISHED = ("complete", "diverged")  # retraining a diverged run would diverge again (same seed)
+
+
+@dataclass
+class StudySpec:
+    losses: list[str]
+    archs: list[str]
+    datas: list[str]
+    seeds: int = 1  # seeds 0 .. seeds-1
+    name: str = "study"  # the folder under runs_dir
+    runs_dir: str = "runs"
+    overrides: dict[str, Any] = field(default_factory=dict)  # RunConfig fields for every run
+    evaluate: bool = True
+    metrics: list[str] | None = None  # passed to ganlab.metrics.evaluate_run (None: its default)
+    eval_n: int | None = None
+
+    @property
+    def path(self) -> Path:
+        return Path(self.runs_dir) / self.name
+
+
+@dataclass
+class PlannedRun:
+    config: RunConfig
+    action: str  # "reuse" (finished, identical config), "resume" (checkpoint, unfinished), "train", "restart"
+
+    @property
+    def path(self) -> Path:
+        return Path(self.config.runs_dir) / self.config.name
+
+
+@dataclass
+class StudyResult:
+    path: Path
+    runs: list[PlannedRun]
+    warnings: list[str]
+
+
+class StudyHooks:
+    """What a front end may show while a study runs; the defaults show nothing."""
+
+    def on_plan(self, planned: list[PlannedRun]) -> None: ...
+    def train_callbacks(self, item: PlannedRun) -> list[Callback]: return []
+    def on_evaluate(self, item: PlannedRun) -> None: ...
+    def on_run_done(self, item: PlannedRun) -> None: ...
+
+
+def run_name(config: RunConfig) -> str:
+    return f"{config.loss}-{config.arch}-{config.data}-s{config.seed}"
+
+
+# --- planning ---------------------------------------------------------------------------------------
+def plan(spec: StudySpec) -> list[PlannedRun]:
+    """Every run of the grid with what to do about it; a clash fails here, before any training."""
+    _check_spec(spec)
+    configs = []
+    for loss, arch, data, seed in itertools.product(spec.losses, spec.archs, spec.datas, range(spec.seeds)):
+        values = spec.overrides | dict(loss=loss, arch=arch, data=data, seed=seed, runs_dir=str(spec.path))
+        config = RunConfig.from_dict(values, source="study flags")
+        config.name = run_name(config)
+        configs.append(config)
+    planned = [classify(c) for c in configs]
+    check_plugins([p.config for p in planned if p.action != "reuse"])
+    return planned
+
+
+def _check_spec(spec: StudySpec) -> None:
+    if not isinstance(spec.seeds, int) or spec.seeds < 1:
+        raise ConfigError(f"--seeds must be an integer >= 1, got {spec.seeds!r}; pass e.g. --seeds 3")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", spec.name):
+        raise ConfigError(f"study name {spec.name!r} is not a plain folder name; use letters, digits, - _ .")
+    for flag, names in (("--loss", spec.losses), ("--arch", spec.archs), ("--data", spec.datas)):
+        if len(set(names)) != len(names):
+            raise ConfigError(f"{flag} lists a name twice ({', '.join(names)}); give each once")
+
+
+def classify(config: RunConfig) -> PlannedRun:
+    path = Path(config.runs_dir) / config.name
+    if not path.exists():
+        return PlannedRun(config, "train")
+    run = RunDir(path)
+    if not run.config_file.is_file():
+        raise RunError(f"{str(path)!r} exists but is not a ganlab run; move it away or pass --study ANOTHER_NAME")
+    differences = config_differences(run.config(), config)
+    if differences:
+        raise ConfigError(f"run {str(path)!r} was made with {differences}, not what this study asks; "
+                          "pass --study ANOTHER_NAME to keep both, or delete that folder")
+    if run.summary().get("status") in FINISHED:
+        return PlannedRun(config, "reuse")
+    if run.last_checkpoint.is_file():
+        return PlannedRun(config, "resume")
+    return PlannedRun(config, "restart")  # died before its first checkpoint: nothing to keep
+
+
+def config_differences(saved: RunConfig, planned: RunConfig) -> str:
+    """"steps=100 (study: 200), ..." for every field that differs, ignoring NOT_COMPARED."""
+    old, new = saved.to_dict(), planned.to_dict()
+    keys = [k for k in new if k not in NOT_COMPARED and old.get(k) != new[k]]
+    return ", ".join(f"{k}={old.get(k)!r} (study: {new[k]!r})" for k in keys)
+
+
+def check_plugins(configs: list[RunConfig]) -> None:
+    """Loads each distinct loss, arch and dataset once, and checks the arch fits the data, so a
+    typo in the third loss does not surface after two runs have trained."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    for c in configs:
+        plugins.create("loss", c.loss, c.loss_options)
+        arch, _ = plugins.create("arch", c.arch, c.arch_options)
+        key = repr((c.data, c.data_options, c.image_size, c.data_root))
+        if key not in shapes:
+            dataset, _ = plugins.create("dataset", c.data, c.data_options)
+            shapes[key] = dataset.load(c.image_size, c.data_root).shape
+        arch.check(shapes[key])
+
+
+# --- running ----------------------------------------------------------------------------------------
+def evaluator() -> Callable[..., dict] | None:
+    """ganlab.metrics.evaluate_run when this install has it (it is optional to the study)."""
+    if importlib.util.find_spec("ganlab.metrics") is None:
+        return None
+    return getattr(importlib.import_module("ganlab.metrics"), "evaluate_run", None)
+
+
+def run_study(spec: StudySpec, hooks: StudyHooks | None = None) -> StudyResult:
+    """Trains the runs that are missing, resumes the interrupted ones, evaluates what lacks metrics."""
+    hooks = hooks or StudyHooks()
+    planned = plan(spec)
+    warnings: list[str] = []
+    evaluate = evaluator() if spec.evaluate else None
+    if spec.evaluate and evaluate is None:
+        warnings.append("this install has no ganlab.metrics.evaluate_run, so the study trained but did not "
+                        "evaluate; metrics show as \"-\"")
+    hooks.on_plan(planned)
+    for item in planned:
+        problem = execute(item, hooks.train_callbacks(item))
+        if problem:
+            warnings.append(problem)
+        elif evaluate is not None and needs_eval(RunDir(item.path), spec):
+            hooks.on_evaluate(item)
+            try:
+                evaluate(item.path, metrics=spec.metrics, n=spec.eval_n)
+            except (Interrupted, KeyboardInterrupt):
+                raise
+            except GanlabError as exc:
+                warnings.append(f"could not evaluate {item.config.name}: {exc}")
+        hooks.on_run_done(item)
+    return StudyResult(spec.path, planned, warnings)
+
+
+def execute(item: PlannedRun, callbacks: list[Callback]) -> str | None:
+    """Brings one run to its planned steps; returns a warning when it diverged."""
+    try:
+        if item.action == "resume":
+            runner.resume(item.path, item.config.steps, callbacks)
+        elif item.action in ("train", "restart"):
+            if item.action == "restart":
+                shutil.rmtree(item.path)
+            runner.start(item.config, callbacks)
+    except Interrupted as exc:
+        raise Interrupted(f"study interrupted during {item.config.name} ({exc}); run the same command "
+                          "again to continue: finished runs are reused, this one resumes") from exc
+    except DivergenceError as exc:
+        return f"{item.config.name} diverged ({exc}); it is shown with status 'diverged'"
+    return None
+
+
+def needs_eval(run: RunDir, spec: StudySpec) -> bool:
+    summary = run.summary()
+    if summary.get("status") != "complete":
+        return False  # a diverged generator has nothing worth measuring
+    have = summary.get("metrics") or {}
+    if not have:
+        return True
+    wanted = spec.metrics or list(have)
+    if any(m not in have for m in wanted):
+        return True
+    return spec.eval_n is not None and any(have[m].get("n") != spec.eval_n for m in wanted)

@@ -1,0 +1,298 @@
+"""The plugin contract suite: `check_loss`, `check_arch`, `check_dataset`, for ganlab's built-ins
+and for plugin authors' own tests.
+
+Each check takes a registered name (tests the installed entry point), a class, or an instance,
+runs the plugin on tiny inputs and raises `PluginError` naming the plugin at the first broken
+promise. The runtime checks are the ones training runs on its first step (ganlab.contract);
+this adds what only a test can afford: gradients, extreme logits, reproducibility, ONNX export.
+
+    from ganlab.testing import check_loss
+    def test_contract():
+        check_loss("my-loss")            # the installed entry point
+        check_loss(MyLoss, {"k": 2})     # the class with options
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import math
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any, Iterable
+
+import torch
+from torch import Tensor, nn
+
+from ganlab import contract, plugins
+from ganlab.errors import PluginError
+
+EXTREME_LOGIT = 200.0  # far past where sigmoid saturates in float32 (|l| > 17 rounds to 0 or 1)
+ONNX_TOLERANCE = 1e-4  # max |onnxruntime - torch| on the generator's output
+DEFAULT_SHAPES = ((1, 32, 32), (3, 32, 32), (2,))  # tried in turn when check_arch gets no shapes
+__all__ = ["check_loss", "check_arch", "check_dataset", "ONNX_TOLERANCE"]
+
+
+def resolve(kind: str, plugin: Any, options: dict[str, Any] | None = None) -> tuple[Any, str]:
+    """A name, class or instance -> (instance, description used in every error message)."""
+    base = plugins.base_class(kind)
+    if isinstance(plugin, str):
+        instance, spec = plugins.create(kind, plugin, options)
+        return instance, spec.describe()
+    cls = plugin if inspect.isclass(plugin) else type(plugin)
+    who = f"{kind} {cls.__module__}:{cls.__qualname__}"
+    if not issubclass(cls, base):
+        raise PluginError(f"{who} is not a subclass of {base.__module__}.{base.__qualname__}; "
+                          "derive the plugin class from it")
+    if not inspect.isclass(plugin):
+        if options:
+            raise PluginError(f"{who}: options go with a class or a name, not an instance; pass the class")
+        return plugin, who
+    try:
+        return plugin(**(options or {})), who
+    except (TypeError, ValueError) as exc:
+        raise PluginError(f"{who} rejected its options {options or {}}: {exc}") from exc
+
+
+# --- losses -------------------------------------------------------------------------------------
+class _Critic(nn.Module):
+    """A small smooth D on (N, 1, 8, 8) inputs, so penalties have input gradients to work on."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(64, 16), nn.Tanh(), nn.Linear(16, 1))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x).flatten()  # (N,)
+
+
+def check_loss(loss: Any, options: dict[str, Any] | None = None, *, batch: int = 16,
+               seed: int = 0) -> dict[str, float]:
+    """Checks a loss: d_loss, g_loss and penalty are finite 0-dim tensors; gradients reach D's
+    weights through d_loss (+ penalty) and G's output through g_loss; values and gradients stay
+    finite at logits of +-200 (work from logits with softplus). Returns the measured values."""
+    obj, who = resolve("loss", loss, options)
+    with torch.random.fork_rng(devices=[]):  # the caller's global RNG state is left as it was
+        torch.manual_seed(seed)
+        D = _Critic()
+        real = torch.rand(batch, 1, 8, 8) * 2 - 1  # (N, 1, 8, 8) in [-1, 1]
+        fake_param = torch.randn(batch, 1, 8, 8, requires_grad=True)
+        fake = torch.tanh(fake_param)  # stands in for G(z)
+        values = _check_d_side(obj, who, D, real, fake.detach())
+        real_logits = D(real) if obj.needs_real_logits_in_g else None
+        g = obj.g_loss(D(fake), real_logits)
+        contract.check_loss_value(who, g, "g_loss")
+        _require_gradient(who, "g_loss", [("G(z)", fake_param)], g)
+        values["g_loss"] = g.item()
+        _check_extreme_logits(obj, who, batch)
+    return values
+
+
+def _check_d_side(obj: Any, who: str, D: nn.Module, real: Tensor, fake: Tensor) -> dict[str, float]:
+    d = obj.d_loss(D(real), D(fake))
+    contract.check_loss_value(who, d, "d_loss")
+    values = {"d_loss": d.item()}
+    _require_gradient(who, "d_loss", list(D.named_parameters()), d)
+    penalty = obj.penalty(D, real, fake)
+    if penalty is not None:
+        contract.check_loss_value(who, penalty, "penalty")
+        if not penalty.requires_grad:
+            raise PluginError(f"{who}: penalty does not depend on D's weights; build it with "
+                              "torch.autograd.grad(..., create_graph=True)")
+        # a gradient penalty need not reach every weight (D's last bias drops out of grad_x D)
+        _require_gradient(who, "penalty", list(D.named_parameters()), penalty, every=False)
+        values["penalty"] = penalty.item()
+    return values
+
+
+def _require_gradient(who: str, what: str, named: list[tuple[str, Tensor]], value: Tensor,
+                      every: bool = True) -> None:
+    """Every tensor in `named` (or, every=False, at least one) gets a finite gradient from
+    `value`, and not all of them zero."""
+    tensors = [t for _, t in named]
+    if not value.requires_grad:
+        raise PluginError(f"{who}: {what} carries no gradient; do not detach or call .item() inside it")
+    grads = torch.autograd.grad(value, tensors, allow_unused=True, retain_graph=True)
+    for (name, _), grad in zip(named, grads):
+        if grad is None and every:
+            raise PluginError(f"{who}: no gradient from {what} reaches {name}; it must depend on it")
+        if grad is not None and not torch.isfinite(grad).all():
+            raise PluginError(f"{who}: the gradient of {what} with respect to {name} is NaN or Inf")
+    if all(g is None or float(g.abs().max()) == 0.0 for g in grads):
+        raise PluginError(f"{who}: the gradient of {what} is zero everywhere; the loss cannot train")
+
+
+def _check_extreme_logits(obj: Any, who: str, batch: int) -> None:
+    signs = torch.tensor([-1.0, 1.0]).repeat(batch // 2 + 1)[:batch]
+    for sign in (1.0, -1.0):
+        real = (sign * EXTREME_LOGIT * signs).requires_grad_(True)
+        fake = (-sign * EXTREME_LOGIT * signs).requires_grad_(True)
+        for what, value in (("d_loss", obj.d_loss(real, fake)),
+                            ("g_loss", obj.g_loss(fake, real if obj.needs_real_logits_in_g else None))):
+            contract.check_loss_value(who, value, f"{what} at logits of +-{EXTREME_LOGIT:g}")
+            grads = torch.autograd.grad(value, [real, fake], allow_unused=True)
+            if any(g is not None and not torch.isfinite(g).all() for g in grads):
+                raise PluginError(f"{who}: the gradient of {what} is NaN or Inf at logits of "
+                                  f"+-{EXTREME_LOGIT:g}; compute log D with softplus, not log(sigmoid)")
+
+
+# --- architectures ------------------------------------------------------------------------------
+def check_arch(arch: Any, options: dict[str, Any] | None = None, *,
+               shapes: Iterable[tuple[int, ...]] | None = None,
+               unsupported: Iterable[tuple[int, ...]] = (), latent_dim: int = 8, batch: int = 4,
+               onnx: bool = True, seed: int = 0) -> list[tuple[int, ...]]:
+    """Checks an arch on each shape: build gives two modules; G's output has shape (N, *shape),
+    is finite and, for images, in [-1, 1] in train and eval mode; D gives (N,) finite logits;
+    gradients reach every parameter of G and D; G exports to ONNX and onnxruntime agrees with
+    torch within ONNX_TOLERANCE. Each shape in `unsupported` must be refused by `supports` with
+    a message, and by `check` with a ConfigError. Returns the shapes checked."""
+    obj, who = resolve("arch", arch, options)
+    _check_refusals(obj, who, unsupported)
+    shapes = [tuple(s) for s in shapes] if shapes is not None else _first_supported(obj, who)
+    for shape in shapes:
+        reason = obj.supports(shape)
+        if reason is not None:
+            raise PluginError(f"{who}: refuses shape {shape} ({reason}); pass shapes it supports")
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            G, D = _build(obj, who, shape, latent_dim)
+            _check_forward(who, G, D, shape, latent_dim, batch)
+            if onnx:
+                check_onnx_export(who, G, latent_dim)
+    return shapes
+
+
+def _check_refusals(obj: Any, who: str, unsupported: Iterable[tuple[int, ...]]) -> None:
+    from ganlab.errors import ConfigError
+
+    for shape in unsupported:
+        reason = obj.supports(tuple(shape))
+        if not isinstance(reason, str) or not reason:
+            raise PluginError(f"{who}: supports{tuple(shape)} returned {reason!r}, expected a message "
+                              "saying what is supported")
+        try:
+            obj.check(tuple(shape))
+        except ConfigError:
+            continue
+        raise PluginError(f"{who}: check{tuple(shape)} did not raise ConfigError for a refused shape")
+
+
+def _first_supported(obj: Any, who: str) -> list[tuple[int, ...]]:
+    for shape in DEFAULT_SHAPES:
+        if obj.supports(shape) is None:
+            return [shape]
+    raise PluginError(f"{who} supports none of {DEFAULT_SHAPES}; pass shapes=[...] to check_arch")
+
+
+def _build(obj: Any, who: str, shape: tuple[int, ...], latent_dim: int) -> tuple[nn.Module, nn.Module]:
+    built = obj.build(shape, latent_dim)
+    if (not isinstance(built, tuple) or len(built) != 2
+            or not all(isinstance(m, nn.Module) for m in built)):
+        raise PluginError(f"{who}: build{shape} returned {type(built).__name__}, expected a tuple "
+                          "(G, D) of torch.nn.Module")
+    return built
+
+
+def _check_forward(who: str, G: nn.Module, D: nn.Module, shape: tuple[int, ...],
+                   latent_dim: int, batch: int) -> None:
+    G.train()
+    D.train()
+    fake = G(torch.randn(batch, latent_dim))
+    contract.check_generator_output(who, fake, batch, shape)
+    logits = D(fake)
+    contract.check_discriminator_output(who, logits, batch)
+    if not torch.isfinite(logits).all():
+        raise PluginError(f"{who}: discriminator returned NaN or Inf")
+    named = [("G." + n, p) for n, p in G.named_parameters()] + [("D." + n, p) for n, p in D.named_parameters()]
+    _require_gradient(who, "D(G(z)).mean()", [(n, p) for n, p in named if p.requires_grad], logits.mean())
+    G.eval()
+    with torch.no_grad():
+        contract.check_generator_output(who + " in eval mode", G(torch.randn(batch, latent_dim)), batch, shape)
+
+
+def check_onnx_export(who: str, G: nn.Module, latent_dim: int, path: str | Path | None = None) -> float:
+    """Exports G (eval mode, dynamic batch axis) with torch.onnx's default torch.export-based
+    exporter, checks the model with onnx.checker, runs it in onnxruntime on a batch size other
+    than the traced one, and compares with torch. Returns the max absolute difference."""
+    import onnx
+    import onnxruntime
+
+    G.eval()
+    with tempfile.TemporaryDirectory() as tmp:
+        target = Path(path) if path is not None else Path(tmp) / "generator.onnx"
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                torch.onnx.export(G, (torch.randn(2, latent_dim),), str(target), dynamo=True, verbose=False,
+                                  input_names=["z"], output_names=["sample"],
+                                  dynamic_shapes=({0: torch.export.Dim("batch")},))
+            onnx.checker.check_model(str(target))
+            session = onnxruntime.InferenceSession(str(target), providers=["CPUExecutionProvider"])
+            z = torch.randn(5, latent_dim)  # not the traced batch size: the batch axis must be dynamic
+            got = torch.from_numpy(session.run(None, {"z": z.numpy()})[0])
+        except Exception as exc:  # any exporter or runtime failure is the plugin's to fix
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise PluginError(f"{who}: generator failed to export to ONNX ({type(exc).__name__}: {first}); "
+                              "avoid data-dependent Python control flow in G.forward") from exc
+    with torch.no_grad():
+        want = G(z)
+    diff = (got - want).abs().max().item() if got.shape == want.shape else math.inf
+    if not diff <= ONNX_TOLERANCE:
+        raise PluginError(f"{who}: the ONNX generator differs from torch by {diff:.3g} "
+                          f"(tolerance {ONNX_TOLERANCE:g}; output {tuple(got.shape)} vs {tuple(want.shape)})")
+    return diff
+
+
+# --- datasets -----------------------------------------------------------------------------------
+def check_dataset(dataset: Any, options: dict[str, Any] | None = None, *, image_size: int | None = None,
+                  root: str | None = None, n: int = 8, seed: int = 0):
+    """Checks a dataset: load returns a DataSource of kind "image" (shape (C, H, W), H = W =
+    image_size) or "points" (shape (D,)); it is non-empty; meta is JSON-serialisable; sample(n)
+    gives (n, *shape) finite floats, images in [-1, 1]; the same seed gives the same batch.
+    Returns the loaded source."""
+    from ganlab.data.base import DataSource
+
+    obj, who = resolve("dataset", dataset, options)
+    size = image_size if image_size is not None else obj.default_image_size
+    source = obj.load(size, root)
+    if not isinstance(source, DataSource):
+        raise PluginError(f"{who}: load returned {type(source).__name__}, expected a ganlab.data.base.DataSource")
+    _check_source_facts(who, source, size)
+    batch = source.sample(n, torch.Generator().manual_seed(seed))
+    _check_batch(who, source, batch, n)
+    again = source.sample(n, torch.Generator().manual_seed(seed))
+    if not torch.equal(batch, again):
+        raise PluginError(f"{who}: two sample({n}) calls with equally seeded generators differ; "
+                          "draw every random number from the generator argument")
+    return source
+
+
+def _check_source_facts(who: str, source: Any, size: int | None) -> None:
+    shape = tuple(source.shape)
+    if source.kind == "image":
+        if len(shape) != 3 or (size is not None and shape[1:] != (size, size)):
+            raise PluginError(f"{who}: image shape is {shape}, expected (C, {size}, {size})")
+    elif source.kind == "points":
+        if len(shape) != 1:
+            raise PluginError(f"{who}: point shape is {shape}, expected (D,)")
+    else:
+        raise PluginError(f"{who}: kind is {source.kind!r}, expected 'image' or 'points'")
+    if len(source) < 1:
+        raise PluginError(f"{who}: the dataset is empty")
+    try:
+        json.dumps(source.meta)
+    except (TypeError, ValueError) as exc:
+        raise PluginError(f"{who}: meta is not JSON-serialisable ({exc}); keep plain numbers, strings, lists") from exc
+
+
+def _check_batch(who: str, source: Any, batch: Any, n: int) -> None:
+    expected = (n,) + tuple(source.shape)
+    if not isinstance(batch, Tensor) or tuple(batch.shape) != expected or not batch.is_floating_point():
+        got = f"{batch.dtype} {tuple(batch.shape)}" if isinstance(batch, Tensor) else type(batch).__name__
+        raise PluginError(f"{who}: sample({n}) returned {got}, expected float of shape {expected}")
+    if not torch.isfinite(batch).all():
+        raise PluginError(f"{who}: sample({n}) returned NaN or Inf")
+    if source.kind == "image" and (batch.min() < -1 - contract.RANGE_TOLERANCE
+                                   or batch.max() > 1 + contract.RANGE_TOLERANCE):
+        raise PluginError(f"{who}: sample({n}) spans [{batch.min():.4g}, {batch.max():.4g}], expected [-1, 1]")

@@ -1,0 +1,1 @@
+"""Importable targets for fake entry points in the registry tests."""
