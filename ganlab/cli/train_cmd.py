@@ -8,7 +8,9 @@ from typing import Optional
 import typer
 
 from ganlab.cli.app import app
+from ganlab.config import RunConfig
 
+DEFAULTS = RunConfig()  # help texts quote the real defaults, so they cannot drift
 OPT_HELP = "KEY=VALUE option for the {} plugin (TOML value), repeatable, e.g. {}"
 
 
@@ -33,24 +35,24 @@ def parse_options(pairs: list[str] | None, flag: str) -> dict | None:
 
 @app.command()
 def train(
-    loss: Optional[str] = typer.Option(None, help="Loss plugin name (see `ganlab plugins`). [default: minimax]"),
-    arch: Optional[str] = typer.Option(None, help="Architecture plugin name. [default: dcgan]"),
-    data: Optional[str] = typer.Option(None, help="Dataset plugin name. [default: digits]"),
-    steps: Optional[int] = typer.Option(None, help="Generator steps. [default: 1500]"),
-    d_steps: Optional[int] = typer.Option(None, "--d-steps", help="k: discriminator steps per generator step (Algorithm 1). [default: 1]"),
-    batch_size: Optional[int] = typer.Option(None, help="Minibatch size m. [default: 64]"),
-    latent_dim: Optional[int] = typer.Option(None, help="Dimension of z. [default: 100]"),
-    lr_g: Optional[float] = typer.Option(None, help="Generator learning rate. [default: 2e-4]"),
-    lr_d: Optional[float] = typer.Option(None, help="Discriminator learning rate. [default: 2e-4]"),
-    optimizer: Optional[str] = typer.Option(None, help="adam or sgd (momentum SGD, as in Goodfellow et al. 2014). [default: adam]"),
-    seed: Optional[int] = typer.Option(None, help="Random seed; same seed on the CPU gives identical weights. [default: 0]"),
-    device: Optional[str] = typer.Option(None, help="auto, cpu or cuda. [default: auto]"),
+    loss: Optional[str] = typer.Option(None, help=f"Loss plugin name (see `ganlab plugins`). [default: {DEFAULTS.loss}]"),
+    arch: Optional[str] = typer.Option(None, help=f"Architecture plugin name. [default: {DEFAULTS.arch}]"),
+    data: Optional[str] = typer.Option(None, help=f"Dataset plugin name. [default: {DEFAULTS.data}]"),
+    steps: Optional[int] = typer.Option(None, help=f"Generator steps. [default: {DEFAULTS.steps}]"),
+    d_steps: Optional[int] = typer.Option(None, "--d-steps", help=f"k: discriminator steps per generator step (Algorithm 1). [default: {DEFAULTS.d_steps}]"),
+    batch_size: Optional[int] = typer.Option(None, help=f"Minibatch size m. [default: {DEFAULTS.batch_size}]"),
+    latent_dim: Optional[int] = typer.Option(None, help=f"Dimension of z. [default: {DEFAULTS.latent_dim}]"),
+    lr_g: Optional[float] = typer.Option(None, help=f"Generator learning rate. [default: {DEFAULTS.lr_g}]"),
+    lr_d: Optional[float] = typer.Option(None, help=f"Discriminator learning rate. [default: {DEFAULTS.lr_d}]"),
+    optimizer: Optional[str] = typer.Option(None, help=f"adam or sgd (momentum SGD, as in Goodfellow et al. 2014). [default: {DEFAULTS.optimizer}]"),
+    seed: Optional[int] = typer.Option(None, help=f"Random seed; same seed on the CPU gives identical weights. [default: {DEFAULTS.seed}]"),
+    device: Optional[str] = typer.Option(None, help=f"auto, cpu or cuda. [default: {DEFAULTS.device}]"),
     image_size: Optional[int] = typer.Option(None, help="Image side in pixels. [default: the dataset's]"),
     data_root: Optional[str] = typer.Option(None, help="Folder holding dataset files (torchvision sets, folder)."),
     name: Optional[str] = typer.Option(None, help="Run folder name. [default: <loss>-<arch>-<data>-<time>]"),
-    runs_dir: Optional[str] = typer.Option(None, help="Where run folders go. [default: runs]"),
-    sample_every: Optional[int] = typer.Option(None, help="Write a sample grid every N steps. [default: 250]"),
-    checkpoint_every: Optional[int] = typer.Option(None, help="Write a checkpoint every N steps. [default: 500]"),
+    runs_dir: Optional[str] = typer.Option(None, help=f"Where run folders go. [default: {DEFAULTS.runs_dir}]"),
+    sample_every: Optional[int] = typer.Option(None, help=f"Write a sample grid every N steps. [default: {DEFAULTS.sample_every}]"),
+    checkpoint_every: Optional[int] = typer.Option(None, help=f"Write a checkpoint every N steps. [default: {DEFAULTS.checkpoint_every}]"),
     loss_opt: Optional[list[str]] = typer.Option(None, "--loss-opt", help=OPT_HELP.format("loss", "--loss-opt a=-1")),
     arch_opt: Optional[list[str]] = typer.Option(None, "--arch-opt", help=OPT_HELP.format("arch", "--arch-opt width=32")),
     data_opt: Optional[list[str]] = typer.Option(None, "--data-opt", help=OPT_HELP.format("dataset", "--data-opt channels=1")),
