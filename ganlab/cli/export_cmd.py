@@ -33,7 +33,7 @@ def export(
     shape = ", ".join(["batch", *map(str, json.loads(m["shape"]))])
     say(f"exported  {result.path}  ({result.size_bytes / 1024:.1f} KiB, opset {result.opset})")
     say(f"input     z float32 (batch, {m['latent_dim']})")
-    say(f"output    {m['output_name']} {m['output_dtype']} ({shape}) in {m['output_range']}")
+    say(f"output    {m['output_name']} {m['output_dtype']} ({shape}), range {m['output_range']}")
     say(f"from      run {m['run_name']}, step {m['step']} ({m['checkpoint']}): "
         f"{m['loss']} / {m['arch']} on {m['dataset']}")
     if result.max_abs_diff is None:
