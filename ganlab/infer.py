@@ -28,6 +28,11 @@ def latents(n: int, latent_dim: int, seed: int) -> Iterator[torch.Tensor]:
         yield torch.randn(min(CHUNK, n - start), latent_dim, generator=gen)
 
 
+def check_count(n: int) -> None:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ConfigError(f"--n must be an integer >= 1, got {n!r}; pass e.g. --n 64")
+
+
 def to_uint8(images: np.ndarray) -> np.ndarray:
     """[-1, 1] float -> 0..255 uint8, the rounding of torchvision's save_image (and export.to_uint8)."""
     unit = (np.clip(images, -1, 1) + 1) / 2
@@ -47,8 +52,7 @@ class Generator:
     notice: str | None = None  # one line for the user, e.g. why the CPU was used
 
     def sample(self, n: int, seed: int = 0) -> np.ndarray:
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ConfigError(f"--n must be an integer >= 1, got {n!r}; pass e.g. --n 64")
+        check_count(n)
         return np.concatenate([self.run(z) for z in latents(n, self.latent_dim, seed)])
 
 

@@ -30,6 +30,7 @@ def sample(
     """Sample from a trained generator and write a grid, per-image PNGs and/or a .npy array."""
     from ganlab import infer, ui
 
+    infer.check_count(n)  # before loading: a bad count should not wait for onnxruntime
     if out is None and out_dir is None and npy is None:
         out = Path("samples.png")
     gen = infer.load(source, onnx, provider, checkpoint, latent_dim)
