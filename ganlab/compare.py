@@ -136,7 +136,12 @@ def group_name(records: list[RunRecord]) -> str:
 
 def _only(values: set) -> Any:
     """The single value of a set, or a sorted list when the runs of a row disagree."""
-    return next(iter(values)) if len(values) == 1 else sorted(values, key=repr)
+    if len(values) == 1:
+        return next(iter(values))
+    try:
+        return sorted(values)
+    except TypeError:  # e.g. None next to a number
+        return sorted(values, key=repr)
 
 
 def metric_stat(records: list[RunRecord], kind: str, name: str) -> dict[str, Any] | None:

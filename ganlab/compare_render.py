@@ -64,8 +64,8 @@ def columns(c: Comparison, sep: str) -> list[tuple[str, Callable[[dict], Cell]]]
         ("data", plain(lambda r: f"{r['data']} {r['image_size']}px" if r["image_size"] else str(r["data"]))),
         ("seeds", plain(lambda r: str(r["n_seeds"]))),
         ("steps", plain(lambda r: fmt_stat(r["steps"], r["n_seeds"], digits=0))),
-        ("wall s", plain(lambda r: fmt_stat(r["wall_time_s"], r["n_seeds"], digits=1))),
-        ("steps/s", plain(lambda r: fmt_stat(r["steps_per_s"], r["n_seeds"], digits=2))),
+        ("wall s", plain(lambda r: fmt_stat(r["wall_time_s"], r["n_seeds"]))),
+        ("steps/s", plain(lambda r: fmt_stat(r["steps_per_s"], r["n_seeds"]))),
     ]
     for name in c.metrics:
         for kind in SECTIONS:

@@ -76,8 +76,7 @@ def compare(
         runs = _run_study(loss, arch, data, seeds, study, runs_dir, overrides, metric, eval_n, no_eval)
     comparison = comparing.compare(runs, group=not no_group, sort=sort)
     if fmt == "table":
-        table = rich_table(comparison)
-        ui.console.print(table, width=_table_width(ui.console, table))
+        _print_table(ui.console, rich_table(comparison))
     else:
         sys.stdout.write(render(comparison, fmt))
         sys.stdout.flush()
@@ -103,14 +102,17 @@ def _run_study(loss, arch, data, seeds, study, runs_dir, overrides, metric, eval
     return [str(item.path) for item in result.runs]
 
 
-def _table_width(console, table) -> int | None:
-    """Off a terminal (a pipe, a file, a README) the table keeps its natural width instead of 80 columns."""
+def _print_table(console, table) -> None:
+    """Off a terminal (a pipe, a file, a README) the table keeps its natural width instead of
+    being squeezed into 80 columns; on a terminal rich fits it to the window."""
     if console.is_terminal:
-        return None
+        console.print(table)
+        return
+    from rich.console import Console
     from rich.measure import Measurement
 
-    wide = console.options.update_width(1000)
-    return max(console.width, Measurement.get(console, wide, table).maximum)
+    natural = Measurement.get(console, console.options.update_width(1000), table).maximum
+    Console(width=max(console.width, natural), highlight=False).print(table)
 
 
 def _pictures(comparison, plot: Path | None, grid: Path | None, fmt: str) -> None:

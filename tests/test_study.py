@@ -1,0 +1,176 @@
+"""Study mode: planning, reuse of identical runs (nothing retrained), resume after an interruption,
+evaluation through ganlab.metrics.evaluate_run, and the CLI around it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ganlab import runner, study
+from ganlab.errors import ConfigError, Interrupted, PluginError
+from ganlab.rundir import RunDir
+from ganlab.study import StudySpec, plan, run_study
+from ganlab.train import Callback
+from tests.conftest import TINY_IMAGE
+
+TINY = dict(image_size=8, arch_options={"width": 8}, batch_size=8, latent_dim=8, steps=4,
+            sample_every=2, checkpoint_every=2, n_samples=16)
+
+
+def spec(tmp_path, **kw) -> StudySpec:
+    values = dict(losses=["minimax", "lsgan"], archs=["dcgan"], datas=["digits"], seeds=1, name="s",
+                  runs_dir=str(tmp_path / "runs"), overrides=dict(TINY), evaluate=False)
+    values.update(kw)
+    return StudySpec(**values)
+
+
+class Spy:
+    """Records which runner function trained which run, then calls the real one."""
+
+    def __init__(self, monkeypatch):
+        self.calls = []
+        real_start, real_resume = runner.start, runner.resume
+        monkeypatch.setattr(runner, "start", lambda c, cb=(): self.calls.append(("start", c.name)) or real_start(c, cb))
+        monkeypatch.setattr(runner, "resume", lambda p, s=None, cb=(): self.calls.append(("resume", p.name)) or real_resume(p, s, cb))
+
+
+class StopAt(Callback):
+    """Presses Ctrl-C at a given step, as a user would."""
+
+    def __init__(self, step):
+        self.step = step
+
+    def on_step(self, trainer, stats):
+        if trainer.step == self.step:
+            raise KeyboardInterrupt
+
+
+class StopInRun(study.StudyHooks):
+    def __init__(self, name, step):
+        self.name, self.step = name, step
+
+    def train_callbacks(self, item):
+        return [StopAt(self.step)] if item.config.name == self.name else []
+
+
+def test_plan_names_runs_and_passes_overrides(tmp_path):
+    planned = plan(spec(tmp_path, seeds=2))
+    names = [p.config.name for p in planned]
+    assert names == ["minimax-dcgan-digits-s0", "minimax-dcgan-digits-s1", "lsgan-dcgan-digits-s0", "lsgan-dcgan-digits-s1"]
+    assert all(p.action == "train" for p in planned)
+    c = planned[3].config
+    assert (c.seed, c.image_size, c.arch_options, c.steps, c.runs_dir) == (1, 8, {"width": 8}, 4, str(tmp_path / "runs" / "s"))
+    assert not (tmp_path / "runs").exists()  # planning writes nothing
+
+
+def test_study_trains_once_and_reuses_identical_runs(tmp_path, monkeypatch):
+    spy = Spy(monkeypatch)
+    result = run_study(spec(tmp_path))
+    assert [c[0] for c in spy.calls] == ["start"] * 2
+    assert all(RunDir(p.path).summary()["status"] == "complete" for p in result.runs)
+    before = {p.path: p.path.joinpath("checkpoints", "last.pt").read_bytes() for p in result.runs}
+    mtimes = {p.path: p.path.joinpath("summary.json").stat().st_mtime_ns for p in result.runs}
+
+    spy.calls.clear()
+    again = run_study(spec(tmp_path, seeds=2))  # one more seed: only those runs are new
+    assert spy.calls == [("start", "minimax-dcgan-digits-s1"), ("start", "lsgan-dcgan-digits-s1")]
+    assert [p.action for p in again.runs] == ["reuse", "train", "reuse", "train"]
+    for path, data in before.items():
+        assert path.joinpath("checkpoints", "last.pt").read_bytes() == data
+        assert path.joinpath("summary.json").stat().st_mtime_ns == mtimes[path]
+
+
+def test_interrupted_study_resumes_where_it_stopped(tmp_path, monkeypatch):
+    spy = Spy(monkeypatch)
+    three = spec(tmp_path, losses=["minimax", "nonsaturating", "lsgan"])
+    with pytest.raises(Interrupted, match="run the same command again to continue"):
+        run_study(three, StopInRun("nonsaturating-dcgan-digits-s0", step=3))
+    assert spy.calls == [("start", "minimax-dcgan-digits-s0"), ("start", "nonsaturating-dcgan-digits-s0")]
+    stopped = RunDir(tmp_path / "runs" / "s" / "nonsaturating-dcgan-digits-s0")
+    assert stopped.summary()["status"] == "interrupted" and stopped.summary()["step"] == 3
+
+    spy.calls.clear()
+    assert [p.action for p in plan(three)] == ["reuse", "resume", "train"]
+    run_study(three)
+    assert spy.calls == [("resume", "nonsaturating-dcgan-digits-s0"), ("start", "lsgan-dcgan-digits-s0")]
+    assert [r["step"] for r in stopped.metrics()] == [1, 2, 3, 4]  # each step logged once
+    assert stopped.summary()["status"] == "complete"
+
+
+def test_a_run_that_died_before_its_first_checkpoint_is_restarted(tmp_path, monkeypatch):
+    run_study(spec(tmp_path, losses=["minimax"], seeds=1))
+    path = tmp_path / "runs" / "s" / "minimax-dcgan-digits-s0"
+    (path / "checkpoints" / "last.pt").unlink()
+    RunDir(path).update_summary(status="running")  # as after a kill -9
+    assert [p.action for p in plan(spec(tmp_path, losses=["minimax"], seeds=1))] == ["restart"]
+    spy = Spy(monkeypatch)
+    run_study(spec(tmp_path, losses=["minimax"], seeds=1))
+    assert spy.calls == [("start", "minimax-dcgan-digits-s0")]
+    assert RunDir(path).summary()["status"] == "complete" and (path / "checkpoints" / "last.pt").is_file()
+
+
+def test_a_folder_with_another_config_is_a_clash_before_any_training(tmp_path, monkeypatch):
+    run_study(spec(tmp_path, losses=["lsgan"], seeds=1))
+    spy = Spy(monkeypatch)
+    with pytest.raises(ConfigError, match=r"was made with steps=4 \(study: 6\).*pass --study ANOTHER_NAME"):
+        run_study(spec(tmp_path, overrides=TINY | {"steps": 6}))
+    assert spy.calls == []
+
+
+def test_an_unknown_plugin_fails_before_the_first_run_trains(tmp_path, monkeypatch):
+    spy = Spy(monkeypatch)
+    with pytest.raises(PluginError, match="nosuch"):
+        run_study(spec(tmp_path, losses=["minimax", "nosuch"]))
+    assert spy.calls == [] and not (tmp_path / "runs").exists()
+
+
+def test_study_evaluates_only_what_lacks_metrics(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_evaluate(path, metrics=None, n=None):
+        calls.append((path.name, metrics, n))
+        value = {"value": float(len(calls)), "std": None, "n": n, "dims": 64, "feature_net": "fake", "step": 4, "better": "lower"}
+        RunDir(path).update_summary(metrics={"fid": value})
+
+    monkeypatch.setattr(study, "evaluator", lambda: fake_evaluate)
+    run_study(spec(tmp_path, evaluate=True, eval_n=50, metrics=["fid"]))
+    assert calls == [(n, ["fid"], 50) for n in ("minimax-dcgan-digits-s0", "lsgan-dcgan-digits-s0")]
+    calls.clear()
+    run_study(spec(tmp_path, evaluate=True, eval_n=50, metrics=["fid"]))
+    assert calls == []  # all evaluated with the same n
+    run_study(spec(tmp_path, evaluate=True, eval_n=80, metrics=["fid"]))
+    assert [c[2] for c in calls] == [80, 80]  # a different n is a new evaluation
+
+
+def test_without_an_evaluator_the_study_still_compares(tmp_path, monkeypatch):
+    monkeypatch.setattr(study, "evaluator", lambda: None)
+    result = run_study(spec(tmp_path, evaluate=True, losses=["minimax"], seeds=1))
+    assert "no ganlab.metrics.evaluate_run" in result.warnings[0]
+    assert RunDir(result.runs[0].path).summary()["status"] == "complete"
+
+
+def test_cli_study_trains_then_reuses_and_prints_the_table(cli, tmp_path):
+    args = ["compare", "--loss", "minimax", "--loss", "nonsaturating", "--seeds", "2", "--steps", "4",
+            "--study", "t", "--no-eval", "--sample-every", "2", "--checkpoint-every", "2", *TINY_IMAGE]
+    first = cli(*args, "--format", "json")
+    assert first.code == 0, first.err
+    rows = json.loads(first.out)
+    assert [(r["name"], r["n_seeds"], r["seeds"]) for r in rows] == [
+        ("minimax-dcgan-digits", 2, [0, 1]), ("nonsaturating-dcgan-digits", 2, [0, 1])]
+    assert rows[0]["steps"]["mean"] == 4 and rows[0]["image_size"] == 8
+    ckpt = tmp_path / "runs" / "t" / "minimax-dcgan-digits-s0" / "checkpoints" / "last.pt"
+    stamp = ckpt.stat().st_mtime_ns
+    second = cli(*args)
+    assert second.code == 0 and "minimax-dcgan-digits" in second.out and "2 rows" in second.out
+    assert ckpt.stat().st_mtime_ns == stamp  # reused, not retrained
+
+
+def test_cli_study_bad_input(cli, tmp_path):
+    result = cli("compare", "--loss", "minimax", "--loss", "nosuch", "--steps", "4", *TINY_IMAGE)
+    assert result.code == 1 and "nosuch" in result.err and "Traceback" not in result.err
+    assert not (tmp_path / "runs").exists()
+    result = cli("compare", "--seeds", "0", *TINY_IMAGE)
+    assert result.code == 1 and "--seeds must be an integer >= 1" in result.err
+    result = cli("compare", "--loss", "lsgan", "--study", "../x")
+    assert result.code == 1 and "not a plain folder name" in result.err
