@@ -16,10 +16,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import math
-import tempfile
-import warnings
-from pathlib import Path
 from typing import Any, Iterable
 
 import torch
@@ -29,9 +25,8 @@ from ganlab import contract, plugins
 from ganlab.errors import PluginError
 
 EXTREME_LOGIT = 200.0  # far past where sigmoid saturates in float32 (|l| > 17 rounds to 0 or 1)
-ONNX_TOLERANCE = 1e-4  # max |onnxruntime - torch| on the generator's output
 DEFAULT_SHAPES = ((1, 32, 32), (3, 32, 32), (2,))  # tried in turn when check_arch gets no shapes
-__all__ = ["check_loss", "check_arch", "check_dataset", "ONNX_TOLERANCE"]
+__all__ = ["check_loss", "check_arch", "check_dataset", "check_onnx_export"]
 
 
 def resolve(kind: str, plugin: Any, options: dict[str, Any] | None = None) -> tuple[Any, str]:
@@ -144,8 +139,8 @@ def check_arch(arch: Any, options: dict[str, Any] | None = None, *,
                onnx: bool = True, seed: int = 0) -> list[tuple[int, ...]]:
     """Checks an arch on each shape: build gives two modules; G's output has shape (N, *shape),
     is finite and, for images, in [-1, 1] in train and eval mode; D gives (N,) finite logits;
-    gradients reach every parameter of G and D; G exports to ONNX and onnxruntime agrees with
-    torch within ONNX_TOLERANCE. Each shape in `unsupported` must be refused by `supports` with
+    gradients reach every parameter of G and D; G passes `ganlab export` (ONNX export, checker,
+    onnxruntime parity with torch within 1e-4). Each shape in `unsupported` must be refused by `supports` with
     a message, and by `check` with a ConfigError. Returns the shapes checked."""
     obj, who = resolve("arch", arch, options)
     _check_refusals(obj, who, unsupported)
@@ -211,37 +206,25 @@ def _check_forward(who: str, G: nn.Module, D: nn.Module, shape: tuple[int, ...],
         contract.check_generator_output(who + " in eval mode", G(torch.randn(batch, latent_dim)), batch, shape)
 
 
-def check_onnx_export(who: str, G: nn.Module, latent_dim: int, path: str | Path | None = None) -> float:
-    """Exports G (eval mode, dynamic batch axis) with torch.onnx's default torch.export-based
-    exporter, checks the model with onnx.checker, runs it in onnxruntime on a batch size other
-    than the traced one, and compares with torch. Returns the max absolute difference."""
-    import onnx
-    import onnxruntime
+def check_onnx_export(who: str, G: nn.Module, latent_dim: int) -> dict[int, float]:
+    """Exports G (eval mode) exactly as `ganlab export` does (ganlab.export: torch.export-based
+    exporter, dynamic batch axis), then runs its verification: onnx.checker, and onnxruntime
+    against torch at batch 1 and 16 within export.TOLERANCE. Returns batch -> max |difference|."""
+    from ganlab import export
+    from ganlab.errors import ExportError
 
     G.eval()
-    with tempfile.TemporaryDirectory() as tmp:
-        target = Path(path) if path is not None else Path(tmp) / "generator.onnx"
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                torch.onnx.export(G, (torch.randn(2, latent_dim),), str(target), dynamo=True, verbose=False,
-                                  input_names=["z"], output_names=["sample"],
-                                  dynamic_shapes=({0: torch.export.Dim("batch")},))
-            onnx.checker.check_model(str(target))
-            session = onnxruntime.InferenceSession(str(target), providers=["CPUExecutionProvider"])
-            z = torch.randn(5, latent_dim)  # not the traced batch size: the batch axis must be dynamic
-            got = torch.from_numpy(session.run(None, {"z": z.numpy()})[0])
-        except Exception as exc:  # any exporter or runtime failure is the plugin's to fix
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            raise PluginError(f"{who}: generator failed to export to ONNX ({type(exc).__name__}: {first}); "
-                              "avoid data-dependent Python control flow in G.forward") from exc
-    with torch.no_grad():
-        want = G(z)
-    diff = (got - want).abs().max().item() if got.shape == want.shape else math.inf
-    if not diff <= ONNX_TOLERANCE:
-        raise PluginError(f"{who}: the ONNX generator differs from torch by {diff:.3g} "
-                          f"(tolerance {ONNX_TOLERANCE:g}; output {tuple(got.shape)} vs {tuple(want.shape)})")
-    return diff
+    try:
+        proto = export.to_onnx(G, latent_dim, "sample", None, _short_name(who))
+        return export.verify(proto.SerializeToString(), G, latent_dim, export.TOLERANCE)
+    except ExportError as exc:
+        raise PluginError(f"{who}: generator does not pass ganlab export: {exc}") from exc
+
+
+def _short_name(who: str) -> str:
+    """"arch 'resnet' (module:Class from dist==v)" -> "resnet"; "arch module:Class" -> "Class"."""
+    head = who.split(" (")[0]
+    return head.split("'")[1] if "'" in head else head.rsplit(":", 1)[-1]
 
 
 # --- datasets -----------------------------------------------------------------------------------
