@@ -52,7 +52,7 @@ class Exportable(nn.Module):
         return to_uint8(out) if self.uint8 else out
 
 
-def metadata(restored, output: str, checkpoint: str) -> dict[str, str]:
+def metadata(restored, output: str, checkpoint: str, source: Path) -> dict[str, str]:
     """What a consumer needs to run the file without ganlab; every value is a string (ONNX
     metadata_props are string pairs), structured values as JSON."""
     c, kind = restored.config, restored.data_kind
@@ -60,7 +60,11 @@ def metadata(restored, output: str, checkpoint: str) -> dict[str, str]:
         out_range = "[0, 255]"
     else:
         out_range = "[-1, 1]" if kind == "image" else "unbounded"  # mlp points have no tanh
-    name = restored.run.name if restored.run is not None else checkpoint
+    if restored.run is not None:
+        name = restored.run.name
+    else:  # a checkpoint file; runs keep theirs in runs/<name>/checkpoints/ (see rundir.py)
+        name = source.parent.parent.name if source.parent.name == "checkpoints" else source.stem
+        checkpoint = source.name
     return {
         "ganlab_version": __version__,
         "kind": kind,
@@ -184,7 +188,7 @@ def export_onnx(source: str | Path, out: str | Path | None = None, opset: int | 
         raise ExportError(f"folder {str(out.parent)!r} for --out does not exist; create it or pass another --out")
     module = Exportable(restored.G, output == "uint8").eval()
     proto = to_onnx(module, restored.latent_dim, output_name(restored.data_kind), opset, restored.config.arch)
-    meta = metadata(restored, output, checkpoint)
+    meta = metadata(restored, output, checkpoint, source)
     onnx.helper.set_model_props(proto, meta)  # -> model.metadata_props, read back by onnxruntime
     data = proto.SerializeToString()
     tolerance = TOLERANCE if output == "float" else UINT8_TOLERANCE

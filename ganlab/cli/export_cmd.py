@@ -14,8 +14,9 @@ from ganlab.cli.app import app
 @app.command("export")
 def export(
     run: Path = typer.Argument(..., help="Run folder made by `ganlab train` (or a checkpoint .pt file)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="ONNX file to write. [default: RUN/generator.onnx]"),
-    opset: Optional[int] = typer.Option(None, "--opset", help="ONNX opset, 18 or newer. [default: torch's]"),
+    out: Optional[Path] = typer.Option(None, "--out", help="ONNX file to write. (default: RUN/generator.onnx, "
+                                       "or RUN/generator-uint8.onnx with --output uint8)"),
+    opset: Optional[int] = typer.Option(None, "--opset", help="ONNX opset, 18 or newer. (default: torch's)"),
     checkpoint: str = typer.Option("last", "--checkpoint", help="last, best, or a checkpoint file."),
     output: str = typer.Option("float", "--output", help="float: float32 in [-1, 1]; uint8: 0..255 NCHW images "
                                "(post-processing baked into the graph)."),

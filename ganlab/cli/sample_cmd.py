@@ -18,7 +18,7 @@ def sample(
     seed: int = typer.Option(0, "--seed", help="Seed of z ~ N(0, I); the same seed gives the same z for a run "
                              "and its export."),
     out: Optional[Path] = typer.Option(None, "--out", help="PNG grid (images) or scatter plot (points). "
-                                       "[default: samples.png when nothing else is asked]"),
+                                       "(default: samples.png when nothing else is asked)"),
     out_dir: Optional[Path] = typer.Option(None, "--out-dir", help="Folder for one PNG per image (for FID tools)."),
     npy: Optional[Path] = typer.Option(None, "--npy", help="Save the raw array (.npy)."),
     provider: str = typer.Option("auto", "--provider", help="auto, cuda, tensorrt or cpu. auto: CUDA when it "
