@@ -110,7 +110,7 @@ def classify(config: RunConfig) -> PlannedRun:
                           "pass --study ANOTHER_NAME to keep both, or delete that folder")
     if run.summary().get("status") in FINISHED:
         return PlannedRun(config, "reuse")
-    if run.last_checkpoint.is_file():
+    if run.checkpoints_dir.is_dir() and any(run.checkpoints_dir.glob("last*.pt")):  # last.pt or its previous copy
         return PlannedRun(config, "resume")
     return PlannedRun(config, "restart")  # died before its first checkpoint: nothing to keep
 
@@ -179,9 +179,11 @@ def execute(item: PlannedRun, callbacks: list[Callback]) -> str | None:
             if item.action == "restart":
                 shutil.rmtree(item.path)
             runner.start(item.config, callbacks)
-    except Interrupted as exc:
-        raise Interrupted(f"study interrupted during {item.config.name} ({exc}); run the same command "
-                          "again to continue: finished runs are reused, this one resumes") from exc
+    except Interrupted as exc:  # runner's own hint (`ganlab train --resume`) would skip the other runs
+        step = RunDir(item.path).summary().get("step")
+        raise Interrupted(f"study interrupted during {item.config.name} at step {step} (checkpoint saved); "
+                          "run the same command again to continue: finished runs are reused, this one "
+                          "resumes") from exc
     except DivergenceError as exc:
         return f"{item.config.name} diverged ({exc}); it is shown with status 'diverged'"
     return None

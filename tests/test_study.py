@@ -4,6 +4,7 @@ evaluation through ganlab.metrics.evaluate_run, and the CLI around it."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
@@ -14,8 +15,9 @@ from ganlab.study import StudySpec, plan, run_study
 from ganlab.train import Callback
 from tests.conftest import TINY_IMAGE
 
+# the same config as the CLI flags TINY_IMAGE --steps 4 --sample-every 2 --checkpoint-every 2
 TINY = dict(image_size=8, arch_options={"width": 8}, batch_size=8, latent_dim=8, steps=4,
-            sample_every=2, checkpoint_every=2, n_samples=16)
+            sample_every=2, checkpoint_every=2)
 
 
 def spec(tmp_path, **kw) -> StudySpec:
@@ -64,16 +66,33 @@ def test_plan_names_runs_and_passes_overrides(tmp_path):
     assert not (tmp_path / "runs").exists()  # planning writes nothing
 
 
-def test_study_trains_once_and_reuses_identical_runs(tmp_path, monkeypatch):
-    spy = Spy(monkeypatch)
-    result = run_study(spec(tmp_path))
-    assert [c[0] for c in spy.calls] == ["start"] * 2
-    assert all(RunDir(p.path).summary()["status"] == "complete" for p in result.runs)
-    before = {p.path: p.path.joinpath("checkpoints", "last.pt").read_bytes() for p in result.runs}
-    mtimes = {p.path: p.path.joinpath("summary.json").stat().st_mtime_ns for p in result.runs}
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A study trained once: minimax and lsgan, seed 0; tests work on copies of it."""
+    root = tmp_path_factory.mktemp("study")
+    return root, run_study(spec(root))
 
-    spy.calls.clear()
-    again = run_study(spec(tmp_path, seeds=2))  # one more seed: only those runs are new
+
+@pytest.fixture
+def base(trained, tmp_path):
+    shutil.copytree(trained[0] / "runs", tmp_path / "runs")
+    return tmp_path
+
+
+def test_a_new_study_trains_every_run(trained):
+    root, result = trained
+    assert [(p.config.name, p.action) for p in result.runs] == [("minimax-dcgan-digits-s0", "train"),
+                                                                 ("lsgan-dcgan-digits-s0", "train")]
+    assert all(RunDir(p.path).summary()["status"] == "complete" for p in result.runs)
+    assert result.path == root / "runs" / "s" and result.warnings == []
+
+
+def test_identical_runs_are_reused_not_retrained(base, monkeypatch):
+    done = [base / "runs" / "s" / n for n in ("minimax-dcgan-digits-s0", "lsgan-dcgan-digits-s0")]
+    before = {p: p.joinpath("checkpoints", "last.pt").read_bytes() for p in done}
+    mtimes = {p: p.joinpath("summary.json").stat().st_mtime_ns for p in done}
+    spy = Spy(monkeypatch)
+    again = run_study(spec(base, seeds=2))  # one more seed: only those runs are new
     assert spy.calls == [("start", "minimax-dcgan-digits-s1"), ("start", "lsgan-dcgan-digits-s1")]
     assert [p.action for p in again.runs] == ["reuse", "train", "reuse", "train"]
     for path, data in before.items():
@@ -81,41 +100,40 @@ def test_study_trains_once_and_reuses_identical_runs(tmp_path, monkeypatch):
         assert path.joinpath("summary.json").stat().st_mtime_ns == mtimes[path]
 
 
-def test_interrupted_study_resumes_where_it_stopped(tmp_path, monkeypatch):
+def test_interrupted_study_resumes_where_it_stopped(base, monkeypatch):
     spy = Spy(monkeypatch)
-    three = spec(tmp_path, losses=["minimax", "nonsaturating", "lsgan"])
-    with pytest.raises(Interrupted, match="run the same command again to continue"):
+    three = spec(base, losses=["minimax", "nonsaturating", "lsgan"])
+    with pytest.raises(Interrupted, match="interrupted during nonsaturating-dcgan-digits-s0 at step 3 .checkpoint saved.; run the same command again to continue"):
         run_study(three, StopInRun("nonsaturating-dcgan-digits-s0", step=3))
-    assert spy.calls == [("start", "minimax-dcgan-digits-s0"), ("start", "nonsaturating-dcgan-digits-s0")]
-    stopped = RunDir(tmp_path / "runs" / "s" / "nonsaturating-dcgan-digits-s0")
+    assert spy.calls == [("start", "nonsaturating-dcgan-digits-s0")]
+    stopped = RunDir(base / "runs" / "s" / "nonsaturating-dcgan-digits-s0")
     assert stopped.summary()["status"] == "interrupted" and stopped.summary()["step"] == 3
 
     spy.calls.clear()
-    assert [p.action for p in plan(three)] == ["reuse", "resume", "train"]
+    assert [p.action for p in plan(three)] == ["reuse", "resume", "reuse"]
     run_study(three)
-    assert spy.calls == [("resume", "nonsaturating-dcgan-digits-s0"), ("start", "lsgan-dcgan-digits-s0")]
+    assert spy.calls == [("resume", "nonsaturating-dcgan-digits-s0")]
     assert [r["step"] for r in stopped.metrics()] == [1, 2, 3, 4]  # each step logged once
     assert stopped.summary()["status"] == "complete"
 
 
-def test_a_run_that_died_before_its_first_checkpoint_is_restarted(tmp_path, monkeypatch):
-    run_study(spec(tmp_path, losses=["minimax"], seeds=1))
-    path = tmp_path / "runs" / "s" / "minimax-dcgan-digits-s0"
-    (path / "checkpoints" / "last.pt").unlink()
+def test_a_run_that_died_before_its_first_checkpoint_is_restarted(base, monkeypatch):
+    path = base / "runs" / "s" / "minimax-dcgan-digits-s0"
+    for saved in (path / "checkpoints").iterdir():
+        saved.unlink()
     RunDir(path).update_summary(status="running")  # as after a kill -9
-    assert [p.action for p in plan(spec(tmp_path, losses=["minimax"], seeds=1))] == ["restart"]
+    assert [p.action for p in plan(spec(base))] == ["restart", "reuse"]
     spy = Spy(monkeypatch)
-    run_study(spec(tmp_path, losses=["minimax"], seeds=1))
+    run_study(spec(base))
     assert spy.calls == [("start", "minimax-dcgan-digits-s0")]
     assert RunDir(path).summary()["status"] == "complete" and (path / "checkpoints" / "last.pt").is_file()
 
 
-def test_a_folder_with_another_config_is_a_clash_before_any_training(tmp_path, monkeypatch):
-    run_study(spec(tmp_path, losses=["lsgan"], seeds=1))
+def test_a_folder_with_another_config_is_a_clash_before_any_training(base, monkeypatch):
     spy = Spy(monkeypatch)
     with pytest.raises(ConfigError, match=r"was made with steps=4 \(study: 6\).*pass --study ANOTHER_NAME"):
-        run_study(spec(tmp_path, overrides=TINY | {"steps": 6}))
-    assert spy.calls == []
+        run_study(spec(base, losses=["nonsaturating", "lsgan"], overrides=TINY | {"steps": 6}))
+    assert spy.calls == [] and not (base / "runs" / "s" / "nonsaturating-dcgan-digits-s0").exists()
 
 
 def test_an_unknown_plugin_fails_before_the_first_run_trains(tmp_path, monkeypatch):
@@ -125,7 +143,7 @@ def test_an_unknown_plugin_fails_before_the_first_run_trains(tmp_path, monkeypat
     assert spy.calls == [] and not (tmp_path / "runs").exists()
 
 
-def test_study_evaluates_only_what_lacks_metrics(tmp_path, monkeypatch):
+def test_study_evaluates_only_what_lacks_metrics(base, monkeypatch):
     calls = []
 
     def fake_evaluate(path, metrics=None, n=None):
@@ -134,36 +152,38 @@ def test_study_evaluates_only_what_lacks_metrics(tmp_path, monkeypatch):
         RunDir(path).update_summary(metrics={"fid": value})
 
     monkeypatch.setattr(study, "evaluator", lambda: fake_evaluate)
-    run_study(spec(tmp_path, evaluate=True, eval_n=50, metrics=["fid"]))
+    run_study(spec(base, evaluate=True, eval_n=50, metrics=["fid"]))
     assert calls == [(n, ["fid"], 50) for n in ("minimax-dcgan-digits-s0", "lsgan-dcgan-digits-s0")]
     calls.clear()
-    run_study(spec(tmp_path, evaluate=True, eval_n=50, metrics=["fid"]))
+    run_study(spec(base, evaluate=True, eval_n=50, metrics=["fid"]))
     assert calls == []  # all evaluated with the same n
-    run_study(spec(tmp_path, evaluate=True, eval_n=80, metrics=["fid"]))
+    run_study(spec(base, evaluate=True, eval_n=80, metrics=["fid"]))
     assert [c[2] for c in calls] == [80, 80]  # a different n is a new evaluation
 
 
-def test_without_an_evaluator_the_study_still_compares(tmp_path, monkeypatch):
+def test_without_an_evaluator_the_study_still_compares(base, monkeypatch):
     monkeypatch.setattr(study, "evaluator", lambda: None)
-    result = run_study(spec(tmp_path, evaluate=True, losses=["minimax"], seeds=1))
+    result = run_study(spec(base, evaluate=True))
     assert "no ganlab.metrics.evaluate_run" in result.warnings[0]
     assert RunDir(result.runs[0].path).summary()["status"] == "complete"
 
 
-def test_cli_study_trains_then_reuses_and_prints_the_table(cli, tmp_path):
-    args = ["compare", "--loss", "minimax", "--loss", "nonsaturating", "--seeds", "2", "--steps", "4",
-            "--study", "t", "--no-eval", "--sample-every", "2", "--checkpoint-every", "2", *TINY_IMAGE]
+def test_cli_study_trains_what_is_missing_then_reuses(cli, base):
+    args = ["compare", "--loss", "minimax", "--loss", "lsgan", "--seeds", "2", "--steps", "4", "--study", "s",
+            "--no-eval", "--sample-every", "2", "--checkpoint-every", "2", *TINY_IMAGE]
+    ckpt = base / "runs" / "s" / "minimax-dcgan-digits-s0" / "checkpoints" / "last.pt"
+    stamp = ckpt.stat().st_mtime_ns
     first = cli(*args, "--format", "json")
     assert first.code == 0, first.err
     rows = json.loads(first.out)
     assert [(r["name"], r["n_seeds"], r["seeds"]) for r in rows] == [
-        ("minimax-dcgan-digits", 2, [0, 1]), ("nonsaturating-dcgan-digits", 2, [0, 1])]
+        ("minimax-dcgan-digits", 2, [0, 1]), ("lsgan-dcgan-digits", 2, [0, 1])]
     assert rows[0]["steps"]["mean"] == 4 and rows[0]["image_size"] == 8
-    ckpt = tmp_path / "runs" / "t" / "minimax-dcgan-digits-s0" / "checkpoints" / "last.pt"
-    stamp = ckpt.stat().st_mtime_ns
+    assert (base / "runs" / "s" / "lsgan-dcgan-digits-s1" / "summary.json").is_file()
+    stamps = {p: p.stat().st_mtime_ns for p in (base / "runs" / "s").glob("*/checkpoints/last.pt")}
     second = cli(*args)
-    assert second.code == 0 and "minimax-dcgan-digits" in second.out and "2 rows" in second.out
-    assert ckpt.stat().st_mtime_ns == stamp  # reused, not retrained
+    assert second.code == 0 and "minimax-dcgan-digits" in second.out and "4 runs in 2 rows" in second.out
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps and ckpt.stat().st_mtime_ns == stamp
 
 
 def test_cli_study_bad_input(cli, tmp_path):
