@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import logging
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,21 +109,42 @@ def to_onnx(module: nn.Module, latent_dim: int, out_name: str, opset: int | None
     example = torch.zeros(2, latent_dim)
     batch = torch.export.Dim("batch")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # deprecation chatter from torch.export internals
+        with _quiet():
             program = torch.onnx.export(module, (example,), input_names=["z"], output_names=[out_name],
                                         opset_version=opset, dynamic_shapes={"z": {0: batch}},
                                         dynamo=True, verbose=False)
     except Exception as exc:  # the exporter raises many kinds; all mean "this G does not export"
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise ExportError(f"torch.onnx.export failed for arch {arch!r} ({first}); the arch's G must be "
-                          "exportable (no data-dependent control flow); try --debug for the traceback") from exc
+        raise ExportError(f"torch.onnx.export failed for arch {arch!r} ({_root_cause(exc)}); its G must be "
+                          "exportable (no data-dependent control flow); --debug shows the traceback") from exc
     proto = program.model_proto
     written = next(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx"))
     if opset is not None and written != opset:
         raise ExportError(f"torch.onnx.export wrote opset {written}, not the --opset {opset} asked for; "
                           f"pass --opset {written} or leave it out")
     return proto
+
+
+@contextlib.contextmanager
+def _quiet():
+    """The exporter warns, logs and dumps graphs while it works; the library prints nothing, and a
+    failure is reported once, as an ExportError."""
+    torch_logger = logging.getLogger("torch")
+    level = torch_logger.level
+    torch_logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
+                contextlib.redirect_stderr(io.StringIO()):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        torch_logger.setLevel(level)
+
+
+def _root_cause(exc: BaseException) -> str:
+    """The innermost exception's first line, without the terminal colours torch puts in."""
+    while exc.__cause__ is not None or exc.__context__ is not None:
+        exc = exc.__cause__ or exc.__context__
+    return f"{type(exc).__name__}: {_first_line(exc)}"
 
 
 def verify(model_bytes: bytes, module: nn.Module, latent_dim: int, tolerance: float) -> dict[int, float]:
@@ -155,8 +180,8 @@ def verify(model_bytes: bytes, module: nn.Module, latent_dim: int, tolerance: fl
     return diffs
 
 
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
+def _first_line(exc: BaseException) -> str:
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip()
     return text.splitlines()[0][:300] if text else type(exc).__name__
 
 

@@ -190,3 +190,19 @@ def test_bad_input_is_one_line(cli, runs, tmp_path, no_checkpoint_run, args, fra
     result = cli("export", *[a.format(**paths) for a in args])
     one_line_error(result, *fragments)
     assert not list(tmp_path.rglob("*.onnx"))
+
+
+def test_unexportable_generator_is_one_clear_error(capfd):
+    """A third-party G with data-dependent control flow: the root cause, named, and no log spam."""
+    from ganlab.errors import ExportError
+    from ganlab.export import to_onnx
+
+    class Branchy(torch.nn.Module):
+        def forward(self, z):
+            return z * 2 if z.sum() > 0 else z  # depends on the values of z: not traceable
+
+    with pytest.raises(ExportError, match=r"failed for arch 'branchy' \(GuardOnDataDependentSymNode: .*"
+                                          r"no data-dependent control flow"):
+        to_onnx(Branchy(), 4, "image", None, "branchy")
+    captured = capfd.readouterr()
+    assert captured.out == "" and captured.err == ""
