@@ -1,20 +1,29 @@
-"""Checkpoint files: atomic save (temp file, fsync, rename) and safe load (weights_only)."""
+"""Checkpoint files: atomic save (temp file, fsync, rename), a checksum, the previous good
+checkpoint kept beside the new one, and safe load (weights_only, never plain pickle)."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from ganlab.errors import RunError
+from ganlab.errors import GanlabNotice, RunError
 
 FORMAT = "ganlab-checkpoint-1"
+ENVELOPE = "ganlab-checkpoint-envelope-1"  # {"sha256": hex, "payload": uint8 tensor of the state}
 
 
-def atomic_write_bytes(path: Path, write) -> None:
+def previous_path(path: Path) -> Path:
+    return Path(path).with_name(Path(path).stem + ".previous" + Path(path).suffix)
+
+
+def atomic_write_bytes(path: Path, write, keep_previous: bool = False) -> None:
     """Writes through `write(fileobj)` into a temp file beside `path`, fsyncs, then renames.
 
     A crash at any moment leaves either the old file or the new one, never a torn file
@@ -27,6 +36,8 @@ def atomic_write_bytes(path: Path, write) -> None:
             write(f)
             f.flush()
             os.fsync(f.fileno())
+        if keep_previous and path.exists():  # the old file survives as X.previous.ext
+            os.replace(path, previous_path(path))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -52,21 +63,57 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def save(path: Path, state: dict[str, Any]) -> None:
-    state = {"format": FORMAT, **state}
-    atomic_write_bytes(path, lambda f: torch.save(state, f))
+    """Writes the state with a SHA-256 of its bytes; the checkpoint it replaces is kept as
+    `<name>.previous.pt`, so a file damaged after writing still leaves one good checkpoint."""
+    buf = io.BytesIO()
+    torch.save({"format": FORMAT, **state}, buf)
+    payload = buf.getvalue()
+    envelope = {
+        "format": ENVELOPE,
+        "sha256": hashlib.sha256(payload).hexdigest(),
+        "payload": torch.frombuffer(bytearray(payload), dtype=torch.uint8),
+    }
+    atomic_write_bytes(Path(path), lambda f: torch.save(envelope, f), keep_previous=True)
+
+
+def _safe_torch_load(source, path: Path):
+    try:
+        return torch.load(source, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises UnpicklingError, RuntimeError, EOFError... on bad files
+        lines = [l.strip() for l in str(exc).splitlines() if l.strip()] or [type(exc).__name__]
+        # torch's weights_only refusal puts the reason on a "WeightsUnpickler error" line
+        first = next((l for l in lines if "Unpickler error" in l), lines[0])
+        raise RunError(f"checkpoint {str(path)!r} cannot be loaded safely ({first}); "
+                       "it is corrupt or not a ganlab checkpoint") from exc
 
 
 def load(path: Path) -> dict[str, Any]:
-    """Loads a checkpoint without unpickling code (weights_only=True), onto the CPU."""
+    """Loads a checkpoint without unpickling code (weights_only=True), onto the CPU, and
+    checks its SHA-256."""
     path = Path(path)
     if not path.is_file():
         raise RunError(f"checkpoint {str(path)!r} does not exist; train first or pass an existing file")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises UnpicklingError, RuntimeError, EOFError... on bad files
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise RunError(f"checkpoint {str(path)!r} cannot be loaded safely ({first}); "
-                       "it is corrupt or not a ganlab checkpoint") from exc
+    state = _safe_torch_load(path, path)
+    if isinstance(state, dict) and state.get("format") == ENVELOPE:
+        payload = state["payload"].numpy().tobytes()
+        if hashlib.sha256(payload).hexdigest() != state.get("sha256"):
+            raise RunError(f"checkpoint {str(path)!r} is corrupt (checksum mismatch)")
+        state = _safe_torch_load(io.BytesIO(payload), path)
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise RunError(f"{str(path)!r} is not a ganlab checkpoint (format {FORMAT} expected)")
     return state
+
+
+def load_or_previous(path: Path) -> dict[str, Any]:
+    """`path`, or the previous checkpoint beside it when `path` is missing or damaged (with a
+    one-line notice naming both)."""
+    try:
+        return load(path)
+    except RunError as exc:
+        previous = previous_path(path)
+        if not previous.is_file():
+            raise
+        state = load(previous)
+        warnings.warn(GanlabNotice(f"{exc}; using the previous checkpoint {previous.name} "
+                                   f"(step {state['step']})"), stacklevel=2)
+        return state

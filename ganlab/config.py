@@ -48,6 +48,7 @@ class RunConfig:
     momentum: float = 0.5  # SGD only; Goodfellow et al. 2014 started at 0.5
 
     # --- bookkeeping ------------------------------------------------------------------------
+    on_nan: str = "stop"  # a NaN/Inf loss: "stop" the run, or "skip-batch" (drop that update)
     seed: int = 0  # same seed on the CPU -> bit-identical weights
     device: str = "auto"  # auto: cuda when available, else cpu
     name: str | None = None  # run folder name under runs_dir; None: <loss>-<arch>-<data>-<time>
@@ -82,6 +83,8 @@ class RunConfig:
             value = getattr(self, key)
             if not isinstance(value, (int, float)) or not value > 0:
                 raise ConfigError(f"{key} must be a positive number, got {value!r}")
+        if self.on_nan not in ("stop", "skip-batch"):
+            raise ConfigError(f"unknown on_nan {self.on_nan!r}; choose 'stop' or 'skip-batch'")
         if self.optimizer not in ("adam", "sgd"):
             raise ConfigError(f"unknown optimizer {self.optimizer!r}; choose 'adam' or 'sgd'")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):

@@ -43,3 +43,8 @@ class Interrupted(GanlabError):
     """The user pressed Ctrl-C; state was saved. Exit code 130, as shells expect after SIGINT."""
 
     exit_code = 130
+
+
+class GanlabNotice(UserWarning):
+    """Something the user should know that did not stop the command (a fallback was taken).
+    Library code emits it with `warnings.warn`; the CLI prints it as one `Note:` line."""

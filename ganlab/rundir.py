@@ -89,10 +89,10 @@ class RunDir:
     def checkpoint(self, which: str = "last") -> dict[str, Any]:
         """`which` is "last", "best" or a path to a checkpoint file."""
         path = {"last": self.last_checkpoint, "best": self.best_checkpoint}.get(which, Path(which))
-        if not path.is_file():
+        if not path.is_file() and not checkpoint.previous_path(path).is_file():
             hint = "train it first" if which == "last" else "pass --checkpoint last"
             raise RunError(f"run {str(self.path)!r} has no checkpoint {which!r} ({path}); {hint}")
-        return checkpoint.load(path)
+        return checkpoint.load_or_previous(path)
 
     # --- writing --------------------------------------------------------------------------
     def write_config(self, config: RunConfig) -> None:

@@ -10,7 +10,7 @@ from typing import Any, Iterable
 
 from ganlab import checkpoint, plugins, viz
 from ganlab.config import RunConfig
-from ganlab.errors import ConfigError, DivergenceError, GanlabError, Interrupted
+from ganlab.errors import ConfigError, DivergenceError, GanlabError, Interrupted, RunError
 from ganlab.rundir import RunDir, new_run, open_run
 from ganlab.train import Callback, Trainer, train, versions
 
@@ -41,7 +41,12 @@ class Recorder(Callback):
 
     def write_checkpoint(self, trainer: Trainer) -> None:
         self.log.flush()  # the log is durable up to the checkpoint it belongs with
-        checkpoint.save(self.run.last_checkpoint, trainer.state_dict())
+        try:
+            checkpoint.save(self.run.last_checkpoint, trainer.state_dict())
+        except OSError as exc:  # full disk, lost permissions: the previous checkpoint is untouched
+            raise RunError(f"cannot write checkpoint {str(self.run.last_checkpoint)!r} at step {trainer.step} "
+                           f"({exc.strerror or exc}); free space or fix permissions, then "
+                           f"ganlab train --resume {self.run.path}") from exc
 
     def close(self) -> None:
         if self.log is not None:
@@ -67,7 +72,9 @@ def resume(path: str | Path, steps: int | None = None,
     """Continues a run from checkpoints/last.pt up to `steps` (default: the configured steps)."""
     run = open_run(path)
     config = run.config()
-    state = run.checkpoint("last")
+    fresh = not run.last_checkpoint.exists() and not checkpoint.previous_path(run.last_checkpoint).exists()
+    # killed before its first checkpoint: the saved config is all there is, so start it over
+    state = {"step": 0} if fresh else run.checkpoint("last")
     if steps is not None:
         if steps < 1:
             raise ConfigError(f"steps must be an integer >= 1, got {steps}; set --steps 1 or more")
@@ -76,7 +83,8 @@ def resume(path: str | Path, steps: int | None = None,
         raise ConfigError(f"run {run.name!r} is already at step {state['step']}; "
                           f"pass --steps larger than {state['step']} to continue it")
     trainer = Trainer(config, recorded=state.get("plugins"))
-    trainer.load_state_dict(state)
+    if not fresh:
+        trainer.load_state_dict(state)
     run.truncate_metrics(after_step=trainer.step)
     run.write_config(config)
     return run, _train_into(run, trainer, config.steps, callbacks, previous=run.summary())
@@ -123,6 +131,7 @@ def build_summary(run: RunDir, trainer: Trainer, rows: list[dict], wall: float, 
         "created": previous.get("created", started),
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "step": trainer.step,
+        "skipped_batches": trainer.skipped,
         "config": trainer.config.to_dict(),
         "device": str(trainer.device),
         "data": {"kind": trainer.data.kind, "shape": list(trainer.data.shape), "meta": trainer.data.meta},

@@ -58,6 +58,7 @@ class Trainer:
         fixed_gen = torch.Generator().manual_seed(config.seed + 1)  # never touches training draws
         self.fixed_z = torch.randn(n_fixed, config.latent_dim, generator=fixed_gen)
         self.step = 0
+        self.skipped = 0  # updates dropped under --on-nan skip-batch
         self.contract_checked = False
 
     def _optimizer(self, net: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
@@ -91,8 +92,9 @@ class Trainer:
                 self._check_contract(fake, real_logits, d_loss, penalty)
             total_d = d_loss if penalty is None else d_loss + penalty
             self.opt_d.zero_grad(set_to_none=True)
-            total_d.backward()
-            self.opt_d.step()
+            if self._finite(total_d, "d_loss"):  # a NaN step never reaches the weights
+                total_d.backward()
+                self.opt_d.step()
 
         fake = self.G(self.noise(m))
         fake_logits_g = self.D(fake)
@@ -102,10 +104,13 @@ class Trainer:
             contract.check_loss_value(self.who("loss"), g_loss, "g_loss")
             self.contract_checked = True
         self.opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        grad_norm = torch.linalg.vector_norm(
-            torch.stack([p.grad.detach().norm() for p in self.G.parameters() if p.grad is not None]))
-        self.opt_g.step()
+        grad_norm = torch.tensor(float("nan"))
+        if self._finite(g_loss, "g_loss"):
+            g_loss.backward()
+            grad_norm = torch.linalg.vector_norm(
+                torch.stack([p.grad.detach().norm() for p in self.G.parameters() if p.grad is not None]))
+            if self._finite(grad_norm, "generator gradient norm"):
+                self.opt_g.step()
         self.step += 1
         stats = {
             "step": self.step,
@@ -117,7 +122,8 @@ class Trainer:
         }
         if penalty is not None:
             stats["penalty"] = penalty.item()
-        self._check_finite(stats)
+        if self.skipped:
+            stats["skipped"] = self.skipped
         return stats
 
     def _check_contract(self, fake: Tensor, real_logits: Tensor, d_loss: Tensor, penalty: Tensor | None) -> None:
@@ -127,13 +133,24 @@ class Trainer:
         if penalty is not None:
             contract.check_loss_value(self.who("loss"), penalty, "penalty")
 
-    def _check_finite(self, stats: dict[str, float]) -> None:
-        for key in ("d_loss", "g_loss", "g_grad_norm"):
-            value = stats[key]
-            if value != value or value in (float("inf"), float("-inf")):
-                raise DivergenceError(
-                    f"training diverged at step {self.step}: {key} = {value}; the last checkpoint is kept "
-                    "(try a lower --lr-d/--lr-g)")
+    def _finite(self, value: Tensor, what: str) -> bool:
+        """True when `value` is finite. Otherwise --on-nan decides: stop (DivergenceError
+        naming the step and the quantity; the last checkpoint stays as it was) or skip-batch
+        (drop this update, count it, go on)."""
+        if torch.isfinite(value).all():
+            return True
+        where = self._nonfinite_weights()
+        if self.config.on_nan == "skip-batch" and not where:
+            self.skipped += 1
+            return False
+        quantity = f"{what} = {value.item()}" + (f" ({where} hold NaN/Inf)" if where else "")
+        raise DivergenceError(f"training diverged at step {self.step + 1}: {quantity}; the last checkpoint "
+                              "is kept (lower --lr-d/--lr-g, or --on-nan skip-batch to drop such batches)")
+
+    def _nonfinite_weights(self) -> str:
+        bad = [name for name, net in (("G weights", self.G), ("D weights", self.D))
+               if not all(torch.isfinite(p).all() for p in net.parameters())]
+        return " and ".join(bad)
 
     @torch.no_grad()
     def samples(self) -> Tensor:
@@ -148,6 +165,7 @@ class Trainer:
     def state_dict(self) -> dict[str, Any]:
         return {
             "step": self.step,
+            "skipped": self.skipped,
             "config": self.config.to_dict(),
             "data": {"kind": self.data.kind, "shape": list(self.data.shape), "meta": self.data.meta},
             "plugins": {k: plugins.provenance(s) for k, s in self.specs.items()},
@@ -175,6 +193,7 @@ class Trainer:
         if state["rng"]["cuda"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["rng"]["cuda"])
         self.step = int(state["step"])
+        self.skipped = int(state.get("skipped", 0))
         self.contract_checked = True  # checked when the run started
 
 

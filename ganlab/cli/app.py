@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 
 import typer
 from typer.exceptions import Abort, TyperException
 
-from ganlab.errors import GanlabError
+from ganlab.errors import GanlabError, GanlabNotice
 
 app = typer.Typer(
     name="ganlab",
@@ -44,7 +45,18 @@ def _escape(text: str) -> str:
     return escape(" ".join(str(text).split()))  # one line, whatever the message held
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    if issubclass(category, GanlabNotice):
+        notice(str(message))
+    else:
+        _default_showwarning(message, category, filename, lineno, file, line)
+
+
+_default_showwarning = warnings.showwarning
+
+
 def main() -> None:
+    warnings.showwarning = _show_warning  # library notices become one `Note:` line
     debug = "--debug" in sys.argv[1:] or os.environ.get("GANLAB_DEBUG") == "1"
     try:
         code = app(standalone_mode=False)

@@ -45,6 +45,7 @@ def train(
     lr_g: Optional[float] = typer.Option(None, help=f"Generator learning rate. [default: {DEFAULTS.lr_g}]"),
     lr_d: Optional[float] = typer.Option(None, help=f"Discriminator learning rate. [default: {DEFAULTS.lr_d}]"),
     optimizer: Optional[str] = typer.Option(None, help=f"adam or sgd (momentum SGD, as in Goodfellow et al. 2014). [default: {DEFAULTS.optimizer}]"),
+    on_nan: Optional[str] = typer.Option(None, "--on-nan", help=f"NaN/Inf loss: stop, or skip-batch (drop that update). [default: {DEFAULTS.on_nan}]"),
     seed: Optional[int] = typer.Option(None, help=f"Random seed; same seed on the CPU gives identical weights. [default: {DEFAULTS.seed}]"),
     device: Optional[str] = typer.Option(None, help=f"auto, cpu or cuda. [default: {DEFAULTS.device}]"),
     image_size: Optional[int] = typer.Option(None, help="Image side in pixels. [default: the dataset's]"),
@@ -65,7 +66,7 @@ def train(
     from ganlab.errors import ConfigError
 
     flags = dict(loss=loss, arch=arch, data=data, steps=steps, d_steps=d_steps, batch_size=batch_size,
-                 latent_dim=latent_dim, lr_g=lr_g, lr_d=lr_d, optimizer=optimizer, seed=seed, device=device,
+                 latent_dim=latent_dim, lr_g=lr_g, lr_d=lr_d, optimizer=optimizer, on_nan=on_nan, seed=seed, device=device,
                  image_size=image_size, data_root=data_root, name=name, runs_dir=runs_dir,
                  sample_every=sample_every, checkpoint_every=checkpoint_every,
                  loss_options=parse_options(loss_opt, "--loss-opt"),
