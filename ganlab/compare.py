@@ -283,14 +283,7 @@ def compare_records(records: list[RunRecord], group: bool = True, sort: str | No
     grouped = [sorted(g, key=lambda r: (r.config.get("seed") or 0, r.name)) for g in groups.values()]
     metrics = metric_names(records)
     comparison = Comparison([build_row(g, metrics) for g in grouped], grouped, metrics, {}, list(warnings or []))
-    for name in metrics:
-        for kind in SECTIONS:
-            col = describe_column(records, kind, name)
-            if col is None:
-                continue
-            comparison.columns[f"{name}/{kind}"] = col
-            if not col["comparable"]:
-                comparison.warnings.append(mismatch_warning(f"{name} ({kind})", col["settings"]))
+    add_columns(comparison, records)
     mark_best(comparison.rows, comparison.columns)
     missing = [r.name for r in records if not r.summary.get("metrics")]
     if missing:
@@ -300,3 +293,15 @@ def compare_records(records: list[RunRecord], group: bool = True, sort: str | No
     if sort:
         sort_rows(comparison, sort)
     return comparison
+
+
+def add_columns(comparison: Comparison, records: list[RunRecord]) -> None:
+    """One column per metric and kind that some run has; a warning for each that mixes settings."""
+    for name in comparison.metrics:
+        for kind in SECTIONS:
+            col = describe_column(records, kind, name)
+            if col is None:
+                continue
+            comparison.columns[f"{name}/{kind}"] = col
+            if not col["comparable"]:
+                comparison.warnings.append(mismatch_warning(f"{name} ({kind})", col["settings"]))
