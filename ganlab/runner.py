@@ -36,7 +36,11 @@ class Recorder(Callback):
     def write_samples(self, trainer: Trainer) -> Path:
         path = self.run.samples_dir / f"step_{trainer.step:06d}.png"
         title = f"{trainer.config.loss} / {trainer.config.arch}, step {trainer.step}"
-        viz.save_samples(trainer.samples(), trainer.data.kind, path, trainer.data.meta, title)
+        try:
+            viz.save_samples(trainer.samples(), trainer.data.kind, path, trainer.data.meta, title)
+        except OSError as exc:  # the run folder was removed or the disk filled up mid-run
+            raise RunError(f"cannot write samples {str(path)!r} at step {trainer.step} ({exc.strerror or exc}); "
+                           f"check the run folder, then ganlab train --resume {self.run.path}") from exc
         return path
 
     def write_checkpoint(self, trainer: Trainer) -> None:
