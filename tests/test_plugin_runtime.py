@@ -140,6 +140,13 @@ RUNTIME_FAILURES = [
                            "generator images span ["),
     (["--arch", "column-logits"], "arch 'column-logits' (ganlab_fake_runtime:ColumnLogitsArch from "
                                   "ganlab-fake==0.0.1): discriminator returned (8, 1), expected logits of shape (8,)"),
+    # load-time failures, through the same command
+    (["--loss", "broken-import"], "loss 'broken-import' (ganlab_fake_broken:Loss from ganlab-fake==0.0.1) failed to "
+                                  "import: ModuleNotFoundError: No module named 'ganlab_fake_missing_dependency'"),
+    (["--loss", "wrong-base"], "loss 'wrong-base' (ganlab_fake_runtime:NotALoss from ganlab-fake==0.0.1) is "
+                               "<class 'ganlab_fake_runtime.NotALoss'>, not a subclass of ganlab.losses.base.Loss"),
+    (["--loss", "twin"], "loss 'twin' is registered by more than one package: ganlab-fake==0.0.1 "
+                         "(ganlab_fake_runtime:NaNLoss) and ganlab-fake-two==0.0.2 (ganlab_fake_runtime:VectorLoss)"),
 ]
 
 
