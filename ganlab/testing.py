@@ -22,7 +22,7 @@ import torch
 from torch import Tensor, nn
 
 from ganlab import contract, plugins
-from ganlab.errors import PluginError
+from ganlab.errors import ConfigError, PluginError
 
 EXTREME_LOGIT = 200.0  # far past where sigmoid saturates in float32 (|l| > 17 rounds to 0 or 1)
 DEFAULT_SHAPES = ((1, 32, 32), (3, 32, 32), (2,))  # tried in turn when check_arch gets no shapes
@@ -140,8 +140,8 @@ def check_arch(arch: Any, options: dict[str, Any] | None = None, *,
     """Checks an arch on each shape: build gives two modules; G's output has shape (N, *shape),
     is finite and, for images, in [-1, 1] in train and eval mode; D gives (N,) finite logits;
     gradients reach every parameter of G and D; G passes `ganlab export` (ONNX export, checker,
-    onnxruntime parity with torch within 1e-4). Each shape in `unsupported` must be refused by `supports` with
-    a message, and by `check` with a ConfigError. Returns the shapes checked."""
+    onnxruntime parity with torch within 1e-4). Each shape in `unsupported` must be refused by
+    `supports` with a message, and by `check` with a ConfigError. Returns the shapes checked."""
     obj, who = resolve("arch", arch, options)
     _check_refusals(obj, who, unsupported)
     shapes = [tuple(s) for s in shapes] if shapes is not None else _first_supported(obj, who)
@@ -159,8 +159,6 @@ def check_arch(arch: Any, options: dict[str, Any] | None = None, *,
 
 
 def _check_refusals(obj: Any, who: str, unsupported: Iterable[tuple[int, ...]]) -> None:
-    from ganlab.errors import ConfigError
-
     for shape in unsupported:
         reason = obj.supports(tuple(shape))
         if not isinstance(reason, str) or not reason:
