@@ -1,0 +1,142 @@
+"""Evaluation: the metric registry by name, the default metrics per dataset, and `evaluate_run`,
+which scores a run's generator and writes the numbers into its summary.json.
+
+Metrics come in groups that share work: "inception" (fid, kid) share pytorch-fid features,
+"classifier" (classifier_fd, classes_covered, class_kl) share the cached small CNN, "modes"
+(modes_covered, high_quality_pct, mode_kl) share one set of 2D samples.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from ganlab.errors import MetricError
+from ganlab.metrics.subject import Subject
+
+Progress = Callable[[str, int, int], None]  # (what, done, total)
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    group: str  # metrics of one group are computed together
+    better: str  # "lower" or "higher"
+    about: str
+
+
+METRICS = {m.name: m for m in (
+    Metric("fid", "inception", "lower", "Fréchet Inception Distance, pytorch-fid features (Heusel et al. 2017)"),
+    Metric("kid", "inception", "lower", "Kernel Inception Distance, cubic-kernel MMD^2 (Binkowski et al. 2018)"),
+    Metric("classifier_fd", "classifier", "lower", "Fréchet distance in ganlab's small classifier's features"),
+    Metric("classes_covered", "classifier", "higher", "classes the classifier finds among the samples"),
+    Metric("class_kl", "classifier", "lower", "KL(generated || real) of predicted class histograms"),
+    Metric("modes_covered", "modes", "higher", "mixture modes with a sample within 3 std"),
+    Metric("high_quality_pct", "modes", "higher", "% of samples within 3 std of their nearest mode"),
+    Metric("mode_kl", "modes", "lower", "KL(mode histogram || uniform)"),
+)}
+DEFAULT_N = {"inception": 5000, "classifier": 5000, "modes": 2500}  # pytorch-fid: use >= 2048 for FID
+
+
+@dataclass
+class EvalOptions:
+    n: int | None = None  # generated samples; None: DEFAULT_N of each group
+    dims: int = 2048  # pytorch-fid feature block: 64, 192, 768 or 2048 (pool3, the standard FID)
+    fid_weights: str | None = None  # None: $GANLAB_FID_WEIGHTS, then the torch hub cache
+    batch_size: int = 50  # pytorch-fid's default batch size
+    device: str = "auto"
+    kid_subsets: int = 100
+    kid_subset_size: int = 1000
+    seed: int = 0  # z for generated samples: the same noise at every evaluation of a run
+    progress: Progress | None = field(default=None, repr=False)
+
+
+def parse_metric_names(values: list[str] | str | None) -> list[str] | None:
+    """["fid,kid", "mode_kl"] -> ["fid", "kid", "mode_kl"]; unknown names are a MetricError."""
+    if not values:
+        return None
+    names = []
+    for value in [values] if isinstance(values, str) else values:
+        names += [v.strip() for v in value.split(",") if v.strip()]
+    for name in names:
+        if name not in METRICS:
+            import difflib
+
+            close = difflib.get_close_matches(name, METRICS, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise MetricError(f"unknown metric {name!r}{hint}; choose from {', '.join(METRICS)}")
+    return list(dict.fromkeys(names))
+
+
+def default_metrics(subject: Subject, options: EvalOptions) -> list[str]:
+    """The best metrics available offline for this data: mode metrics for 2D mixtures; FID when
+    Inception weights are on disk, with KID when there are samples enough for its subsets; the
+    classifier metrics for labelled image sets."""
+    from ganlab.metrics import classifier, fid
+
+    if subject.data_kind == "points":
+        return ["modes_covered", "high_quality_pct", "mode_kl"]
+    names = []
+    if fid.configured_weights(options.fid_weights) is not None:
+        n = options.n if options.n is not None else DEFAULT_N["inception"]
+        names += ["fid", "kid"] if min(n, len(subject.real())) >= options.kid_subset_size else ["fid"]
+    if classifier.supports(subject.dataset):
+        names += ["classifier_fd", "classes_covered", "class_kl"]
+    if not names:
+        raise MetricError(f"no metric is available offline for dataset {subject.dataset!r}: FID needs the "
+                          f"Inception weights; pass --fid-weights PATH or put {fid.hub_weights_path().name} "
+                          f"in {fid.hub_weights_path().parent}")
+    return names
+
+
+def primary_metric(names: list[str]) -> str:
+    """The one metric that picks the best checkpoint during training."""
+    for name in ("fid", "classifier_fd", "modes_covered"):
+        if name in names:
+            return name
+    return names[0]
+
+
+def evaluate(subject: Subject, names: list[str], options: EvalOptions) -> dict[str, dict[str, Any]]:
+    """Computes `names` for `subject`; returns {name: {value, std, n, dims, feature_net, step, better}}."""
+    from ganlab.metrics import groups
+
+    for name in names:
+        if name not in METRICS:
+            parse_metric_names([name])  # raises with the list of valid names
+        groups.check_applicable(METRICS[name], subject)
+    results: dict[str, dict[str, Any]] = {}
+    for group in dict.fromkeys(METRICS[n].group for n in names):
+        wanted = [n for n in names if METRICS[n].group == group]
+        computed = groups.GROUPS[group](subject, wanted, options)
+        for name in wanted:
+            results[name] = {**computed[name], "step": subject.step, "better": METRICS[name].better}
+    return results
+
+
+def evaluate_run(run_path: str | Path, metrics: list[str] | str | None = None, n: int | None = None,
+                 checkpoint: str = "last", **options: Any) -> dict[str, dict[str, Any]]:
+    """Scores a run's generator (checkpoint "last", "best" or a file) and merges the results into
+    summary["metrics"]; returns them."""
+    from ganlab.restore import restore
+    from ganlab.rundir import open_run
+    from ganlab.train import pick_device
+
+    run = open_run(run_path)
+    opts = EvalOptions(n=n, **options)
+    names = parse_metric_names(metrics)  # unknown names fail before any work
+    restored = restore(run.path, which=checkpoint, device=str(pick_device(opts.device)))
+    subject = Subject.from_restored(restored)
+    names = names or default_metrics(subject, opts)
+    results = evaluate(subject, names, opts)
+    run.update_summary(metrics={**run.summary().get("metrics", {}), **results})
+    return results
+
+
+def __getattr__(name: str):  # EvalCallback lives with the trainer hooks; import it on first use
+    if name == "EvalCallback":
+        from ganlab.metrics.callback import EvalCallback
+
+        return EvalCallback
+    raise AttributeError(name)

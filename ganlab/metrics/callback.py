@@ -1,0 +1,69 @@
+"""Evaluation during training (`ganlab train --eval-every N`): scores the generator every N steps and
+at the last step, keeps the best value of each metric, and saves the best checkpoint. GAN quality
+often peaks and then collapses, so the best step and the last step are both recorded."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ganlab import checkpoint
+from ganlab.metrics import EvalOptions, METRICS, default_metrics, evaluate, primary_metric
+from ganlab.metrics.subject import Subject
+from ganlab.rundir import RunDir
+from ganlab.train import Callback, Trainer
+
+
+class EvalCallback(Callback):
+    """Writes summary["metrics"] (latest evaluation) and summary["metrics_best"] (best value per
+    metric with its step), and checkpoints/best.pt whenever the primary metric improves."""
+
+    def __init__(self, run: RunDir, every: int, metrics: list[str] | None = None,
+                 options: EvalOptions | None = None):
+        self.run, self.every = run, every
+        self.names = metrics
+        self.options = options or EvalOptions()
+        self.primary: str | None = None
+        self.best_score: tuple | None = None
+
+    def on_start(self, trainer: Trainer) -> None:
+        """Resolves the metrics before the first step, so an unavailable metric fails early."""
+        self.options.device = str(trainer.device)
+        self.names = self.names or default_metrics(Subject.from_trainer(trainer), self.options)
+        self.primary = primary_metric(self.names)
+        previous = self.run.summary().get("metrics_best", {})
+        if self.primary in previous:  # a resumed run keeps the best it had
+            self.best_score = score({self.primary: previous[self.primary]}, self.primary)
+
+    def on_step(self, trainer: Trainer, stats: dict[str, float]) -> None:
+        if trainer.step % self.every == 0 or trainer.step == trainer.config.steps:
+            self.evaluate(trainer)
+
+    def evaluate(self, trainer: Trainer) -> dict[str, dict[str, Any]]:
+        results = evaluate(Subject.from_trainer(trainer), self.names, self.options)
+        summary = self.run.summary()
+        best = dict(summary.get("metrics_best", {}))
+        for name, entry in results.items():
+            if name not in best or improves(entry, best[name]):
+                best[name] = entry
+        self.run.update_summary(metrics={**summary.get("metrics", {}), **results}, metrics_best=best)
+        new_score = score(results, self.primary)
+        if self.best_score is None or new_score > self.best_score:
+            self.best_score = new_score
+            checkpoint.save(self.run.best_checkpoint, trainer.state_dict())
+        return results
+
+
+def improves(new: dict[str, Any], old: dict[str, Any]) -> bool:
+    if new.get("better", "lower") == "higher":
+        return new["value"] > old["value"]
+    return new["value"] < old["value"]
+
+
+def score(results: dict[str, dict[str, Any]], primary: str) -> tuple[float, ...]:
+    """Larger is better. Modes covered is an integer that ties often; the high-quality share
+    breaks ties (more modes first, then cleaner samples)."""
+    sign = 1.0 if METRICS[primary].better == "higher" else -1.0
+    key = (sign * results[primary]["value"],)
+    if primary == "modes_covered" and "high_quality_pct" in results:
+        key += (results["high_quality_pct"]["value"],)
+    return key

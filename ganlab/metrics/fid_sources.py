@@ -1,0 +1,180 @@
+"""`ganlab fid A B`: turns each of A and B (an image folder, a .npz of statistics, a run directory or
+a dataset name) into pytorch-fid statistics, and the FID between them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from ganlab.errors import MetricError
+
+
+@dataclass
+class Stats:
+    mu: np.ndarray
+    sigma: np.ndarray
+    n: int | None  # None for a .npz (pytorch-fid's files do not record it)
+    kind: str  # "folder", "npz", "run" or "dataset"
+    source: str
+    feature_net: str | None = None  # None for a .npz
+
+
+@dataclass
+class FidResult:
+    value: float
+    a: Stats
+    b: Stats
+    dims: int
+    feature_net: str | None  # None when both sides were .npz files
+
+
+def folder_images(path: Path) -> list[Path]:
+    """The files `python -m pytorch_fid` reads from a folder: top level only, its image extensions
+    (matched without regard to case, a superset of its case-sensitive glob)."""
+    from pytorch_fid.fid_score import IMAGE_EXTENSIONS
+
+    files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower().lstrip(".") in IMAGE_EXTENSIONS)
+    if len(files) < 2:
+        found = "no image files" if not files else f"only 1 image ({files[0].name})"
+        raise MetricError(f"folder {str(path)!r} has {found}; FID needs at least 2 images "
+                          f"({', '.join(sorted(IMAGE_EXTENSIONS))})")
+    return files
+
+
+def check_sizes(files: list[Path]) -> None:
+    """One size for every image (pytorch-fid stacks them into batches); reads headers only."""
+    from PIL import Image, UnidentifiedImageError
+
+    first = None
+    for file in files:
+        try:
+            with Image.open(file) as img:
+                size = img.size
+        except (UnidentifiedImageError, OSError) as exc:
+            raise MetricError(f"cannot read image {str(file)!r} ({exc.__class__.__name__}); "
+                              "remove or replace the file") from exc
+        if first is None:
+            first = (file, size)
+        elif size != first[1]:
+            raise MetricError(f"mixed image sizes: {file.name} is {size[0]}x{size[1]} but {first[0].name} is "
+                              f"{first[1][0]}x{first[1][1]}; resize the folder's images to one size")
+
+
+def file_batches(files: list[Path], batch_size: int) -> Iterator[torch.Tensor]:
+    """(B, 3, H, W) float in [0, 1]: PIL's convert("RGB") then ToTensor's /255, as pytorch-fid reads."""
+    from PIL import Image
+
+    for start in range(0, len(files), batch_size):
+        arrays = []
+        for file in files[start:start + batch_size]:
+            try:
+                with Image.open(file) as img:
+                    arrays.append(np.asarray(img.convert("RGB"), dtype=np.uint8))
+            except OSError as exc:  # truncated data shows only when the pixels are decoded
+                raise MetricError(f"cannot read image {str(file)!r} ({' '.join(str(exc).split())[:80]}); "
+                                  "remove or replace the file") from exc
+        yield torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).float().div(255)
+
+
+def resolve(spec: str, options, image_size: int | None = None) -> Stats:
+    """Statistics of `spec`, which is a .npz file, a run directory, an image folder or a dataset name."""
+    from ganlab.metrics import fid
+
+    path = Path(spec)
+    if path.is_file():
+        if path.suffix.lower() != ".npz":
+            raise MetricError(f"{spec!r} is a file but not a .npz of statistics; pass an image folder, "
+                              "a .npz, a run directory or a dataset name")
+        mu, sigma = fid.load_npz(path)
+        return Stats(mu, sigma, None, "npz", spec)
+    if path.is_dir():
+        if (path / "config.toml").is_file():
+            return _run_stats(path, options)
+        return _folder_stats(path, options)
+    return _dataset_stats(spec, options, image_size)
+
+
+def _net(options):
+    from ganlab.metrics import fid
+    from ganlab.train import pick_device
+
+    return fid.feature_net(options.fid_weights, options.dims, str(pick_device(options.device)))
+
+
+def _stats(features: np.ndarray, kind: str, source: str, net) -> Stats:
+    from ganlab.metrics.frechet import statistics
+
+    mu, sigma = statistics(features)
+    return Stats(mu, sigma, len(features), kind, source, net.describe())
+
+
+def _folder_stats(path: Path, options) -> Stats:
+    from ganlab.metrics.groups import tracked
+
+    files = folder_images(path)
+    check_sizes(files)
+    net = _net(options)
+    feats = net.features(tracked(file_batches(files, options.batch_size), len(files), path.name, options))
+    return _stats(feats, "folder", str(path), net)
+
+
+def _run_stats(path: Path, options) -> Stats:
+    from ganlab.metrics import fid
+    from ganlab.metrics.groups import check_applicable, sample_count, tracked
+    from ganlab.metrics import METRICS
+    from ganlab.metrics.subject import Subject
+    from ganlab.restore import restore
+    from ganlab.train import pick_device
+
+    subject = Subject.from_restored(restore(path, "last", device=str(pick_device(options.device))))
+    check_applicable(METRICS["fid"], subject)
+    n = sample_count(options, "inception")
+    net = _net(options)
+    batches = (fid.generator_to_unit(b) for b in subject.sample_batches(n, options.batch_size, options.seed))
+    return _stats(net.features(tracked(batches, n, f"{path.name} samples", options)), "run", str(path), net)
+
+
+def _dataset_stats(name: str, options, image_size: int | None) -> Stats:
+    from ganlab import plugins
+    from ganlab.metrics.groups import real_inception_features
+    from ganlab.metrics.subject import Subject
+
+    if name not in plugins.available("dataset"):
+        raise MetricError(f"{name!r} is not an image folder, a .npz file, a run directory or a dataset name "
+                          f"(datasets: {', '.join(plugins.available('dataset'))}); check the path")
+    dataset, _ = plugins.create("dataset", name, {})
+    source = dataset.load(image_size, None)
+    if source.kind != "image":
+        raise MetricError(f"dataset {name!r} is 2D points, not images; FID needs images")
+    subject = Subject(None, 0, torch.device("cpu"), 0, source.kind, tuple(source.shape), source.meta, name,
+                      {}, None, lambda: source)
+    n = min(options.n, len(source)) if options.n is not None else len(source)
+    net = _net(options)
+    feats = real_inception_features(subject, n, net, options)
+    return _stats(feats, "dataset", f"{name} ({n} images, {source.shape[-1]} px)", net)
+
+
+def fid_between(a: str, b: str, options, image_size: int | None = None) -> FidResult:
+    from ganlab.metrics.frechet import frechet_distance
+
+    first, second = resolve(a, options, image_size), resolve(b, options, image_size)
+    value = frechet_distance(first.mu, first.sigma, second.mu, second.sigma)
+    return FidResult(value, first, second, len(first.mu), first.feature_net or second.feature_net)
+
+
+def save_stats(src: str, out: str, options, image_size: int | None = None) -> Stats:
+    """Writes pytorch-fid's .npz (mu, sigma) for `src`; refuses to overwrite, as pytorch-fid does."""
+    from ganlab.metrics import fid
+
+    target = Path(out)
+    if target.suffix.lower() != ".npz":
+        raise MetricError(f"--save-stats writes a .npz file; name the output {target.with_suffix('.npz')}")
+    if target.exists():
+        raise MetricError(f"{out!r} already exists; choose a new file name or delete it first")
+    stats = resolve(src, options, image_size)
+    fid.save_npz(target, stats.mu, stats.sigma)
+    return stats

@@ -1,0 +1,141 @@
+"""The metric groups: each draws its samples once and computes all of its metrics from them."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable, Iterator
+
+import numpy as np
+import torch
+
+from ganlab.errors import MetricError
+from ganlab.metrics.subject import Subject
+
+CACHE_FORMAT = 1  # part of the real-feature cache key; bump when the way features are made changes
+
+
+def check_applicable(metric, subject: Subject) -> None:
+    from ganlab.metrics import classifier
+
+    name, dataset = metric.name, subject.dataset
+    if metric.group == "modes" and (subject.data_kind != "points" or "modes" not in subject.data_meta):
+        raise MetricError(f"metric {name!r} needs a 2D mixture (ring, grid), not dataset {dataset!r}; "
+                          "use --metrics fid,kid or the classifier metrics for images")
+    if metric.group != "modes" and subject.data_kind != "image":
+        raise MetricError(f"metric {name!r} needs images, but dataset {dataset!r} is 2D points; "
+                          "use --metrics modes_covered,high_quality_pct,mode_kl")
+    if metric.group == "classifier" and not classifier.supports(dataset):
+        raise MetricError(f"metric {name!r} needs a labelled dataset ({', '.join(classifier.DATASETS)}), "
+                          f"not {dataset!r}; use --metrics fid,kid")
+
+
+def sample_count(options, group: str) -> int:
+    from ganlab.metrics import DEFAULT_N
+
+    n = options.n if options.n is not None else DEFAULT_N[group]
+    if n < 2:
+        raise MetricError(f"--n must be at least 2 (a covariance needs two samples), got {n}; pass --n 2 or more")
+    return n
+
+
+def tracked(batches: Iterable, total: int, what: str, options) -> Iterator:
+    """Passes batches through, telling options.progress how many samples are done."""
+    done = 0
+    for batch in batches:
+        yield batch
+        done += len(batch)
+        if options.progress is not None:
+            options.progress(what, min(done, total), total)
+
+
+def subset(count: int, n: int) -> torch.Tensor:
+    """min(n, count) indices: all of them, or a fixed seeded random subset in ascending order."""
+    if n >= count:
+        return torch.arange(count)
+    return torch.randperm(count, generator=torch.Generator().manual_seed(0))[:n].sort().values
+
+
+def real_images(subject: Subject, n: int) -> tuple[torch.Tensor | None, Callable[[int], torch.Tensor]]:
+    """(uint8 images or None, a function giving float batches in [-1, 1]) for n real examples."""
+    real = subject.real()
+    images = getattr(real, "images", None)
+    if images is not None:
+        chosen = images[subset(len(images), n)]
+        return chosen, lambda bs: chosen.float().div(127.5).sub(1.0).split(bs)
+    drawn = real.sample(n, torch.Generator().manual_seed(0))  # a plugin source without .images
+    return None, lambda bs: drawn.split(bs)
+
+
+# --- inception: fid, kid ---------------------------------------------------------------------------
+def inception_group(subject: Subject, names: list[str], options) -> dict[str, dict[str, Any]]:
+    from ganlab.metrics import fid, frechet, kid
+    from ganlab.train import pick_device
+
+    n = sample_count(options, "inception")
+    real_count = len(subject.real())
+    n_real = min(n, real_count)
+    if "kid" in names and min(n, n_real) < options.kid_subset_size:
+        kid.kid(np.zeros((n, 1)), np.zeros((n_real, 1)), options.kid_subsets, options.kid_subset_size)  # raises
+    net = fid.feature_net(options.fid_weights, options.dims, str(pick_device(options.device)))
+    fake_batches = (fid.generator_to_unit(b) for b in subject.sample_batches(n, options.batch_size, options.seed))
+    fake = net.features(tracked(fake_batches, n, "generated images", options))
+    real = real_inception_features(subject, n_real, net, options)
+    base = {"std": None, "n": n, "n_real": len(real), "dims": options.dims, "feature_net": net.describe()}
+    out = {}
+    if "fid" in names:
+        value = frechet.frechet_distance(*frechet.statistics(fake), *frechet.statistics(real))
+        out["fid"] = {**base, "value": value}
+    if "kid" in names:
+        mean, std = kid.kid(fake, real, options.kid_subsets, options.kid_subset_size, seed=options.seed)
+        out["kid"] = {**base, "value": mean, "std": std}
+    return out
+
+
+def real_inception_features(subject: Subject, n_real: int, net, options) -> np.ndarray:
+    from ganlab.metrics import fid
+
+    key = {"dataset": subject.dataset, "split": str(subject.data_options.get("split", "train")),
+           "image_size": subject.data_shape[-1], "n": n_real, "dims": net.dims, "channels": subject.data_shape[0],
+           "options": subject.data_options, "root": subject.data_root, "weights_sha256": net.sha256,
+           "format": CACHE_FORMAT}
+
+    def compute() -> np.ndarray:
+        _, batches = real_images(subject, n_real)
+        unit = (fid.generator_to_unit(b) for b in batches(options.batch_size))
+        return net.features(tracked(unit, n_real, "real images", options))
+
+    return fid.cached_features(key, compute)
+
+
+# --- classifier: classifier_fd, classes_covered, class_kl ---------------------------------------------
+def classifier_group(subject: Subject, names: list[str], options) -> dict[str, dict[str, Any]]:
+    from ganlab.metrics import classifier, frechet
+
+    n = sample_count(options, "classifier")
+    clf = classifier.get_classifier(subject.dataset, subject.data_shape, subject.data_root)
+    fake = torch.cat(list(tracked(subject.sample_batches(n, 500, options.seed), n, "generated images", options)))
+    fake_feats, fake_labels = clf.features_and_labels(fake)
+    _, real_batches = real_images(subject, n)
+    real_feats, real_labels = clf.features_and_labels(torch.cat(list(real_batches(500))))
+    k = clf.net.head.out_features
+    base = {"std": None, "n": n, "n_real": len(real_feats), "feature_net": clf.describe()}
+    out = {"classifier_fd": {**base, "dims": classifier.FEATURE_DIMS, "value": frechet.frechet_distance(
+        *frechet.statistics(fake_feats), *frechet.statistics(real_feats))}}
+    for name, value in classifier.class_metrics(fake_labels, real_labels, k).items():
+        out[name] = {**base, "dims": None, "value": value}
+    return {name: out[name] for name in names}
+
+
+# --- modes: modes_covered, high_quality_pct, mode_kl --------------------------------------------------
+def modes_group(subject: Subject, names: list[str], options) -> dict[str, dict[str, Any]]:
+    from ganlab.metrics import modes
+
+    n = sample_count(options, "modes")
+    points = subject.samples(n, options.seed)
+    means, std = subject.data_meta["modes"], float(subject.data_meta["std"])
+    values = modes.mode_metrics(points, torch.tensor(means), std)
+    net = f"nearest of {len(means)} modes, std {std:g}"
+    return {name: {"value": values[name], "std": None, "n": n, "dims": points.shape[1], "feature_net": net}
+            for name in names}
+
+
+GROUPS = {"inception": inception_group, "classifier": classifier_group, "modes": modes_group}

@@ -1,0 +1,73 @@
+"""What an evaluation scores: a generator, how to draw from it, and the real data it learned,
+built from a restored run or from a trainer that is still running."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+import torch
+from torch import Tensor, nn
+
+from ganlab.data.base import DataSource
+
+
+@dataclass
+class Subject:
+    G: nn.Module
+    latent_dim: int
+    device: torch.device
+    step: int
+    data_kind: str  # "image" or "points"
+    data_shape: tuple[int, ...]  # (C, H, W) or (2,)
+    data_meta: dict[str, Any]
+    dataset: str  # the dataset plugin's name
+    data_options: dict[str, Any]
+    data_root: str | None
+    load_real: Callable[[], DataSource]
+    _real: DataSource | None = None
+
+    @classmethod
+    def from_restored(cls, restored) -> "Subject":
+        config = restored.config
+        device = next(restored.G.parameters()).device
+
+        def load_real() -> DataSource:
+            from ganlab import plugins
+
+            dataset, _ = plugins.create("dataset", config.data, config.data_options)
+            return dataset.load(config.image_size, config.data_root)
+
+        return cls(restored.G, config.latent_dim, device, restored.step, restored.data_kind,
+                   tuple(restored.data_shape), restored.data_meta, config.data, dict(config.data_options),
+                   config.data_root, load_real)
+
+    @classmethod
+    def from_trainer(cls, trainer) -> "Subject":
+        c = trainer.config
+        return cls(trainer.G, c.latent_dim, trainer.device, trainer.step, trainer.data.kind,
+                   tuple(trainer.data.shape), trainer.data.meta, c.data, dict(c.data_options), c.data_root,
+                   lambda: trainer.data)
+
+    def real(self) -> DataSource:
+        if self._real is None:
+            self._real = self.load_real()
+        return self._real
+
+    def sample_batches(self, n: int, batch_size: int, seed: int = 0) -> Iterator[Tensor]:
+        """n samples of G(z), z ~ N(0, I) drawn from `seed`, in CPU batches; G in eval mode (batch-norm
+        running statistics, as an exported G samples), its previous mode restored afterwards."""
+        gen = torch.Generator().manual_seed(seed)
+        was_training = self.G.training
+        self.G.eval()
+        try:
+            for start in range(0, n, batch_size):
+                z = torch.randn(min(batch_size, n - start), self.latent_dim, generator=gen)
+                with torch.no_grad():  # not around the yield: the caller's grad mode stays its own
+                    batch = self.G(z.to(self.device)).float().cpu()
+                yield batch
+        finally:
+            self.G.train(was_training)
+
+    def samples(self, n: int, seed: int = 0, batch_size: int = 500) -> Tensor:
+        return torch.cat(list(self.sample_batches(n, batch_size, seed)))
