@@ -161,8 +161,12 @@ def verify(model_bytes: bytes, module: nn.Module, latent_dim: int, tolerance: fl
     try:
         session = ort.InferenceSession(model_bytes, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
+        newest = re.search(r"official support for domain ai.onnx is till opset (\d+)", str(exc))
+        if newest:
+            raise ExportError(f"onnxruntime {ort.__version__} runs opsets up to {newest[1]}; "
+                              f"pass --opset {newest[1]} or older (nothing was written)") from exc
         raise ExportError(f"onnxruntime {ort.__version__} cannot load the export ({_first_line(exc)}); "
-                          "pass an older --opset") from exc
+                          "pass an older --opset (nothing was written)") from exc
     z = torch.randn(max(PARITY_BATCHES), latent_dim, generator=torch.Generator().manual_seed(PARITY_SEED))
     diffs = {}
     with torch.no_grad():
@@ -181,7 +185,8 @@ def verify(model_bytes: bytes, module: nn.Module, latent_dim: int, tolerance: fl
 
 
 def _first_line(exc: BaseException) -> str:
-    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip()
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))  # terminal colours from torch
+    text = re.sub(r"/onnxruntime_src/\S+ .*?\) ", "", text).strip()  # onnxruntime's C++ location
     return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
