@@ -36,6 +36,7 @@ class StudySpec:
     evaluate: bool = True
     metrics: list[str] | None = None  # passed to ganlab.metrics.evaluate_run (None: its default)
     eval_n: int | None = None
+    eval_options: dict[str, Any] = field(default_factory=dict)  # more keywords for evaluate_run (dims, ...)
 
     @property
     def path(self) -> Path:
@@ -161,7 +162,7 @@ def run_study(spec: StudySpec, hooks: StudyHooks | None = None) -> StudyResult:
         elif evaluate is not None and needs_eval(RunDir(item.path), spec):
             hooks.on_evaluate(item)
             try:
-                evaluate(item.path, metrics=spec.metrics, n=spec.eval_n)
+                evaluate(item.path, metrics=spec.metrics, n=spec.eval_n, **spec.eval_options)
             except (Interrupted, KeyboardInterrupt):
                 raise
             except GanlabError as exc:

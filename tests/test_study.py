@@ -14,6 +14,7 @@ from ganlab.rundir import RunDir
 from ganlab.study import StudySpec, plan, run_study
 from ganlab.train import Callback
 from tests.conftest import TINY_IMAGE
+from tests.fid_standin import fid_env, fid_standin  # noqa: F401  (fixtures)
 
 # the same config as the CLI flags TINY_IMAGE --steps 4 --sample-every 2 --checkpoint-every 2
 TINY = dict(image_size=8, arch_options={"width": 8}, batch_size=8, latent_dim=8, steps=4,
@@ -194,3 +195,20 @@ def test_cli_study_bad_input(cli, tmp_path):
     assert result.code == 1 and "--seeds must be an integer >= 1" in result.err
     result = cli("compare", "--loss", "lsgan", "--study", "../x")
     assert result.code == 1 and "not a plain folder name" in result.err
+
+
+def test_study_with_the_real_evaluator_fills_the_table(base, fid_env):
+    """ganlab.metrics.evaluate_run on stand-in Inception weights (tests/fid_standin.py): FID of
+    32 samples per run (64-dim features keep it fast) lands in each summary and in the comparison."""
+    from ganlab import compare
+
+    result = run_study(spec(base, evaluate=True, metrics=["fid"], eval_n=32, eval_options={"dims": 64}))
+    assert result.warnings == []
+    values = [RunDir(p.path).summary()["metrics"]["fid"] for p in result.runs]
+    assert all(v["n"] == 32 and v["dims"] == 64 and v["step"] == 4 and v["value"] >= 0 for v in values)
+    rows = compare.compare([str(result.path)]).rows
+    cells = {r["name"]: r["metrics"]["fid"]["final"] for r in rows}
+    assert [cells[p.config.name]["mean"] for p in result.runs] == [v["value"] for v in values]
+    best = min(cells.values(), key=lambda c: c["mean"])
+    assert [c["is_best"] for c in cells.values()] == [c is best for c in cells.values()]
+    assert {c["feature_net"] for c in cells.values()} == {values[0]["feature_net"]}
