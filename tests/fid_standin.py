@@ -1,7 +1,7 @@
 """Stand-in FID weights for offline tests: pytorch-fid's FID Inception architecture with random
 weights and calibrated batch norm, saved under the file name pytorch-fid looks for in a temporary
 TORCH_HOME. Import the fixtures into a test module with
-`from tests.fid_standin import _one_thread_per_module, fid_env, fid_standin  # noqa: F401`.
+`from tests.fid_standin import _one_thread_per_module, fid_env, fid_standin, session_cache  # noqa: F401`.
 
 Random weights alone collapse the pool3 features (every image gives nearly the same vector: FID of
 about 1e-15 between any two sets), because each random layer shrinks the signal. Running the network
@@ -27,12 +27,16 @@ CALIBRATION_SIZE = 16  # noise drawn at 16 px and upsampled by the network, like
 
 @contextmanager
 def one_thread():
-    """Inception at 299 px on a CPU shared with other jobs: two intra-op threads that keep waiting
-    for each other ran 3-5x slower here than one thread, so these tests use one."""
+    """One thread for torch and for BLAS (numpy's eigh). On a 2-core machine shared with other jobs,
+    two threads that keep waiting for each other ran Inception 3-5x and a 2048 x 2048 eigh 10x
+    slower than one thread."""
+    from threadpoolctl import threadpool_limits
+
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        yield
+        with threadpool_limits(limits=1, user_api="blas"):
+            yield
     finally:
         torch.set_num_threads(before)
 
@@ -82,12 +86,18 @@ def build_standin(torch_home: Path, seed: int = 0) -> Path:
 
 
 @pytest.fixture(scope="session")
-def fid_standin(tmp_path_factory) -> StandIn:
+def session_cache(tmp_path_factory) -> Path:
+    """A GANLAB_CACHE for the whole session, so the digits classifier is trained once."""
+    return tmp_path_factory.mktemp("ganlab_cache")
+
+
+@pytest.fixture(scope="session")
+def fid_standin(tmp_path_factory, session_cache) -> StandIn:
     """Built once per test session (about 6 s on one CPU core)."""
     home = tmp_path_factory.mktemp("torch_home")
     with one_thread():
         weights = build_standin(home)
-    return StandIn(home, weights, tmp_path_factory.mktemp("ganlab_cache"))
+    return StandIn(home, weights, session_cache)
 
 
 @pytest.fixture
