@@ -145,6 +145,14 @@ def evaluator() -> Callable[..., dict] | None:
     return getattr(importlib.import_module("ganlab.metrics"), "evaluate_run", None)
 
 
+def check_metric_names(names: list[str] | None) -> None:
+    """An unknown --metric fails before training, not once per run after it."""
+    if names and importlib.util.find_spec("ganlab.metrics") is not None:
+        parse = getattr(importlib.import_module("ganlab.metrics"), "parse_metric_names", None)
+        if parse is not None:
+            parse(names)
+
+
 def run_study(spec: StudySpec, hooks: StudyHooks | None = None) -> StudyResult:
     """Trains the runs that are missing, resumes the interrupted ones, evaluates what lacks metrics."""
     hooks = hooks or StudyHooks()
@@ -154,6 +162,9 @@ def run_study(spec: StudySpec, hooks: StudyHooks | None = None) -> StudyResult:
     if spec.evaluate and evaluate is None:
         warnings.append("this install has no ganlab.metrics.evaluate_run, so the study trained but did not "
                         "evaluate; metrics show as \"-\"")
+    if evaluate is not None:
+        check_metric_names(spec.metrics)
+    failures: dict[str, list[str]] = {}  # one warning per distinct evaluation error, naming its runs
     hooks.on_plan(planned)
     for item in planned:
         problem = execute(item, hooks.train_callbacks(item))
@@ -163,11 +174,12 @@ def run_study(spec: StudySpec, hooks: StudyHooks | None = None) -> StudyResult:
             hooks.on_evaluate(item)
             try:
                 evaluate(item.path, metrics=spec.metrics, n=spec.eval_n, **spec.eval_options)
-            except (Interrupted, KeyboardInterrupt):
+            except Interrupted:
                 raise
             except GanlabError as exc:
-                warnings.append(f"could not evaluate {item.config.name}: {exc}")
+                failures.setdefault(str(exc), []).append(item.config.name)
         hooks.on_run_done(item)
+    warnings += [f"could not evaluate {', '.join(names)}: {message}" for message, names in failures.items()]
     return StudyResult(spec.path, planned, warnings)
 
 

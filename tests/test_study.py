@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from ganlab import runner, study
-from ganlab.errors import ConfigError, Interrupted, PluginError
+from ganlab.errors import ConfigError, Interrupted, MetricError, PluginError
 from ganlab.rundir import RunDir
 from ganlab.study import StudySpec, plan, run_study
 from ganlab.train import Callback
@@ -160,6 +160,22 @@ def test_study_evaluates_only_what_lacks_metrics(base, monkeypatch):
     assert calls == []  # all evaluated with the same n
     run_study(spec(base, evaluate=True, eval_n=80, metrics=["fid"]))
     assert [c[2] for c in calls] == [80, 80]  # a different n is a new evaluation
+
+
+def test_one_warning_per_distinct_evaluation_error(base, monkeypatch):
+    def failing(path, metrics=None, n=None):
+        raise MetricError("no metric is available offline for dataset 'digits'; pass --fid-weights PATH")
+
+    monkeypatch.setattr(study, "evaluator", lambda: failing)
+    result = run_study(spec(base, evaluate=True))
+    assert result.warnings == ["could not evaluate minimax-dcgan-digits-s0, lsgan-dcgan-digits-s0: no metric is "
+                               "available offline for dataset 'digits'; pass --fid-weights PATH"]
+
+
+def test_an_unknown_metric_fails_before_training(cli, tmp_path):
+    result = cli("compare", "--loss", "lsgan", "--metric", "fdi", "--steps", "4", *TINY_IMAGE)
+    assert result.code == 1 and "unknown metric 'fdi' (did you mean 'fid'?)" in result.err
+    assert "Traceback" not in result.err and not (tmp_path / "runs" / "study" / "lsgan-dcgan-digits-s0").exists()
 
 
 def test_without_an_evaluator_the_study_still_compares(base, monkeypatch):
