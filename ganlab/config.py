@@ -56,6 +56,7 @@ class RunConfig:
     sample_every: int = 250  # write a fixed-noise sample grid every N steps (and at the end)
     checkpoint_every: int = 500  # write the full training state every N steps (and at the end)
     n_samples: int = 64  # images in each sample grid (8 x 8) / points x 40 in each scatter plot
+    eval_every: int = 0  # evaluate G every N steps and at the end (ganlab eval's default metrics); 0: never
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -83,6 +84,8 @@ class RunConfig:
             value = getattr(self, key)
             if not isinstance(value, (int, float)) or not value > 0:
                 raise ConfigError(f"{key} must be a positive number, got {value!r}")
+        if not isinstance(self.eval_every, int) or isinstance(self.eval_every, bool) or self.eval_every < 0:
+            raise ConfigError(f"eval_every must be an integer >= 0, got {self.eval_every!r}; set --eval-every 0 (off) or more")
         if self.on_nan not in ("stop", "skip-batch"):
             raise ConfigError(f"unknown on_nan {self.on_nan!r}; choose 'stop' or 'skip-batch'")
         if self.optimizer not in ("adam", "sgd"):

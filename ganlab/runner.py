@@ -97,6 +97,10 @@ def resume(path: str | Path, steps: int | None = None,
 def _train_into(run: RunDir, trainer: Trainer, until: int, callbacks: Iterable[Callback],
                 previous: dict[str, Any]) -> dict[str, Any]:
     recorder = Recorder(run)
+    if trainer.config.eval_every:  # --eval-every: writes metrics / metrics_best into summary.json as it trains
+        from ganlab.metrics.callback import EvalCallback
+
+        callbacks = [*callbacks, EvalCallback(run, trainer.config.eval_every)]
     summary = previous | {"status": "running"}
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     try:
@@ -105,11 +109,11 @@ def _train_into(run: RunDir, trainer: Trainer, until: int, callbacks: Iterable[C
             recorder.write_checkpoint(trainer)
     except KeyboardInterrupt as exc:
         recorder.write_checkpoint(trainer)  # a Ctrl-C keeps everything up to this step
-        run.write_summary(summary | {"status": "interrupted", "step": trainer.step})
+        run.write_summary(_with_metrics(run, summary) | {"status": "interrupted", "step": trainer.step})
         raise Interrupted(f"interrupted at step {trainer.step}; checkpoint saved. "
                           f"Continue with: ganlab train --resume {run.path}") from exc
     except DivergenceError as exc:
-        run.write_summary(summary | {"status": "diverged", "step": trainer.step, "error": str(exc)})
+        run.write_summary(_with_metrics(run, summary) | {"status": "diverged", "step": trainer.step, "error": str(exc)})
         raise
     finally:
         recorder.close()
@@ -118,10 +122,17 @@ def _train_into(run: RunDir, trainer: Trainer, until: int, callbacks: Iterable[C
     viz.save_loss_curve(rows, run.loss_curve, title=f"{run.name}")
     wall = previous.get("wall_time_s", 0.0) + timing["wall_time_s"]
     summary = build_summary(run, trainer, rows, wall, timing, started, final_samples, previous)
+    if trainer.config.eval_every:
+        summary = _with_metrics(run, summary)
     run.write_summary(summary)
     for cb in callbacks:
         cb.on_end(trainer, summary)
     return summary
+
+
+def _with_metrics(run: RunDir, summary: dict[str, Any]) -> dict[str, Any]:
+    """`summary` plus the evaluation sections an EvalCallback wrote to summary.json during training."""
+    return summary | {k: v for k, v in run.summary().items() if k in ("metrics", "metrics_best")}
 
 
 def build_summary(run: RunDir, trainer: Trainer, rows: list[dict], wall: float, timing: dict,

@@ -82,3 +82,28 @@ def train_summary_table(summary: dict[str, Any]) -> Table:
         table.add_row("D loss / G loss", f"{final['d_loss']:.4f} / {final['g_loss']:.4f}  (mean of last 100 steps)")
         table.add_row("D(x) / D(G(z))", f"{final['d_real']:.3f} / {final['d_fake']:.3f}")
     return table
+
+
+class ProgressReporter:
+    """Feeds evaluation progress ("what", done, total) into rich bars, one bar per "what"."""
+
+    def __init__(self, progress: Progress):
+        self.progress, self.tasks = progress, {}
+
+    def __call__(self, what: str, done: int, total: int) -> None:
+        if what not in self.tasks:
+            self.tasks[what] = self.progress.add_task(what, total=total, info="")
+        self.progress.update(self.tasks[what], completed=done)
+
+
+def metrics_table(results: dict[str, dict[str, Any]], title: str = "metrics") -> Table:
+    """One row per metric: value (± std), which way is better, sample counts and the feature net."""
+    table = Table(title=title)
+    for column in ("metric", "value", "better", "n (gen / real)", "dims", "features"):
+        table.add_column(column, overflow="fold")
+    for name, r in results.items():
+        value = f"{r['value']:.4g}" + (f" ± {r['std']:.2g}" if r.get("std") is not None else "")
+        counts = f"{r['n']}" + (f" / {r['n_real']}" if r.get("n_real") is not None else "")
+        table.add_row(name, value, r["better"], counts, "-" if r.get("dims") is None else str(r["dims"]),
+                      r["feature_net"])
+    return table

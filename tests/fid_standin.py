@@ -1,7 +1,8 @@
 """Stand-in FID weights for offline tests: pytorch-fid's FID Inception architecture with random
 weights and calibrated batch norm, saved under the file name pytorch-fid looks for in a temporary
-TORCH_HOME. Import the fixtures into a test module with
-`from tests.fid_standin import _one_thread_per_module, fid_env, fid_standin, session_cache  # noqa: F401`.
+TORCH_HOME. A test module loads the fixtures with `pytest_plugins = ["tests.fid_standin"]`, which
+registers them once for the whole session (a fixture imported into several modules would be
+built once per module).
 
 Random weights alone collapse the pool3 features (every image gives nearly the same vector: FID of
 about 1e-15 between any two sets), because each random layer shrinks the signal. Running the network
@@ -41,8 +42,9 @@ def one_thread():
         torch.set_num_threads(before)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread_per_module():
+@pytest.fixture(scope="module")
+def one_thread_module():
+    """Opt in per module with `pytestmark = pytest.mark.usefixtures("one_thread_module")`."""
     with one_thread():
         yield
 

@@ -14,7 +14,9 @@ from ganlab import runner
 from ganlab.metrics import EvalOptions, evaluate, evaluate_run
 from ganlab.metrics.subject import Subject
 from tests.conftest import tiny_config
-from tests.fid_standin import _one_thread_per_module, fid_env, fid_standin, session_cache  # noqa: F401
+
+pytest_plugins = ["tests.fid_standin"]  # the stand-in FID weights, built once per session
+pytestmark = pytest.mark.usefixtures("one_thread_module")  # see tests/fid_standin.py
 
 FIELDS = {"value", "std", "n", "dims", "feature_net", "step", "better"}
 

@@ -19,9 +19,11 @@ import torch
 from PIL import Image
 
 from ganlab.metrics import fid
-from ganlab.metrics.frechet import frechet_distance, statistics
+from ganlab.metrics.frechet import frechet_distance, frechet_distance_features, statistics
 from tests.conftest import tiny_config
-from tests.fid_standin import _one_thread_per_module, fid_env, fid_standin, session_cache  # noqa: F401
+
+pytest_plugins = ["tests.fid_standin"]  # the stand-in FID weights, built once per session
+pytestmark = pytest.mark.usefixtures("one_thread_module")  # see tests/fid_standin.py
 
 
 def digit_images(start: int, count: int, size: int = 16) -> np.ndarray:
@@ -77,10 +79,9 @@ def test_standin_separates_image_sets_and_matches_itself(fid_env):
     noise = torch.from_numpy(noise_images(4, 0)).permute(0, 3, 1, 2).float().div(255)
     fa, fb = net.features([digits]), net.features([noise])
     assert fa.shape == (4, 2048) and fa.std(axis=0).mean() > 1e-2  # not collapsed
-    a, b = statistics(fa), statistics(fb)
-    far = frechet_distance(*a, *b)
+    far = frechet_distance_features(fa, fb)
     assert far > 1.0
-    assert abs(frechet_distance(*a, *a)) < 1e-9 * far
+    assert abs(frechet_distance_features(fa, fa)) < 1e-9 * far
 
 
 def test_pool3_features_match_pytorch_fids_own_path(fid_env, tmp_path):

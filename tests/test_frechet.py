@@ -8,7 +8,10 @@ import numpy as np
 import pytest
 
 from ganlab.errors import MetricError
-from ganlab.metrics.frechet import frechet_distance, statistics
+from ganlab.metrics.frechet import frechet_distance, frechet_distance_features, statistics
+
+pytest_plugins = ["tests.fid_standin"]  # one-thread fixture (and the stand-in FID weights)
+pytestmark = pytest.mark.usefixtures("one_thread_module")  # see tests/fid_standin.py
 
 
 def reference(mu1, s1, mu2, s2) -> float:
@@ -51,6 +54,18 @@ def test_matches_pytorch_fid_on_ill_conditioned_covariances():
     s2 = (q2 * np.logspace(-1, -12, d)) @ q2.T
     mu1, mu2 = rng.standard_normal(d), rng.standard_normal(d)
     assert frechet_distance(mu1, s1, mu2, s2) == pytest.approx(reference(mu1, s1, mu2, s2), rel=1e-6)
+
+
+@pytest.mark.parametrize("d, n1, n2", [(64, 20, 30), (64, 3, 50), (150, 40, 25), (16, 100, 80)])
+def test_from_features_equals_from_statistics_and_pytorch_fid(d, n1, n2):
+    """The singular-value route (n < D) and the eigenvalue route give one number, pytorch-fid's."""
+    rng = np.random.default_rng(d + n1)
+    x = rng.standard_normal((n1, d)) @ rng.standard_normal((d, d)) / np.sqrt(d)
+    y = rng.standard_normal((n2, d)) * 1.2 + 0.1
+    from_stats = frechet_distance(*statistics(x), *statistics(y))
+    assert frechet_distance_features(x, y) == pytest.approx(from_stats, rel=1e-12)
+    assert frechet_distance_features(x, y) == pytest.approx(reference(*statistics(x), *statistics(y)), rel=1e-6)
+    assert abs(frechet_distance_features(x, x)) < 1e-9 * from_stats
 
 
 def test_equal_covariances_give_the_squared_mean_distance():

@@ -2,6 +2,6 @@
 module here and registers itself on the shared app; only this package prints errors and exits."""
 
 from ganlab.cli.app import app, main
-from ganlab.cli import compare_cmd, export_cmd, plugins_cmd, sample_cmd, train_cmd  # noqa: F401  (registers the commands)
+from ganlab.cli import compare_cmd, eval_cmd, export_cmd, fid_cmd, plugins_cmd, sample_cmd, train_cmd  # noqa: F401  (registers the commands)
 
 __all__ = ["app", "main"]

@@ -54,6 +54,7 @@ def train(
     runs_dir: Optional[str] = typer.Option(None, help=f"Where run folders go. (default: {DEFAULTS.runs_dir})"),
     sample_every: Optional[int] = typer.Option(None, help=f"Write a sample grid every N steps. (default: {DEFAULTS.sample_every})"),
     checkpoint_every: Optional[int] = typer.Option(None, help=f"Write a checkpoint every N steps. (default: {DEFAULTS.checkpoint_every})"),
+    eval_every: Optional[int] = typer.Option(None, help="Evaluate every N steps and at the end (ganlab eval's default metrics), keeping best and last; 0: off. (default: 0)"),
     loss_opt: Optional[list[str]] = typer.Option(None, "--loss-opt", help=OPT_HELP.format("loss", "--loss-opt a=-1")),
     arch_opt: Optional[list[str]] = typer.Option(None, "--arch-opt", help=OPT_HELP.format("arch", "--arch-opt width=32")),
     data_opt: Optional[list[str]] = typer.Option(None, "--data-opt", help=OPT_HELP.format("dataset", "--data-opt channels=1")),
@@ -68,7 +69,7 @@ def train(
     flags = dict(loss=loss, arch=arch, data=data, steps=steps, d_steps=d_steps, batch_size=batch_size,
                  latent_dim=latent_dim, lr_g=lr_g, lr_d=lr_d, optimizer=optimizer, on_nan=on_nan, seed=seed, device=device,
                  image_size=image_size, data_root=data_root, name=name, runs_dir=runs_dir,
-                 sample_every=sample_every, checkpoint_every=checkpoint_every,
+                 sample_every=sample_every, checkpoint_every=checkpoint_every, eval_every=eval_every,
                  loss_options=parse_options(loss_opt, "--loss-opt"),
                  arch_options=parse_options(arch_opt, "--arch-opt"),
                  data_options=parse_options(data_opt, "--data-opt"))

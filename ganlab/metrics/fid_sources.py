@@ -21,6 +21,7 @@ class Stats:
     kind: str  # "folder", "npz", "run" or "dataset"
     source: str
     feature_net: str | None = None  # None for a .npz
+    features: np.ndarray | None = None  # (n, dims) when computed here; None for a .npz
 
 
 @dataclass
@@ -109,7 +110,7 @@ def _stats(features: np.ndarray, kind: str, source: str, net) -> Stats:
     from ganlab.metrics.frechet import statistics
 
     mu, sigma = statistics(features)
-    return Stats(mu, sigma, len(features), kind, source, net.describe())
+    return Stats(mu, sigma, len(features), kind, source, net.describe(), features)
 
 
 def _folder_stats(path: Path, options) -> Stats:
@@ -159,10 +160,13 @@ def _dataset_stats(name: str, options, image_size: int | None) -> Stats:
 
 
 def fid_between(a: str, b: str, options, image_size: int | None = None) -> FidResult:
-    from ganlab.metrics.frechet import frechet_distance
+    from ganlab.metrics.frechet import frechet_distance, frechet_distance_features
 
     first, second = resolve(a, options, image_size), resolve(b, options, image_size)
-    value = frechet_distance(first.mu, first.sigma, second.mu, second.sigma)
+    if first.features is not None and second.features is not None:  # same value, less work for n < dims
+        value = frechet_distance_features(first.features, second.features)
+    else:
+        value = frechet_distance(first.mu, first.sigma, second.mu, second.sigma)
     return FidResult(value, first, second, len(first.mu), first.feature_net or second.feature_net)
 
 

@@ -82,7 +82,7 @@ def inception_group(subject: Subject, names: list[str], options) -> dict[str, di
     base = {"std": None, "n": n, "n_real": len(real), "dims": options.dims, "feature_net": net.describe()}
     out = {}
     if "fid" in names:
-        value = frechet.frechet_distance(*frechet.statistics(fake), *frechet.statistics(real))
+        value = frechet.frechet_distance_features(fake, real)
         out["fid"] = {**base, "value": value}
     if "kid" in names:
         mean, std = kid.kid(fake, real, options.kid_subsets, options.kid_subset_size, seed=options.seed)
@@ -118,8 +118,8 @@ def classifier_group(subject: Subject, names: list[str], options) -> dict[str, d
     real_feats, real_labels = clf.features_and_labels(torch.cat(list(real_batches(500))))
     k = clf.net.head.out_features
     base = {"std": None, "n": n, "n_real": len(real_feats), "feature_net": clf.describe()}
-    out = {"classifier_fd": {**base, "dims": classifier.FEATURE_DIMS, "value": frechet.frechet_distance(
-        *frechet.statistics(fake_feats), *frechet.statistics(real_feats))}}
+    fd = frechet.frechet_distance_features(fake_feats, real_feats)
+    out = {"classifier_fd": {**base, "dims": classifier.FEATURE_DIMS, "value": fd}}
     for name, value in classifier.class_metrics(fake_labels, real_labels, k).items():
         out[name] = {**base, "dims": None, "value": value}
     return {name: out[name] for name in names}
