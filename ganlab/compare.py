@@ -211,7 +211,8 @@ def mismatch_warning(column: str, settings: dict[tuple, list[str]]) -> str:
 
 
 def mark_best(rows: list[dict[str, Any]], columns: dict[str, dict[str, Any]]) -> None:
-    """Flags the best mean of each comparable metric column (ties all flagged; needs 2+ rows)."""
+    """Flags the best mean of each comparable metric column: ties are all flagged, but a column
+    where every row ties (or with one row) flags none, since nothing stands out there."""
     for key, col in columns.items():
         name, kind = key.split("/")
         cells = [row["metrics"][name][kind] for row in rows if kind in row["metrics"][name]]
@@ -219,6 +220,8 @@ def mark_best(rows: list[dict[str, Any]], columns: dict[str, dict[str, Any]]) ->
             continue
         pick = min if col["better"] == "lower" else max
         best = pick(c["mean"] for c in cells)
+        if all(c["mean"] == best for c in cells):
+            continue
         for c in cells:
             c["is_best"] = c["mean"] == best
 

@@ -46,31 +46,24 @@ def _mean_curve(records: list[RunRecord], key: str) -> tuple[np.ndarray, np.ndar
 
 
 def save_curves(c: Comparison, path: str | Path) -> Path:
-    """Losses, D outputs and every metric against step; one colour per row, a band of ± std over seeds."""
+    """Losses and D outputs against step, one colour per row with a ± std band over seeds; each
+    metric against step where runs were evaluated more than once, else its final value per seed."""
     histories = [[metric_history(r) for r in group] for group in c.groups]
     metrics = [m for m in c.metrics if any(m in h for hs in histories for h in hs)]
     panels = list(CURVES) + [(m, m) for m in metrics]
     plt = viz._pyplot()
-    ncols = 2
-    nrows = (len(panels) + 1) // ncols
-    fig, axes = plt.subplots(nrows, ncols, figsize=(11, 3.2 * nrows), dpi=100, squeeze=False)
-    colors = plt.get_cmap("tab10")
+    nrows = (len(panels) + 1) // 2
+    fig, axes = plt.subplots(nrows, 2, figsize=(11, 3.2 * nrows), dpi=100, squeeze=False)
+    colors = [plt.get_cmap("tab10")(i % 10) for i in range(len(c.rows))]
     for ax, (key, title) in zip(axes.flat, panels):
-        for i, (row, group) in enumerate(zip(c.rows, c.groups)):
-            color = colors(i % 10)
-            if key in dict(CURVES):
-                curve = _mean_curve(group, key)
-                if curve is not None:
-                    steps, mean, std = curve
-                    ax.plot(steps, mean, color=color, label=row["name"])
-                    ax.fill_between(steps, mean - std, mean + std, color=color, alpha=0.2, linewidth=0)
-            else:
-                for j, history in enumerate(histories[i]):
-                    if key in history:
-                        xs, ys = zip(*history[key])
-                        ax.plot(xs, ys, marker="o", color=color, label=row["name"] if j == 0 else None)
-        ax.set_title(title)
-        ax.set_xlabel("generator step")
+        if key in dict(CURVES):
+            _loss_panel(ax, c, key, colors)
+        elif any(len(h.get(key, [])) > 1 for hs in histories for h in hs):
+            _metric_curves(ax, c, [[h.get(key) for h in hs] for hs in histories], colors)
+        else:
+            _metric_spread(ax, c, key, colors)
+            title = f"{key} at the end of training (dots: seeds; bar: mean ± std)"
+        ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(panels):]:
         ax.set_visible(False)
@@ -78,6 +71,37 @@ def save_curves(c: Comparison, path: str | Path) -> Path:
     fig.legend(handles, labels, loc="lower center", ncol=min(4, max(1, len(labels))), fontsize=8)
     fig.tight_layout(rect=(0, 0.04 + 0.02 * (len(labels) // 4), 1, 1))
     return _save(fig, plt, path)
+
+
+def _loss_panel(ax, c: Comparison, key: str, colors: list) -> None:
+    for row, group, color in zip(c.rows, c.groups, colors):
+        curve = _mean_curve(group, key)
+        if curve is not None:
+            steps, mean, std = curve
+            ax.plot(steps, mean, color=color, label=row["name"])
+            ax.fill_between(steps, mean - std, mean + std, color=color, alpha=0.2, linewidth=0)
+    ax.set_xlabel("generator step")
+
+
+def _metric_curves(ax, c: Comparison, histories: list[list], colors: list) -> None:
+    for row, runs, color in zip(c.rows, histories, colors):
+        for j, points in enumerate(p for p in runs if p):
+            xs, ys = zip(*points)
+            ax.plot(xs, ys, marker="o", color=color, label=row["name"] if j == 0 else None)
+    ax.set_xlabel("generator step")
+
+
+def _metric_spread(ax, c: Comparison, key: str, colors: list) -> None:
+    for i, (row, group, color) in enumerate(zip(c.rows, c.groups, colors)):
+        values = [e["value"] for e in (r.metric("final", key) for r in group) if e]
+        ax.scatter([i] * len(values), values, color=color, alpha=0.7, zorder=3)
+        cell = row["metrics"][key].get("final")
+        if cell is not None:
+            ax.errorbar([i + 0.15], [cell["mean"]], yerr=[cell["std"] or 0.0], fmt="_", color="black",
+                        capsize=4, markersize=12)
+    ax.set_xticks(range(len(c.rows)))
+    ax.set_xticklabels([row["name"] for row in c.rows], rotation=15, fontsize=7, ha="right")
+    ax.set_xlim(-0.5, len(c.rows) - 0.5)
 
 
 def final_samples(record: RunRecord) -> Path | None:

@@ -44,16 +44,35 @@ def fmt_stat(s: dict[str, Any] | None, n_seeds: int | None = None, digits: int |
     return text
 
 
-def metric_header(name: str, kind: str, col: dict[str, Any], sep: str) -> str:
-    setting = f"n={col['n']} {col['feature_net']}" if col["comparable"] else "MIXED n/net"
-    return f"{name} {kind} {ARROW.get(col['better'], '')}{sep}{setting}"
+def setting_notes(c: Comparison) -> dict[tuple, int]:
+    """Numbers each distinct (n, feature net) of the comparable metric columns, for the legend."""
+    notes: dict[tuple, int] = {}
+    for col in c.columns.values():
+        if col["comparable"]:
+            notes.setdefault((col["n"], col["feature_net"]), len(notes) + 1)
+    return notes
+
+
+def metric_header(name: str, kind: str, col: dict[str, Any], notes: dict[tuple, int]) -> str:
+    head = f"{name} {kind} {ARROW.get(col['better'], '')}".strip()
+    if not col["comparable"]:
+        return f"{head} (MIXED n/net)"
+    return head if len(notes) == 1 else f"{head} [{notes[col['n'], col['feature_net']]}]"
+
+
+def legend(notes: dict[tuple, int]) -> str:
+    """The table's footnote: how to read it, and each metric setting (one line, however many)."""
+    if len(notes) == 1:
+        (n, net), = notes
+        return f"{LEGEND}; metrics from n={n} samples, {net}"
+    return "; ".join([LEGEND] + [f"[{i}] n={n}, {net}" for (n, net), i in notes.items()])
 
 
 # --- columns shared by the rich table and markdown -------------------------------------------------
 Cell = tuple[str, bool]  # text, is it the best of its column
 
 
-def columns(c: Comparison, sep: str) -> list[tuple[str, Callable[[dict], Cell]]]:
+def columns(c: Comparison, notes: dict[tuple, int]) -> list[tuple[str, Callable[[dict], Cell]]]:
     def plain(fn: Callable[[dict], str]) -> Callable[[dict], Cell]:
         return lambda row: (fn(row), False)
 
@@ -71,7 +90,7 @@ def columns(c: Comparison, sep: str) -> list[tuple[str, Callable[[dict], Cell]]]
         for kind in SECTIONS:
             col = c.columns.get(f"{name}/{kind}")
             if col is not None:
-                cols.append((metric_header(name, kind, col, sep), _metric_cell(name, kind)))
+                cols.append((metric_header(name, kind, col, notes), _metric_cell(name, kind)))
     cols += [("D(x)", plain(lambda r: fmt_stat(r["d_real"], r["n_seeds"], digits=3))),
              ("D(G(z))", plain(lambda r: fmt_stat(r["d_fake"], r["n_seeds"], digits=3)))]
     if any(r["status"] != "complete" for r in c.rows):
@@ -88,8 +107,9 @@ def _metric_cell(name: str, kind: str) -> Callable[[dict], Cell]:
 
 def rich_table(c: Comparison) -> Table:
     n_runs = sum(len(g) for g in c.groups)
-    table = Table(title=f"ganlab compare: {n_runs} runs in {len(c.rows)} rows", caption=LEGEND)
-    cols = columns(c, "\n")
+    notes = setting_notes(c)
+    table = Table(title=f"ganlab compare: {n_runs} runs in {len(c.rows)} rows", caption=legend(notes))
+    cols = columns(c, notes)
     for header, _ in cols:
         numeric = header not in ("name", "loss", "arch", "data", "status")
         table.add_column(header, justify="right" if numeric else "left")
@@ -100,13 +120,14 @@ def rich_table(c: Comparison) -> Table:
 
 
 def to_markdown(c: Comparison) -> str:
-    cols = columns(c, " ")
+    notes = setting_notes(c)
+    cols = columns(c, notes)
     lines = ["| " + " | ".join(h for h, _ in cols) + " |",
              "|" + "|".join("---" if h in ("name", "loss", "arch", "data", "status") else "--:" for h, _ in cols) + "|"]
     for row in c.rows:
         cells = [getter(row) for _, getter in cols]
         lines.append("| " + " | ".join(f"**{t}**" if best else t for t, best in cells) + " |")
-    return "\n".join(lines) + f"\n\n{LEGEND}.\n"
+    return "\n".join(lines) + f"\n\n{legend(notes)}.\n"
 
 
 # --- machine-readable ----------------------------------------------------------------------------------

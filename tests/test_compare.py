@@ -134,13 +134,33 @@ def test_rich_table_prints_the_rows_and_highlights(cli, runs):
     result = cli("compare", str(runs))
     assert result.code == 0
     assert "12.00 ± 2.00" in result.out and "8.500 ± 0.707" in result.out
-    assert "n=1000 digits-cnn" in result.out and "fid final ↓" in result.out
+    assert "fid final ↓" in result.out and "classes_covered final ↑" in result.out
+    assert "metrics from n=1000 samples, digits-cnn" in " ".join(result.out.split())
     from ganlab.compare_render import BEST_STYLE, rich_table
 
     table = rich_table(compare.compare([str(runs)]))
     fid_col = next(c for c in table.columns if str(c.header).startswith("fid final"))
     styles = {str(cell): cell.style for cell in fid_col._cells}
     assert styles["8.500 ± 0.707"] == BEST_STYLE and styles["12.00 ± 2.00"] == ""
+
+
+def test_each_metric_setting_gets_a_numbered_note(cli, runs):
+    for (loss, seed), fid in FID.items():
+        RunDir(runs / f"{loss}-s{seed}").update_summary(metrics_best={}, metrics={
+            "fid": metric(fid, n=2000, net="inception-v3"),
+            "classes_covered": metric(COVERED[loss, seed], better="higher")})
+    markdown = cli("compare", str(runs), "--format", "markdown").out
+    assert "| fid final ↓ [1] | classes_covered final ↑ [2] |" in markdown
+    assert "[1] n=2000, inception-v3; [2] n=1000, digits-cnn." in markdown
+
+
+def test_a_column_where_every_row_ties_marks_no_best(cli, runs):
+    for loss, seed in FID:
+        RunDir(runs / f"{loss}-s{seed}").update_summary(metrics={"classes_covered": metric(10, better="higher")})
+    rows = json.loads(cli("compare", str(runs), "--format", "json").out)
+    assert [r["metrics"]["classes_covered"]["final"]["is_best"] for r in rows] == [False, False]
+    rows = json.loads(cli("compare", str(runs), "--format", "json", "--no-group").out)
+    assert not any(r["metrics"]["classes_covered"]["final"]["is_best"] for r in rows)
 
 
 # --- bad input ------------------------------------------------------------------------------------

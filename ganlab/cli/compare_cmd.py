@@ -17,7 +17,7 @@ STUDY_HELP = "Study mode (trains what is missing under RUNS_DIR/STUDY, then comp
 
 @app.command()
 def compare(
-    runs: Optional[list[str]] = typer.Argument(None, help="Run folders or globs (e.g. 'runs/*'); a folder of runs counts as all of them."),
+    runs: Optional[list[str]] = typer.Argument(None, metavar="RUN_OR_GLOB", help="Run folders or globs (e.g. 'runs/*'); a folder of runs counts as all of them."),
     sort: Optional[str] = typer.Option(None, "--sort", help="Sort rows best first by a metric (fid, fid_best, kid, ...) or by name, steps_per_s, wall_time_s."),
     fmt: str = typer.Option("table", "--format", help="table (rich), json, csv or markdown; machine formats print nothing else on stdout."),
     no_group: bool = typer.Option(False, "--no-group", help="One row per run instead of one row per config (mean ± std over seeds)."),
