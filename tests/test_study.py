@@ -14,7 +14,8 @@ from ganlab.rundir import RunDir
 from ganlab.study import StudySpec, plan, run_study
 from ganlab.train import Callback
 from tests.conftest import TINY_IMAGE
-from tests.fid_standin import fid_env, fid_standin  # noqa: F401  (fixtures)
+
+pytest_plugins = ["tests.fid_standin"]  # stand-in FID weights (fid_env), built once per session
 
 # the same config as the CLI flags TINY_IMAGE --steps 4 --sample-every 2 --checkpoint-every 2
 TINY = dict(image_size=8, arch_options={"width": 8}, batch_size=8, latent_dim=8, steps=4,
