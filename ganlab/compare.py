@@ -207,7 +207,7 @@ def mismatch_warning(column: str, settings: dict[tuple, list[str]]) -> str:
     parts = [f"n={n} {net} ({', '.join(names[:3])}{' ...' if len(names) > 3 else ''})"
              for (n, net), names in settings.items()]
     return (f"column {column} mixes {'; '.join(parts)}: values are not comparable, so no best is marked; "
-            "re-run `ganlab eval` on these runs with one --n and one feature network")
+            "evaluate them alike: `ganlab eval RUN --n N` with the same --dims/--fid-weights for every run")
 
 
 def mark_best(rows: list[dict[str, Any]], columns: dict[str, dict[str, Any]]) -> None:

@@ -8,7 +8,7 @@ import numpy as np
 
 from ganlab import viz
 from ganlab.compare import METRIC_ORDER, SECTIONS, Comparison, RunRecord
-from ganlab.errors import RunError
+from ganlab.errors import ConfigError, RunError
 
 CURVES = (("d_loss", "D loss"), ("g_loss", "G loss"), ("d_real", "D(x)"), ("d_fake", "D(G(z))"))
 
@@ -141,6 +141,19 @@ def save_grid(c: Comparison, path: str | Path) -> Path:
         raise RunError("none of the compared runs has a sample grid (samples/step_*.png); train them first")
     fig.tight_layout()
     return _save(fig, plt, path)
+
+
+def check_path(path: str | Path, flag: str) -> None:
+    """Before any work: --plot/--grid must name a file in a format matplotlib writes (it would
+    raise on .txt, and silently append .png to a name without an ending)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{flag} {str(path)!r} is a folder; pass a file name, e.g. {flag} {path / 'compare.png'}")
+    if path.suffix.lower().lstrip(".") not in FigureCanvasBase.get_supported_filetypes():
+        raise ConfigError(f"{flag} {str(path)!r} must end in .png, .pdf, .svg or another ending matplotlib "
+                          f"writes; pass e.g. {flag} {path.with_suffix('.png')}")
 
 
 def _save(fig, plt, path: str | Path) -> Path:

@@ -91,6 +91,9 @@ def plan(spec: StudySpec) -> list[PlannedRun]:
 def _check_spec(spec: StudySpec) -> None:
     if not isinstance(spec.seeds, int) or spec.seeds < 1:
         raise ConfigError(f"--seeds must be an integer >= 1, got {spec.seeds!r}; pass e.g. --seeds 3")
+    if spec.eval_n is not None and (not isinstance(spec.eval_n, int) or spec.eval_n < 2):
+        raise ConfigError(f"--eval-n must be an integer >= 2 (a covariance needs two samples), got {spec.eval_n!r}; "
+                          "pass e.g. --eval-n 1000")
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", spec.name):
         raise ConfigError(f"study name {spec.name!r} is not a plain folder name; use letters, digits, - _ .")
     for flag, names in (("--loss", spec.losses), ("--arch", spec.archs), ("--data", spec.datas)):

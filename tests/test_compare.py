@@ -229,6 +229,9 @@ def test_an_unreadable_summary_skips_that_run_only(cli, runs):
     (["--format", "xml", "runs"], "unknown --format 'xml'; choose one of: table, json, csv, markdown"),
     (["runs", "--loss", "lsgan"], "pass run folders or study flags, not both"),
     ([], "nothing to compare"),
+    (["runs", "--plot", "curves.txt"], "--plot 'curves.txt' must end in .png, .pdf, .svg"),
+    (["runs", "--grid", "."], "--grid '.' is a folder; pass a file name"),
+    (["--loss", "lsgan", "--eval-n", "1"], "--eval-n must be an integer >= 2"),
 ])
 def test_bad_flags_are_one_line_errors(cli, args, message):
     result = cli("compare", *args)

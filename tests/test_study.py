@@ -174,7 +174,7 @@ def test_one_warning_per_distinct_evaluation_error(base, monkeypatch):
 
 
 def test_an_unknown_metric_fails_before_training(cli, tmp_path):
-    result = cli("compare", "--loss", "lsgan", "--metric", "fdi", "--steps", "4", *TINY_IMAGE)
+    result = cli("compare", "--loss", "lsgan", "--metrics", "kid,fdi", "--steps", "4", *TINY_IMAGE)
     assert result.code == 1 and "unknown metric 'fdi' (did you mean 'fid'?)" in result.err
     assert "Traceback" not in result.err and not (tmp_path / "runs" / "study" / "lsgan-dcgan-digits-s0").exists()
 

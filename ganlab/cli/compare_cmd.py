@@ -43,19 +43,19 @@ def compare(
     arch_opt: Optional[list[str]] = typer.Option(None, "--arch-opt", help=OPT_HELP.format("arch", "--arch-opt width=32"), rich_help_panel="Study"),
     data_opt: Optional[list[str]] = typer.Option(None, "--data-opt", help=OPT_HELP.format("dataset", "--data-opt channels=1"), rich_help_panel="Study"),
     loss_opt: Optional[list[str]] = typer.Option(None, "--loss-opt", help=OPT_HELP.format("loss (every loss of the study)", "--loss-opt a=-1"), rich_help_panel="Study"),
-    metric: Optional[list[str]] = typer.Option(None, "--metric", help="Metric for evaluating study runs, repeatable. [default: the evaluator's]", rich_help_panel="Study"),
-    eval_n: Optional[int] = typer.Option(None, "--eval-n", help="Samples per evaluation. [default: the evaluator's]", rich_help_panel="Study"),
+    metrics: Optional[list[str]] = typer.Option(None, "--metrics", help="Metrics for the study's runs, comma-separated or repeated, as `ganlab eval --metrics`. (default: the best available offline for the data)", rich_help_panel="Study"),
+    eval_n: Optional[int] = typer.Option(None, "--eval-n", help="Generated samples per evaluation, as `ganlab eval --n`.", rich_help_panel="Study"),
+    eval_dims: Optional[int] = typer.Option(None, "--eval-dims", help="Inception feature block for FID/KID, as `ganlab eval --dims`.", rich_help_panel="Study"),
+    fid_weights: Optional[Path] = typer.Option(None, "--fid-weights", help="pytorch-fid's Inception weights file, as `ganlab eval --fid-weights`.", rich_help_panel="Study"),
     no_eval: bool = typer.Option(False, "--no-eval", help="Train the study without evaluating it.", rich_help_panel="Study"),
 ) -> None:
     """Compare runs in one table: loss, arch, data, speed, metrics (mean ± std over seeds), D outputs.
 
     With --loss/--arch/--data/--seeds it runs a study first: trains the missing runs (identical configs are reused, interrupted ones resumed), evaluates them, then compares them."""
     from ganlab import compare as comparing, ui
-    from ganlab.compare_render import FORMATS, rich_table, render
-    from ganlab.errors import ConfigError
+    from ganlab.compare_render import rich_table, render
 
-    if fmt not in FORMATS:
-        raise ConfigError(f"unknown --format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+    _check_outputs(fmt, plot, grid)
     overrides = dict(steps=steps, batch_size=batch_size, latent_dim=latent_dim, image_size=image_size,
                      lr_g=lr_g, lr_d=lr_d, d_steps=d_steps, device=device, data_root=data_root,
                      sample_every=sample_every, checkpoint_every=checkpoint_every,
@@ -63,17 +63,10 @@ def compare(
                      data_options=parse_options(data_opt, "--data-opt"),
                      loss_options=parse_options(loss_opt, "--loss-opt"))
     study_flags = dict(loss=loss, arch=arch, data=data, seeds=seeds, study=study, runs_dir=runs_dir,
-                       metric=metric, eval_n=eval_n, no_eval=no_eval or None, **overrides)
-    given = [k for k, v in study_flags.items() if v is not None]
-    if given and runs:
-        raise ConfigError(f"pass run folders or study flags, not both (got {runs[0]!r} and "
-                          f"--{given[0].replace('_', '-')}); compare the study's runs with "
-                          "`ganlab compare RUNS_DIR/STUDY` afterwards")
-    if not given and not runs:
-        raise ConfigError("nothing to compare; pass run folders or globs (e.g. 'runs/*'), or study flags "
-                          "such as --loss minimax --loss lsgan --seeds 3")
-    if given:
-        runs = _run_study(loss, arch, data, seeds, study, runs_dir, overrides, metric, eval_n, no_eval)
+                       metrics=metrics, eval_n=eval_n, eval_dims=eval_dims, fid_weights=fid_weights,
+                       no_eval=no_eval or None, **overrides)
+    if _study_mode(runs, study_flags):
+        runs = _run_study(study_flags, overrides)
     comparison = comparing.compare(runs, group=not no_group, sort=sort)
     if fmt == "table":
         _print_table(ui.console, rich_table(comparison))
@@ -85,16 +78,50 @@ def compare(
     _pictures(comparison, plot, grid, fmt)
 
 
-def _run_study(loss, arch, data, seeds, study, runs_dir, overrides, metric, eval_n, no_eval) -> list[str]:
+def _check_outputs(fmt: str, plot: Path | None, grid: Path | None) -> None:
+    """Before any work, so a typo costs nothing."""
+    from ganlab.compare_render import FORMATS
+    from ganlab.errors import ConfigError
+
+    if fmt not in FORMATS:
+        raise ConfigError(f"unknown --format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+    if plot is not None or grid is not None:
+        from ganlab.compare_plot import check_path
+
+        for flag, path in (("--plot", plot), ("--grid", grid)):
+            if path is not None:
+                check_path(path, flag)
+
+
+def _study_mode(runs: list[str] | None, study_flags: dict) -> bool:
+    from ganlab.errors import ConfigError
+
+    given = [k for k, v in study_flags.items() if v is not None]
+    if given and runs:
+        raise ConfigError(f"pass run folders or study flags, not both (got {runs[0]!r} and "
+                          f"--{given[0].replace('_', '-')}); compare the study's runs with "
+                          "`ganlab compare RUNS_DIR/STUDY` afterwards")
+    if not given and not runs:
+        raise ConfigError("nothing to compare; pass run folders or globs (e.g. 'runs/*'), or study flags "
+                          "such as --loss minimax --loss lsgan --seeds 3")
+    return bool(given)
+
+
+def _run_study(flags: dict, overrides: dict) -> list[str]:
     from ganlab import ui
     from ganlab.compare_render import StudyProgress
     from ganlab.config import RunConfig
     from ganlab.study import StudySpec, run_study
 
-    spec = StudySpec(losses=loss or [RunConfig.loss], archs=arch or [RunConfig.arch], datas=data or [RunConfig.data],
-                     seeds=1 if seeds is None else seeds, name=study or "study", runs_dir=runs_dir or "runs",
-                     overrides={k: v for k, v in overrides.items() if v is not None},
-                     evaluate=not no_eval, metrics=metric, eval_n=eval_n)
+    names = [m.strip() for value in flags["metrics"] or [] for m in value.split(",") if m.strip()]
+    options = {"dims": flags["eval_dims"], "fid_weights": flags["fid_weights"] and str(flags["fid_weights"])}
+    spec = StudySpec(
+        losses=flags["loss"] or [RunConfig.loss], archs=flags["arch"] or [RunConfig.arch],
+        datas=flags["data"] or [RunConfig.data], seeds=1 if flags["seeds"] is None else flags["seeds"],
+        name=flags["study"] or "study", runs_dir=flags["runs_dir"] or "runs",
+        overrides={k: v for k, v in overrides.items() if v is not None},
+        evaluate=not flags["no_eval"], metrics=names or None, eval_n=flags["eval_n"],
+        eval_options={k: v for k, v in options.items() if v is not None})
     with ui.make_progress() as progress:
         result = run_study(spec, StudyProgress(progress))
     for warning in result.warnings:
