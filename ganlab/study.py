@@ -206,6 +206,7 @@ def execute(item: PlannedRun, callbacks: list[Callback]) -> str | None:
 
 
 def needs_eval(run: RunDir, spec: StudySpec) -> bool:
+    """True unless the run already holds every wanted metric at the asked n (and feature dims)."""
     summary = run.summary()
     if summary.get("status") != "complete":
         return False  # a diverged generator has nothing worth measuring
@@ -215,4 +216,7 @@ def needs_eval(run: RunDir, spec: StudySpec) -> bool:
     wanted = spec.metrics or list(have)
     if any(m not in have for m in wanted):
         return True
-    return spec.eval_n is not None and any(have[m].get("n") != spec.eval_n for m in wanted)
+    if spec.eval_n is not None and any(have[m].get("n") != spec.eval_n for m in wanted):
+        return True
+    dims = spec.eval_options.get("dims")
+    return dims is not None and any(have[m].get("dims") not in (None, dims) for m in wanted)

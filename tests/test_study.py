@@ -148,9 +148,10 @@ def test_an_unknown_plugin_fails_before_the_first_run_trains(tmp_path, monkeypat
 def test_study_evaluates_only_what_lacks_metrics(base, monkeypatch):
     calls = []
 
-    def fake_evaluate(path, metrics=None, n=None):
+    def fake_evaluate(path, metrics=None, n=None, dims=2048):
         calls.append((path.name, metrics, n))
-        value = {"value": float(len(calls)), "std": None, "n": n, "dims": 64, "feature_net": "fake", "step": 4, "better": "lower"}
+        value = {"value": float(len(calls)), "std": None, "n": n, "dims": dims, "feature_net": "fake", "step": 4,
+                 "better": "lower"}
         RunDir(path).update_summary(metrics={"fid": value})
 
     monkeypatch.setattr(study, "evaluator", lambda: fake_evaluate)
@@ -161,6 +162,9 @@ def test_study_evaluates_only_what_lacks_metrics(base, monkeypatch):
     assert calls == []  # all evaluated with the same n
     run_study(spec(base, evaluate=True, eval_n=80, metrics=["fid"]))
     assert [c[2] for c in calls] == [80, 80]  # a different n is a new evaluation
+    calls.clear()
+    run_study(spec(base, evaluate=True, eval_n=80, metrics=["fid"], eval_options={"dims": 64}))
+    assert [c[0] for c in calls] == ["minimax-dcgan-digits-s0", "lsgan-dcgan-digits-s0"]  # 64 != 2048 dims
 
 
 def test_one_warning_per_distinct_evaluation_error(base, monkeypatch):
