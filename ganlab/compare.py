@@ -87,7 +87,8 @@ def find_runs(patterns: Iterable[str]) -> tuple[list[RunDir], list[str]]:
             found.update((r.path.resolve(), r) for r in runs)
     if not found:
         given = ", ".join(repr(p) for p in patterns) or "nothing"
-        raise RunError(f"no runs matched {given}; pass run folders made by `ganlab train` or globs "
+        why = f" ({'; '.join(w.removesuffix('; skipped') for w in warnings)})" if warnings else ""
+        raise RunError(f"no runs matched {given}{why}; pass run folders made by `ganlab train` or globs "
                        "such as 'runs/*'")
     return list(found.values()), warnings
 

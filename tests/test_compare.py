@@ -205,7 +205,7 @@ def test_unknown_sort_metric_warns_and_still_prints(cli, runs):
 def test_no_runs_matched_is_an_error(cli, tmp_path):
     result = cli("compare", str(tmp_path / "nothing" / "*"))
     assert result.code == 1
-    assert "Error: no runs matched" in result.err and "nothing" in result.err
+    assert "Error: no runs matched" in result.err and "(no folder matches" in result.err
     assert "Traceback" not in result.err + result.out
 
 
@@ -216,6 +216,7 @@ def test_a_folder_that_is_not_a_run_is_skipped_with_a_note(cli, runs, tmp_path):
     assert "'" + str(tmp_path / "notes") + "' is not a ganlab run (no config.toml)" in result.err
     alone = cli("compare", str(tmp_path / "notes"))
     assert alone.code == 1 and "Error: no runs matched" in alone.err and "Traceback" not in alone.err
+    assert "is not a ganlab run (no config.toml)" in alone.err  # the reason travels with the error
 
 
 def test_an_unreadable_summary_skips_that_run_only(cli, runs):
