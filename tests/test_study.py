@@ -212,6 +212,8 @@ def test_cli_study_bad_input(cli, tmp_path):
     result = cli("compare", "--loss", "minimax", "--loss", "nosuch", "--steps", "4", *TINY_IMAGE)
     assert result.code == 1 and "nosuch" in result.err and "Traceback" not in result.err
     assert not (tmp_path / "runs").exists()
+    result = cli("compare", "--loss", "lsgan", "--eval-every", "-1", *TINY_IMAGE)  # reaches RunConfig
+    assert result.code == 1 and "eval_every must be an integer >= 0, got -1" in result.err
     result = cli("compare", "--seeds", "0", *TINY_IMAGE)
     assert result.code == 1 and "--seeds must be an integer >= 1" in result.err
     result = cli("compare", "--loss", "lsgan", "--study", "../x")

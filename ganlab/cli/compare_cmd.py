@@ -47,6 +47,7 @@ def compare(
     eval_n: Optional[int] = typer.Option(None, "--eval-n", help="Generated samples per evaluation, as `ganlab eval --n`.", rich_help_panel="Study"),
     eval_dims: Optional[int] = typer.Option(None, "--eval-dims", help="Inception feature block for FID/KID, as `ganlab eval --dims`.", rich_help_panel="Study"),
     fid_weights: Optional[Path] = typer.Option(None, "--fid-weights", help="pytorch-fid's Inception weights file, as `ganlab eval --fid-weights`.", rich_help_panel="Study"),
+    eval_every: Optional[int] = typer.Option(None, "--eval-every", help="Also evaluate every N steps while training, for the best-value columns. " + SAME, rich_help_panel="Study"),
     no_eval: bool = typer.Option(False, "--no-eval", help="Train the study without evaluating it.", rich_help_panel="Study"),
 ) -> None:
     """Compare runs in one table: loss, arch, data, speed, metrics (mean ± std over seeds), D outputs.
@@ -58,7 +59,7 @@ def compare(
     _check_outputs(fmt, plot, grid)
     overrides = dict(steps=steps, batch_size=batch_size, latent_dim=latent_dim, image_size=image_size,
                      lr_g=lr_g, lr_d=lr_d, d_steps=d_steps, device=device, data_root=data_root,
-                     sample_every=sample_every, checkpoint_every=checkpoint_every,
+                     sample_every=sample_every, checkpoint_every=checkpoint_every, eval_every=eval_every,
                      arch_options=parse_options(arch_opt, "--arch-opt"),
                      data_options=parse_options(data_opt, "--data-opt"),
                      loss_options=parse_options(loss_opt, "--loss-opt"))
