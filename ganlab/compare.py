@@ -228,13 +228,14 @@ def mark_best(rows: list[dict[str, Any]], columns: dict[str, dict[str, Any]]) ->
 
 
 # --- sorting ------------------------------------------------------------------------------------------
-def sort_key_names(metrics: list[str]) -> list[str]:
-    return metrics + [f"{m}_best" for m in metrics] + list(OTHER_SORT_KEYS)
+def sort_key_names(comparison: Comparison) -> list[str]:
+    best = [f"{m}_best" for m in comparison.metrics if f"{m}/best" in comparison.columns]
+    return comparison.metrics + best + list(OTHER_SORT_KEYS)
 
 
 def sort_rows(comparison: Comparison, key: str) -> None:
     """Best first for metrics (by their "better"), fastest first for steps/s; missing values last."""
-    valid = sort_key_names(comparison.metrics)
+    valid = sort_key_names(comparison)
     if key not in valid:
         close = difflib.get_close_matches(key, valid, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
