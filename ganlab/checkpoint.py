@@ -76,14 +76,23 @@ def save(path: Path, state: dict[str, Any]) -> None:
     atomic_write_bytes(Path(path), lambda f: torch.save(envelope, f), keep_previous=True)
 
 
+def load_failure_reason(exc: Exception) -> str:
+    """The one line of a torch.load failure that says why. torch's weights_only refusal opens with
+    advice about trusted sources and puts the reason after a "WeightsUnpickler error:" marker, on
+    the same line or the next (torch 2.6+: "Unsupported operand 185")."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()] or [type(exc).__name__]
+    at = next((i for i, line in enumerate(lines) if "Unpickler error" in line), None)
+    if at is None:
+        return lines[0]
+    return "WeightsUnpickler error: " + (lines[at].split("Unpickler error:", 1)[-1].strip()
+                                         or (lines[at + 1:] or ["?"])[0])
+
+
 def _safe_torch_load(source, path: Path):
     try:
         return torch.load(source, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises UnpicklingError, RuntimeError, EOFError... on bad files
-        lines = [l.strip() for l in str(exc).splitlines() if l.strip()] or [type(exc).__name__]
-        # torch's weights_only refusal puts the reason on a "WeightsUnpickler error" line
-        first = next((l for l in lines if "Unpickler error" in l), lines[0])
-        raise RunError(f"checkpoint {str(path)!r} cannot be loaded safely ({first}); "
+        raise RunError(f"checkpoint {str(path)!r} cannot be loaded safely ({load_failure_reason(exc)}); "
                        "it is corrupt or not a ganlab checkpoint") from exc
 
 

@@ -83,7 +83,8 @@ class RunConfig:
         for key in ("lr_g", "lr_d"):
             value = getattr(self, key)
             if not isinstance(value, (int, float)) or not value > 0:
-                raise ConfigError(f"{key} must be a positive number, got {value!r}")
+                flag = "--" + key.replace("_", "-")
+                raise ConfigError(f"{key} must be a positive number, got {value!r}; set {flag} above 0, e.g. {flag} 2e-4")
         if not isinstance(self.eval_every, int) or isinstance(self.eval_every, bool) or self.eval_every < 0:
             raise ConfigError(f"eval_every must be an integer >= 0, got {self.eval_every!r}; set --eval-every 0 (off) or more")
         if self.on_nan not in ("stop", "skip-batch"):

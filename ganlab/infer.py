@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -137,7 +138,10 @@ def from_onnx(path: str | Path, provider: str = "auto", latent_dim: int | None =
     except ConfigError:
         raise
     except Exception as exc:  # onnxruntime's InvalidProtobuf, Fail, ...
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        # drop the C++ location onnxruntime puts before the reason ("/onnxruntime_src/...model.cc:256
+        # onnxruntime::Model::Model(...) Unsupported model IR version: 14, ..."), so the reason shows
+        first = re.sub(r"/?[\w./-]+\.(?:cc|cpp|h):\d+ [^()]*\([^()]*\)\s*", " ", first)[:300]
         raise ExportError(f"{str(path)!r} is not an ONNX model onnxruntime can load ({first}); "
                           "pass a file made by `ganlab export`") from exc
     meta = session.get_modelmeta().custom_metadata_map
@@ -194,7 +198,12 @@ def load(source: str | Path | None = None, onnx: str | Path | None = None, provi
 
 
 # --- files --------------------------------------------------------------------------------
-def check_outputs(kind: str, out_dir: Path | None) -> None:
+def check_outputs(kind: str, out_dir: Path | None, out: Path | None = None, npy: Path | None = None) -> None:
+    """Every output path is checked before sampling, so a typo costs no work and writes nothing."""
+    if out is not None:
+        _check_file(out, "--out", picture_suffixes(kind), ".png, .jpg, .pdf or another picture ending", ".png")
+    if npy is not None:  # np.save would append .npy to any other name and write elsewhere
+        _check_file(npy, "--npy", (".npy",), ".npy", ".npy")
     if out_dir is None:
         return
     if kind != "image":
@@ -203,6 +212,28 @@ def check_outputs(kind: str, out_dir: Path | None) -> None:
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.glob("*.png"))):
         raise ConfigError(f"--out-dir {str(out_dir)!r} is not an empty folder (FID tools would mix in "
                           "its other PNGs); pass a new or empty folder")
+
+
+def picture_suffixes(kind: str) -> tuple[str, ...]:
+    """File endings the grid (PIL, through torchvision) or the scatter plot (matplotlib) can write."""
+    if kind == "image":
+        from PIL import Image
+
+        Image.init()
+        return tuple(sorted(ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.SAVE))
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    return tuple(sorted("." + ext for ext in FigureCanvasBase.get_supported_filetypes()))
+
+
+def _check_file(path: Path, flag: str, suffixes: tuple[str, ...], endings: str, example: str) -> None:
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{flag} {str(path)!r} is a folder; pass a file name, e.g. {flag} {path / ('samples' + example)}")
+    if path.suffix.lower() not in suffixes:
+        raise ConfigError(f"{flag} {str(path)!r} must end in {endings}; pass e.g. {flag} {path.with_suffix(example)}")
+    if not path.parent.is_dir():
+        raise ConfigError(f"folder {str(path.parent)!r} for {flag} does not exist; create it or pass another {flag}")
 
 
 def write(gen: Generator, samples: np.ndarray, out: Path | None = None, out_dir: Path | None = None,

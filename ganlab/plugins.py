@@ -117,7 +117,8 @@ def create(kind: str, name: str, options: dict[str, Any] | None = None,
     """Loads and instantiates a plugin with its options; a bad option lists the valid ones."""
     cls, spec = load(kind, name, recorded_dist)
     options = dict(options or {})
-    params = inspect.signature(cls.__init__).parameters
+    # a class without its own __init__ inherits object's (*args, **kwargs) but takes no options
+    params = {} if cls.__init__ is object.__init__ else inspect.signature(cls.__init__).parameters
     variadic = (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)
     takes_kwargs = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
     valid = [n for n, p in params.items() if n != "self" and p.kind not in variadic]

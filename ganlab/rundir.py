@@ -19,7 +19,7 @@ from typing import Any
 
 from ganlab import checkpoint
 from ganlab.config import RunConfig, dump_toml, load_toml
-from ganlab.errors import RunError
+from ganlab.errors import ConfigError, RunError
 
 
 @dataclass
@@ -125,6 +125,9 @@ def open_run(path: str | Path) -> RunDir:
 
 def new_run(config: RunConfig) -> RunDir:
     """Creates runs/<name>/; refuses to reuse an existing folder (nothing is overwritten)."""
+    if config.name is not None and (Path(config.name).name != config.name or config.name in ("", ".", "..")):
+        raise ConfigError(f"--name {config.name!r} is not a plain folder name; runs go under --runs-dir "
+                          f"{config.runs_dir!r}, so pass e.g. --name {Path(config.name).name or 'my-run'}")
     name = config.name or f"{config.loss}-{config.arch}-{config.data}-{time.strftime('%Y%m%d-%H%M%S')}"
     path = Path(config.runs_dir) / name
     if path.exists():

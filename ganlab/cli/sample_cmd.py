@@ -36,7 +36,7 @@ def sample(
     gen = infer.load(source, onnx, provider, checkpoint, latent_dim)
     if gen.notice:
         notice(gen.notice)
-    infer.check_outputs(gen.kind, out_dir)
+    infer.check_outputs(gen.kind, out_dir, out, npy)
     samples = gen.sample(n, seed)
     for what, path in infer.write(gen, samples, out, out_dir, npy):
         ui.console.print(f"wrote  {what}: {path}", soft_wrap=True)

@@ -51,6 +51,19 @@ class EvalOptions:
     seed: int = 0  # z for generated samples: the same noise at every evaluation of a run
     progress: Progress | None = field(default=None, repr=False)
 
+    def __post_init__(self) -> None:
+        """Values are checked here, before weights, checkpoints or data are touched."""
+        from ganlab.metrics.fid import DIMS
+
+        if self.n is not None and (not isinstance(self.n, int) or self.n < 2):
+            raise MetricError(f"--n must be at least 2 (a covariance needs two samples), got {self.n}; pass --n 2 or more")
+        if self.dims not in DIMS:
+            raise MetricError(f"unknown FID --dims {self.dims}; choose one of {', '.join(map(str, DIMS))}")
+        for flag, value, low in (("--batch-size", self.batch_size, 1), ("--kid-subsets", self.kid_subsets, 1),
+                                 ("--kid-subset-size", self.kid_subset_size, 2)):
+            if not isinstance(value, int) or value < low:
+                raise MetricError(f"{flag} must be an integer >= {low}, got {value}; pass {flag} {low} or more")
+
 
 def parse_metric_names(values: list[str] | str | None) -> list[str] | None:
     """["fid,kid", "mode_kl"] -> ["fid", "kid", "mode_kl"]; unknown names are a MetricError."""

@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import os
+import zipfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -131,7 +132,7 @@ def _load_state(weights: Path) -> dict:
     try:
         return torch.load(weights, map_location="cpu", weights_only=True)
     except Exception as exc:  # truncated download, not a torch file, pickled code
-        raise MetricError(f"cannot read FID weights {str(weights)!r} ({' '.join(str(exc).split())[:120]}); "
+        raise MetricError(f"cannot read FID weights {str(weights)!r} ({checkpoint.load_failure_reason(exc)[:120]}); "
                           f"download {os.path.basename(weights_url())} again") from exc
 
 
@@ -187,6 +188,9 @@ def save_npz(path: Path, mu: np.ndarray, sigma: np.ndarray, **extra: np.ndarray)
 
 def load_npz(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """pytorch-fid statistics file -> (mu, sigma); anything else is a one-line MetricError."""
+    if Path(path).is_file() and not zipfile.is_zipfile(path):  # np.load would try a pickle or a bare .npy
+        raise MetricError(f"{str(path)!r} is not an .npz archive; pass statistics written by "
+                          "`ganlab fid --save-stats` or `python -m pytorch_fid --save-stats`")
     try:
         with np.load(path) as f:
             missing = [k for k in ("mu", "sigma") if k not in f.files]

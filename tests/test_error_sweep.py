@@ -1,0 +1,559 @@
+"""The bad-input sweep: every command's bad arguments, files, plugins and data in one list, each
+run through the CLI against a workspace that holds a finished run; docs/errors.md is this list's
+real output.
+
+Each case must exit 1 with exactly one `Error:` line, last on stderr, holding the expected words,
+print no traceback, and leave every file of the workspace (the run included) byte-identical with
+its mtime. Regenerate the doc after changing a message or a case (as a script, so usage errors
+name the program `ganlab` as the console script does):
+
+    python tests/test_error_sweep.py docs/errors.md
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import shutil
+import sys
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "errors.md"
+SECTIONS = ("train", "eval", "fid", "compare", "export", "sample", "plugins")
+FAKE_MODULES = ("ganlab_fake_sweep", "ganlab_fake_sweep_broken", "ganlab_gone")
+
+
+@dataclass(frozen=True)
+class Case:
+    section: str  # the doc's table
+    what: str  # the bad input, in words
+    args: tuple[str, ...]  # after `ganlab`
+    message: str  # a fragment of the one Error: line
+    env: tuple[tuple[str, str], ...] = ()  # extra environment variables
+    site: bool = False  # with the fake plugin packages (ganlab-fake, ganlab-fake-two) installed
+
+    @property
+    def command(self) -> str:
+        return " ".join([*(f"{k}={v}" for k, v in self.env), "ganlab", *self.args])
+
+
+def C(section: str, what: str, command: str, message: str, **kw) -> Case:
+    return Case(section, what, tuple(command.split()), message, **kw)
+
+
+CASES = [
+    # --- train -----------------------------------------------------------------------------------
+    C("train", "misspelt loss", "train --loss minmax", "unknown loss 'minmax'; did you mean 'minimax'?"),
+    C("train", "misspelt arch", "train --arch dcgann", "unknown arch 'dcgann'; did you mean 'dcgan'?"),
+    C("train", "misspelt dataset", "train --data digit", "unknown dataset 'digit'; did you mean 'digits'?"),
+    C("train", "image size the arch cannot build", "train --image-size 12",
+      "dcgan cannot build image size 12x12; use --image-size with one of 8, 16, 32, 64, 128"),
+    C("train", "batch size 0", "train --batch-size 0", "batch_size must be an integer >= 1, got 0; set --batch-size 1 or more"),
+    C("train", "negative learning rate", "train --lr-g -1", "lr_g must be a positive number, got -1.0; set --lr-g above 0"),
+    C("train", "unknown --on-nan", "train --on-nan ignore", "unknown on_nan 'ignore'; choose 'stop' or 'skip-batch'"),
+    C("train", "unknown optimizer", "train --optimizer rmsprop", "unknown optimizer 'rmsprop'; choose 'adam' or 'sgd'"),
+    C("train", "unknown device", "train --device tpu", "unknown device 'tpu'; choose auto, cpu or cuda"),
+    C("train", "not a number", "train --steps many", "Invalid value for '--steps'"),
+    C("train", "unknown flag", "train --bogus", "No such option: --bogus"),
+    C("train", "option without =", "train --arch-opt width", "--arch-opt 'width' is not KEY=VALUE; write e.g. --arch-opt width=32"),
+    C("train", "option the loss does not have", "train --loss lsgan --loss-opt d=1",
+      "loss 'lsgan' has no option 'd'; valid options: a, b, c"),
+    C("train", "option value the arch rejects", "train --arch-opt width=-3",
+      "arch 'dcgan' rejected its options {'width': -3}: dcgan width must be a positive integer, got -3"),
+    C("train", "option for a dataset that takes none", "train --data-opt channels=3",
+      "dataset 'digits' has no option 'channels'; valid options: (none)"),
+    C("train", "image size for 2D points", "train --data ring --image-size 16",
+      "dataset 'ring' is 2D points, not images; drop --image-size 16"),
+    C("train", "image folder dataset without a folder", "train --data folder", "dataset 'folder' needs --data-root DIR"),
+    C("train", "image folder without images", "train --data folder --data-root bad/empty", "no images under 'bad/empty'"),
+    C("train", "image folder with a corrupt PNG", "train --data folder --data-root bad/corrupt --image-size 8 --steps 1",
+      "cannot read image 'bad/corrupt/b.png'"),
+    C("train", "data root that does not exist", "train --data mnist --data-root bad/nothing",
+      "data root 'bad/nothing' does not exist"),
+    C("train", "config file that does not exist", "train --config bad/missing.toml",
+      "config file 'bad/missing.toml' does not exist"),
+    C("train", "config file that is not TOML", "train --config bad/broken.toml",
+      "config file 'bad/broken.toml' is not valid TOML (Invalid value (at line 1, column 9)); fix the file"),
+    C("train", "config file with an unknown key", "train --config bad/unknown_key.toml",
+      "unknown key 'stepz' in bad/unknown_key.toml; valid keys: loss, arch"),
+    C("train", "resume a folder that does not exist", "train --resume bad/nothing", "run 'bad/nothing' does not exist"),
+    C("train", "resume a folder that is not a run", "train --resume bad/empty",
+      "'bad/empty' is not a ganlab run (no config.toml)"),
+    C("train", "resume to fewer steps than done", "train --resume runs/r --steps 2",
+      "run 'r' is already at step 4; pass --steps larger than 4 to continue it"),
+    C("train", "resume with a changed flag", "train --resume runs/r --loss lsgan",
+      "--resume continues a run with its saved config; drop --loss (only --steps may change)"),
+    C("train", "resume a run whose checkpoints are both damaged", "train --resume bad/damaged --steps 8",
+      "checkpoint 'bad/damaged/checkpoints/last.previous.pt' cannot be loaded safely (WeightsUnpickler error: "),
+    C("train", "run name that exists", "train --name r --steps 1",
+      "run 'runs/r' already exists; continue it with --resume runs/r or choose another --name"),
+    C("train", "run name with a path in it", "train --name ../x --steps 1",
+      "--name '../x' is not a plain folder name; runs go under --runs-dir 'runs', so pass e.g. --name x"),
+    C("train", "runs folder that is a file", "train --runs-dir bad/text.txt --name x --steps 1",
+      "cannot create run folder 'bad/text.txt/x' (Not a directory); pass a writable --runs-dir"),
+    # --- eval ------------------------------------------------------------------------------------
+    C("eval", "run that does not exist", "eval bad/nothing", "run 'bad/nothing' does not exist"),
+    C("eval", "folder that is not a run", "eval bad/empty", "'bad/empty' is not a ganlab run (no config.toml)"),
+    C("eval", "run without checkpoints", "eval bad/fresh",
+      "run 'bad/fresh' has no checkpoint 'last' (bad/fresh/checkpoints/last.pt); train it first"),
+    C("eval", "checkpoint the run does not have", "eval runs/r --checkpoint best",
+      "run 'runs/r' has no checkpoint 'best' (runs/r/checkpoints/best.pt); pass --checkpoint last"),
+    C("eval", "run whose checkpoints are both damaged", "eval bad/damaged", "cannot be loaded safely (WeightsUnpickler error: "),
+    C("eval", "misspelt metric", "eval runs/r --metrics fdi", "unknown metric 'fdi' (did you mean 'fid'?); choose from fid, kid"),
+    C("eval", "metric for another kind of data", "eval runs/r --metrics modes_covered",
+      "metric 'modes_covered' needs a 2D mixture (ring, grid), not dataset 'digits'"),
+    C("eval", "one sample", "eval runs/r --n 1", "--n must be at least 2 (a covariance needs two samples), got 1"),
+    C("eval", "Inception block that does not exist", "eval runs/r --dims 100",
+      "unknown FID --dims 100; choose one of 64, 192, 768, 2048"),
+    C("eval", "batch size 0", "eval runs/r --batch-size 0", "--batch-size must be an integer >= 1, got 0"),
+    C("eval", "KID subsets of one sample", "eval runs/r --kid-subset-size 1", "--kid-subset-size must be an integer >= 2, got 1"),
+    C("eval", "fewer samples than a KID subset", "eval runs/r --metrics kid --n 10",
+      "KID needs at least 1000 samples per set (its subset size), got 10; pass --n 1000 or more"),
+    C("eval", "unknown device", "eval runs/r --device tpu", "unknown device 'tpu'; choose auto, cpu or cuda"),
+    C("eval", "FID weights file that does not exist", "eval runs/r --metrics fid --fid-weights bad/missing.pth",
+      "FID weights file 'bad/missing.pth' (from --fid-weights) does not exist"),
+    C("eval", "$GANLAB_FID_WEIGHTS naming a missing file", "eval runs/r --metrics fid",
+      "FID weights file 'bad/missing.pth' (from GANLAB_FID_WEIGHTS) does not exist",
+      env=(("GANLAB_FID_WEIGHTS", "bad/missing.pth"),)),
+    C("eval", "FID weights file that is not weights", "eval runs/r --metrics fid --fid-weights bad/garbage.pt",
+      "cannot read FID weights 'bad/garbage.pt' (WeightsUnpickler error: "),
+    C("eval", "no run given", "eval", "Missing argument 'run'"),
+    # --- fid -------------------------------------------------------------------------------------
+    C("fid", "folder of images of two sizes", "fid bad/mixed digits", "mixed image sizes: b.png is 16x16 but a.png is 8x8"),
+    C("fid", "folder with a corrupt PNG", "fid bad/corrupt digits", "cannot read image 'bad/corrupt/b.png'"),
+    C("fid", "folder without images", "fid bad/empty digits", "folder 'bad/empty' has no image files; FID needs at least 2 images"),
+    C("fid", ".npz without mu/sigma", "fid bad/nomu.npz digits", "'bad/nomu.npz' has no mu or sigma array (it holds a)"),
+    C("fid", ".npz that is not an archive", "fid bad/garbage.npz digits", "'bad/garbage.npz' is not an .npz archive"),
+    C("fid", "file that is not statistics", "fid bad/text.txt digits", "'bad/text.txt' is a file but not a .npz of statistics"),
+    C("fid", "name that is nothing known", "fid nosuch digits",
+      "'nosuch' is not an image folder, a .npz file, a run directory or a dataset name"),
+    C("fid", "dataset of 2D points", "fid ring digits", "dataset 'ring' is 2D points, not images; FID needs images"),
+    C("fid", "run without checkpoints", "fid bad/fresh digits", "run 'bad/fresh' has no checkpoint 'last'"),
+    C("fid", "--save-stats to a file that is not .npz", "fid digits bad/out.txt --save-stats",
+      "--save-stats writes a .npz file; name the output bad/out.npz"),
+    C("fid", "--save-stats over an existing file", "fid digits bad/nomu.npz --save-stats",
+      "'bad/nomu.npz' already exists; choose a new file name or delete it first"),
+    C("fid", "Inception block that does not exist", "fid digits runs/r --dims 100", "unknown FID --dims 100"),
+    C("fid", "FID weights file that is not weights", "fid digits runs/r --fid-weights bad/garbage.pt",
+      "cannot read FID weights 'bad/garbage.pt' (WeightsUnpickler error: "),
+    C("fid", "unknown device", "fid digits runs/r --device tpu", "unknown device 'tpu'; choose auto, cpu or cuda"),
+    C("fid", "one source only", "fid runs/r", "Missing argument 'b'"),
+    # --- compare ---------------------------------------------------------------------------------
+    C("compare", "glob that matches nothing", "compare bad/nothing/*", "no runs matched 'bad/nothing/*'"),
+    C("compare", "folder that holds no run", "compare bad/empty", "no runs matched 'bad/empty'"),
+    C("compare", "run with a torn summary.json", "compare bad/torn",
+      "none of the matched runs could be read; skipped 'bad/torn': 'bad/torn/summary.json' is not valid JSON"),
+    C("compare", "unknown output format", "compare runs/r --format xml",
+      "unknown --format 'xml'; choose one of: table, json, csv, markdown"),
+    C("compare", "--plot file matplotlib cannot write", "compare runs/r --plot bad/curves.txt",
+      "--plot 'bad/curves.txt' must end in .png, .pdf, .svg or another ending matplotlib writes"),
+    C("compare", "--grid that is a folder", "compare runs/r --grid bad/empty", "--grid 'bad/empty' is a folder"),
+    C("compare", "runs and study flags together", "compare runs/r --loss lsgan", "pass run folders or study flags, not both"),
+    C("compare", "nothing to compare", "compare", "nothing to compare; pass run folders or globs"),
+    C("compare", "study with an unknown loss", "compare --loss nosuch --steps 1", "unknown loss 'nosuch'"),
+    C("compare", "study with no seeds", "compare --seeds 0", "--seeds must be an integer >= 1, got 0"),
+    C("compare", "study name with a path in it", "compare --loss lsgan --study ../x",
+      "study name '../x' is not a plain folder name"),
+    C("compare", "study listing a loss twice", "compare --loss lsgan --loss lsgan", "--loss lists a name twice (lsgan, lsgan)"),
+    C("compare", "study evaluated on one sample", "compare --loss lsgan --steps 1 --eval-n 1",
+      "--eval-n must be an integer >= 2 (a covariance needs two samples), got 1"),
+    # --- export ----------------------------------------------------------------------------------
+    C("export", "run that does not exist", "export bad/nothing", "run 'bad/nothing' does not exist"),
+    C("export", "folder that is not a run", "export bad/empty", "'bad/empty' is not a ganlab run (no config.toml)"),
+    C("export", "run without checkpoints", "export bad/fresh", "run 'bad/fresh' has no checkpoint 'last'"),
+    C("export", "checkpoint the run does not have", "export runs/r --checkpoint best",
+      "run 'runs/r' has no checkpoint 'best'"),
+    C("export", "checkpoint file that is not a checkpoint", "export bad/garbage.pt",
+      "checkpoint 'bad/garbage.pt' cannot be loaded safely (WeightsUnpickler error: "),
+    C("export", "unknown --output", "export runs/r --output half", "--output 'half' is not one of float, uint8"),
+    C("export", "opset older than the exporter writes", "export runs/r --opset 13",
+      "--opset 13 is outside what the exporter writes (18 to"),
+    C("export", "--out without .onnx", "export runs/r --out bad/g.txt", "--out 'bad/g.txt' must end in .onnx; pass e.g. --out bad/g.onnx"),
+    C("export", "--out in a folder that does not exist", "export runs/r --out bad/nothing/g.onnx",
+      "folder 'bad/nothing' for --out does not exist"),
+    C("export", "no run given", "export", "Missing argument 'run'"),
+    # --- sample ----------------------------------------------------------------------------------
+    C("sample", "zero samples", "sample runs/r --n 0", "--n must be an integer >= 1, got 0"),
+    C("sample", "neither a run nor --onnx", "sample", "pass either a RUN folder (torch) or --onnx FILE (onnxruntime), not neither"),
+    C("sample", "a run and --onnx", "sample runs/r --onnx bad/vector.onnx", "not both"),
+    C("sample", ".onnx file that does not exist", "sample --onnx bad/missing.onnx",
+      "ONNX file 'bad/missing.onnx' does not exist; make one with `ganlab export RUN`"),
+    C("sample", "random bytes named .onnx", "sample --onnx bad/random.onnx",
+      "'bad/random.onnx' is not an ONNX model onnxruntime can load ([ONNXRuntimeError] : 7 : INVALID_PROTOBUF"),
+    C("sample", ".onnx newer than onnxruntime reads", "sample --onnx bad/ir99.onnx",
+      "failed: Unsupported model IR version: 99"),
+    C("sample", ".onnx from another tool: an image filter", "sample --onnx bad/image-filter.onnx",
+      "'bad/image-filter.onnx' does not take a single z of shape (batch, latent_dim)"),
+    C("sample", ".onnx without ganlab metadata", "sample --onnx bad/vector.onnx",
+      "'bad/vector.onnx' has no ganlab metadata (not made by `ganlab export`); pass --latent-dim N"),
+    C("sample", "--latent-dim that does not fit", "sample --onnx bad/vector.onnx --latent-dim 4",
+      "--latent-dim 4 does not fit 'bad/vector.onnx', whose z has width 8; pass --latent-dim 8"),
+    C("sample", "unknown provider", "sample runs/r --provider gpu", "--provider 'gpu' is unknown; choose one of auto, cuda, tensorrt, cpu"),
+    C("sample", "TensorRT for a torch run", "sample runs/r --provider tensorrt", "--provider tensorrt runs .onnx files only"),
+    C("sample", "--latent-dim for a run", "sample runs/r --latent-dim 8", "--latent-dim is for .onnx files without ganlab metadata"),
+    C("sample", "--out-dir that holds PNGs", "sample runs/r --out-dir bad/corrupt", "--out-dir 'bad/corrupt' is not an empty folder"),
+    C("sample", "--out that is not a picture", "sample runs/r --out bad/samples.txt",
+      "--out 'bad/samples.txt' must end in .png, .jpg, .pdf or another picture ending; pass e.g. --out bad/samples.png"),
+    C("sample", "--out that is a run's config", "sample runs/r --out runs/r/config.toml",
+      "--out 'runs/r/config.toml' must end in"),
+    C("sample", "--out that is a folder", "sample runs/r --out bad/empty", "--out 'bad/empty' is a folder; pass a file name"),
+    C("sample", "--out in a folder that does not exist", "sample runs/r --out bad/nothing/s.png",
+      "folder 'bad/nothing' for --out does not exist"),
+    C("sample", "--npy without .npy", "sample runs/r --npy bad/samples.txt", "--npy 'bad/samples.txt' must end in .npy"),
+    C("sample", "checkpoint file that is not a checkpoint", "sample runs/r --checkpoint bad/garbage.pt",
+      "checkpoint 'bad/garbage.pt' cannot be loaded safely"),
+    C("sample", "run whose checkpoints are both damaged", "sample bad/damaged", "cannot be loaded safely (WeightsUnpickler error: "),
+    # --- plugins ---------------------------------------------------------------------------------
+    C("plugins", "argument to `plugins`", "plugins loss", "Got unexpected extra argument(s) (loss)"),
+    C("plugins", "unknown flag of `plugins`", "plugins --kind loss", "No such option: --kind"),
+    C("plugins", "plugin whose module fails to import", "train --loss broken-import",
+      "loss 'broken-import' (ganlab_fake_sweep_broken:Loss from ganlab-fake==0.0.1) failed to import: "
+      "ModuleNotFoundError: No module named 'ganlab_fake_missing_dependency'", site=True),
+    C("plugins", "plugin that is not a Loss", "train --loss wrong-base",
+      "is <class 'ganlab_fake_sweep.NotALoss'>, not a subclass of ganlab.losses.base.Loss", site=True),
+    C("plugins", "one name from two packages", "train --loss twin",
+      "loss 'twin' is registered by more than one package: ganlab-fake", site=True),
+    C("plugins", "plugin name with capitals", "train --loss Shouty", "has an invalid name", site=True),
+    C("plugins", "loss that returns NaN", "train --loss nan-loss --steps 1",
+      "loss 'nan-loss' (ganlab_fake_sweep:NaNLoss from ganlab-fake==0.0.1): d_loss returned nan, expected a finite value",
+      site=True),
+    C("plugins", "arch whose G makes half-size images", "train --arch half-size --image-size 8 --steps 1",
+      "arch 'half-size' (ganlab_fake_sweep:HalfSizeArch from ganlab-fake==0.0.1): generator returned", site=True),
+    C("plugins", "study with a broken plugin", "compare --loss broken-import --steps 1",
+      "loss 'broken-import' (ganlab_fake_sweep_broken:Loss from ganlab-fake==0.0.1) failed to import", site=True),
+    C("plugins", "sample a run whose arch package is uninstalled", "sample bad/orphan",
+      "unknown arch 'gone-dcgan'; it came from the package 'ganlab-gone': pip install ganlab-gone"),
+    C("plugins", "resume a run whose arch package is uninstalled", "train --resume bad/orphan --steps 8",
+      "unknown arch 'gone-dcgan'; it came from the package 'ganlab-gone': pip install ganlab-gone"),
+    C("plugins", "export a run whose arch package is uninstalled", "export bad/orphan",
+      "unknown arch 'gone-dcgan'; it came from the package 'ganlab-gone': pip install ganlab-gone"),
+    C("plugins", "evaluate a run whose arch package is uninstalled", "eval bad/orphan",
+      "unknown arch 'gone-dcgan'; it came from the package 'ganlab-gone': pip install ganlab-gone"),
+]
+
+# --- the workspace ----------------------------------------------------------------------------------
+FAKE_SWEEP = '''
+"""Plugins with the bugs third-party code really has."""
+import torch
+from ganlab.archs.dcgan import DCGAN
+from ganlab.losses.nonsaturating import NonSaturating
+
+
+class NaNLoss(NonSaturating):
+    def d_loss(self, real_logits, fake_logits):
+        return real_logits.mean() * float("nan")
+
+
+class NotALoss:
+    def d_loss(self, real_logits, fake_logits):
+        return real_logits.mean()
+
+
+class Half(torch.nn.Module):
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, z):
+        return self.inner(z)[:, :, ::2, ::2]
+
+
+class HalfSizeArch(DCGAN):
+    def build(self, shape, latent_dim):
+        G, D = super().build(shape, latent_dim)
+        return Half(G), D
+'''
+GONE = '''
+"""dcgan under another name, from a package that is uninstalled after training."""
+from ganlab.archs.dcgan import DCGAN
+
+
+class GoneArch(DCGAN):
+    pass
+'''
+
+
+def write_dist(site: Path, name: str, version: str, entry_points: dict[str, dict[str, str]]) -> None:
+    """A minimal installed distribution: METADATA and entry_points.txt, as pip writes them."""
+    info = site / f"{name.replace('-', '_')}-{version}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    lines = []
+    for group, eps in entry_points.items():
+        lines += [f"[{group}]"] + [f"{n} = {target}" for n, target in eps.items()] + [""]
+    (info / "entry_points.txt").write_text("\n".join(lines))
+
+
+def fake_site(site: Path) -> Path:
+    """ganlab-fake 0.0.1 (broken plugins) and ganlab-fake-two 0.0.2 (which also claims `twin`)."""
+    site.mkdir(parents=True)
+    (site / "ganlab_fake_sweep.py").write_text(textwrap.dedent(FAKE_SWEEP))
+    (site / "ganlab_fake_sweep_broken.py").write_text("import ganlab_fake_missing_dependency  # not installed\n")
+    write_dist(site, "ganlab-fake", "0.0.1", {
+        "ganlab.losses": {"broken-import": "ganlab_fake_sweep_broken:Loss", "wrong-base": "ganlab_fake_sweep:NotALoss",
+                          "twin": "ganlab_fake_sweep:NaNLoss", "nan-loss": "ganlab_fake_sweep:NaNLoss",
+                          "Shouty": "ganlab_fake_sweep:NaNLoss"},
+        "ganlab.archs": {"half-size": "ganlab_fake_sweep:HalfSizeArch"}})
+    write_dist(site, "ganlab-fake-two", "0.0.2", {"ganlab.losses": {"twin": "ganlab_fake_sweep:NotALoss"}})
+    return site
+
+
+@contextlib.contextmanager
+def on_sys_path(folder: Path):
+    import importlib
+
+    sys.path.insert(0, str(folder))
+    importlib.invalidate_caches()
+    try:
+        yield
+    finally:
+        sys.path.remove(str(folder))
+        for name in FAKE_MODULES:
+            sys.modules.pop(name, None)
+        importlib.invalidate_caches()
+
+
+def tiny_onnx(path: Path, shape: list, ir_version: int) -> None:
+    """A valid one-node (Relu) model that another tool could have written: no ganlab metadata."""
+    from onnx import TensorProto, helper, save
+
+    io_ = [helper.make_tensor_value_info(n, TensorProto.FLOAT, ["N", *shape]) for n in ("x", "y")]
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "other", [io_[0]], [io_[1]])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = ir_version
+    save(model, str(path))
+
+
+def build_workspace(base: Path) -> Path:
+    """base/ws: runs/r (a finished tiny run) and bad/ (everything the cases feed in); base/site:
+    the fake plugin packages, kept off sys.path until a case asks for them."""
+    import numpy as np
+    from PIL import Image
+
+    from ganlab import runner
+    from tests.conftest import tiny_config
+
+    ws = base / "ws"
+    bad = ws / "bad"
+    runner.start(tiny_config(runs_dir=str(ws / "runs"), name="r"))
+    gone = base / "gone"
+    gone.mkdir()
+    (gone / "ganlab_gone.py").write_text(textwrap.dedent(GONE))
+    write_dist(gone, "ganlab-gone", "1.0", {"ganlab.archs": {"gone-dcgan": "ganlab_gone:GoneArch"}})
+    with on_sys_path(gone):
+        runner.start(tiny_config(arch="gone-dcgan", runs_dir=str(bad), name="orphan", steps=1))
+    fake_site(base / "site")
+
+    (bad / "empty").mkdir()
+    for folder, second in (("mixed", None), ("corrupt", b"\x89PNG\r\n\x1a\nnot really a PNG")):
+        (bad / folder).mkdir()
+        Image.new("L", (8, 8)).save(bad / folder / "a.png")
+        if second is None:
+            Image.new("L", (16, 16)).save(bad / folder / "b.png")
+        else:
+            (bad / folder / "b.png").write_bytes(second)
+    (bad / "fresh").mkdir()
+    shutil.copy(ws / "runs" / "r" / "config.toml", bad / "fresh" / "config.toml")
+    (bad / "torn").mkdir()
+    shutil.copy(ws / "runs" / "r" / "config.toml", bad / "torn" / "config.toml")
+    (bad / "torn" / "summary.json").write_text("{ torn")
+    shutil.copytree(ws / "runs" / "r", bad / "damaged")
+    for ckpt in (bad / "damaged" / "checkpoints").glob("*.pt"):
+        ckpt.write_bytes(b"not a checkpoint\n" * 4)
+    (bad / "garbage.pt").write_bytes(b"not a checkpoint\n" * 4)
+    (bad / "random.onnx").write_bytes(bytes(range(256)))
+    tiny_onnx(bad / "ir99.onnx", [8], ir_version=99)
+    tiny_onnx(bad / "image-filter.onnx", [3, 4, 4], ir_version=10)
+    tiny_onnx(bad / "vector.onnx", [8], ir_version=10)
+    np.savez(bad / "nomu.npz", a=np.zeros(3))
+    (bad / "garbage.npz").write_text("not an archive\n")
+    (bad / "broken.toml").write_text("steps = = 3\n")
+    (bad / "unknown_key.toml").write_text("stepz = 3\n")
+    (bad / "text.txt").write_text("hello\n")
+    return ws
+
+
+def snapshot(root: Path) -> dict[str, object]:
+    """Every path under root; files with their SHA-256 and mtime."""
+    out: dict[str, object] = {}
+    for p in sorted(root.rglob("*")):
+        rel = str(p.relative_to(root))
+        out[rel] = (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns) if p.is_file() else "dir"
+    return out
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+    error_lines: list[str] = field(default_factory=list)
+
+
+def run_cli(case: Case, ws: Path, site: Path) -> Result:
+    """`ganlab ARGS...` in-process (the console script's entry point) with ws as the working folder."""
+    from ganlab.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    saved_env = {k: os.environ.get(k) for k, _ in case.env}
+    saved_argv, saved_cwd = sys.argv, os.getcwd()
+    with contextlib.ExitStack() as stack:
+        if case.site:
+            stack.enter_context(on_sys_path(site))
+        os.environ.update(dict(case.env))
+        os.chdir(ws)
+        sys.argv = ["ganlab", *case.args]
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                main()
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        finally:
+            sys.argv = saved_argv
+            os.chdir(saved_cwd)
+            for k, v in saved_env.items():
+                os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+    lines = err.getvalue().splitlines()
+    return Result(code, out.getvalue(), err.getvalue(), [line for line in lines if line.startswith("Error:")])
+
+
+@contextlib.contextmanager
+def quiet_environment(base: Path):
+    """No real FID weights, caches under base, no third-party plugin switch from the caller."""
+    keys = {"TORCH_HOME": str(base / "torch-home"), "GANLAB_CACHE": str(base / "cache"),
+            "GANLAB_FID_WEIGHTS": None, "GANLAB_DISABLE_PLUGINS": None, "GANLAB_DEBUG": None}
+    saved = {k: os.environ.get(k) for k in keys}
+    for k, v in keys.items():
+        os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+
+
+# --- the tests --------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    base = tmp_path_factory.mktemp("sweep")
+    with quiet_environment(base):
+        ws = build_workspace(base)
+        yield ws, base / "site", snapshot(ws)
+
+
+def test_the_sweep_covers_every_command_with_40_distinct_inputs():
+    assert len({c.command for c in CASES}) == len(CASES) >= 40
+    assert {c.section for c in CASES} == set(SECTIONS)
+    used = {c.args[0] for c in CASES if c.args}
+    assert {"train", "eval", "fid", "compare", "export", "sample", "plugins"} <= used
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.command.replace("ganlab ", "") for c in CASES])
+def test_bad_input_is_one_error_line_exit_1_and_changes_nothing(workspace, case):
+    ws, site, before = workspace
+    result = run_cli(case, ws, site)
+    shown = f"\nstdout:\n{result.out}\nstderr:\n{result.err}"
+    assert result.code == 1, shown
+    assert "Traceback" not in result.out + result.err, shown
+    assert len(result.error_lines) == 1, shown
+    last = result.err.rstrip("\n").splitlines()[-1]
+    assert last.startswith("Error: ") and case.message in last, shown
+    after = snapshot(ws)
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    assert not changed, f"files changed: {changed}{shown}"
+
+
+def test_docs_list_every_case_with_its_message():
+    """docs/errors.md is generated from CASES; each row holds the command and the expected words."""
+    rows = {}
+    for line in DOC.read_text(encoding="utf-8").splitlines():
+        if line.startswith("| ") and ("`` ganlab" in line or "`` GANLAB_" in line):
+            command = line.split("`` ", 1)[1].split(" ``", 1)[0]
+            rows[command] = line
+    for case in CASES:
+        assert case.command in rows, f"docs/errors.md lacks `{case.command}`; regenerate it (see this module's docstring)"
+        assert case.message.replace("|", "\\|") in rows[case.command], case.command
+
+
+# --- docs/errors.md ---------------------------------------------------------------------------------
+INTRO = """# Bad inputs and what ganlab says
+
+Every row below is a real run: `tests/test_error_sweep.py` runs each command in a workspace that
+holds one finished run (`runs/r`, a tiny dcgan on digits) and the bad files listed next, and checks
+that it exits with code 1, prints exactly one `Error:` line (the last line on stderr) holding the
+message shown, prints no traceback, and leaves every file of the workspace byte-identical with
+its modification time. The messages are copied from that run (regenerate this page with
+`python tests/test_error_sweep.py docs/errors.md`). Lists of available plugins depend on what is
+installed; these were made with ganlab's built-ins only.
+
+An error that is not in this list and prints a traceback is a bug: please report it with the
+command (`ganlab --debug ...` shows the full traceback of any error).
+
+## The workspace
+
+| path | what it is |
+| --- | --- |
+| `runs/r` | a finished 4-step run (dcgan, 8 px, digits) |
+| `bad/empty` | an empty folder |
+| `bad/fresh` | a run folder with its `config.toml` but no checkpoints |
+| `bad/damaged` | a copy of `runs/r` whose `last.pt` and `last.previous.pt` are both overwritten with text |
+| `bad/torn` | a run folder whose `summary.json` is cut off |
+| `bad/orphan` | a run trained with arch `gone-dcgan` from the package `ganlab-gone`, since uninstalled |
+| `bad/mixed` | two PNGs, 8x8 and 16x16 |
+| `bad/corrupt` | one good PNG and `b.png`, a PNG header followed by text |
+| `bad/garbage.pt` | text saved as a `.pt` |
+| `bad/random.onnx` | 256 bytes that are not a protobuf |
+| `bad/ir99.onnx` | a valid model that declares ONNX IR version 99 |
+| `bad/image-filter.onnx` | a valid model (Relu) from another tool: image in, image out |
+| `bad/vector.onnx` | a valid model (Relu) from another tool: (N, 8) in and out, no ganlab metadata |
+| `bad/nomu.npz` | an `.npz` with one array `a` and no `mu` / `sigma` |
+| `bad/garbage.npz` | text saved as an `.npz` |
+| `bad/broken.toml`, `bad/unknown_key.toml` | `steps = = 3`; `stepz = 3` |
+| `bad/text.txt` | a text file |
+
+Rows marked *with fake plugins* run with two plugin packages installed the way pip installs
+them: `ganlab-fake 0.0.1` (losses `broken-import` whose module imports a missing dependency,
+`wrong-base` that is not a `Loss`, `nan-loss` whose D loss is NaN, `Shouty`, and `twin`; arch
+`half-size` whose G returns images half the asked size) and `ganlab-fake-two 0.0.2`, which
+registers `twin` too.
+"""
+
+
+def render(results: list[tuple[Case, Result]]) -> str:
+    parts = [INTRO]
+    for section in SECTIONS:
+        title = "plugins (bad plugins, through the commands that load them)" if section == "plugins" else f"ganlab {section}"
+        parts += [f"\n## {title}\n", "| bad input | command | message |", "| --- | --- | --- |"]
+        for case, result in results:
+            if case.section == section:
+                what = case.what + (" (with fake plugins)" if case.site else "")
+                message = result.error_lines[0].replace("|", "\\|")
+                parts.append(f"| {what} | `` {case.command} `` | `` {message} `` |")
+    return "\n".join(parts) + "\n"
+
+
+def write_doc(path: Path) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp, quiet_environment(Path(tmp)):
+        ws = build_workspace(Path(tmp))
+        results = []
+        for case in CASES:
+            result = run_cli(case, ws, Path(tmp) / "site")
+            if result.code != 1 or len(result.error_lines) != 1 or case.message not in result.error_lines[0]:
+                raise SystemExit(f"{case.command}: exit {result.code}, stderr:\n{result.err}")
+            results.append((case, result))
+    path.write_text(render(results), encoding="utf-8")
+    print(f"wrote {path} ({len(results)} cases)")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(DOC.parent.parent))  # the repository, for tests.conftest
+    write_doc(Path(sys.argv[1]) if len(sys.argv) > 1 else DOC)
