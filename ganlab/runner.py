@@ -89,6 +89,8 @@ def resume(path: str | Path, steps: int | None = None,
     trainer = Trainer(config, recorded=state.get("plugins"))
     if not fresh:
         trainer.load_state_dict(state)
+    for folder in (run.samples_dir, run.checkpoints_dir):  # recreate what a user may have deleted
+        folder.mkdir(exist_ok=True)
     run.truncate_metrics(after_step=trainer.step)
     run.write_config(config)
     return run, _train_into(run, trainer, config.steps, callbacks, previous=run.summary())
