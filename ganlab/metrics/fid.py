@@ -8,16 +8,15 @@ import io
 import json
 import os
 import zipfile
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable
 from unittest import mock
 
 import numpy as np
 import torch
 
 from ganlab import checkpoint
-from ganlab.errors import MetricError
+from ganlab.errors import GanlabNotice, MetricError
 from ganlab.metrics.frechet import statistics
 
 DIMS = (64, 192, 768, 2048)  # pytorch-fid's InceptionV3.BLOCK_INDEX_BY_DIM
@@ -150,12 +149,6 @@ def generator_to_unit(images: torch.Tensor) -> torch.Tensor:
     return ((images.float() + 1.0) / 2.0).clamp_(0.0, 1.0)
 
 
-def uint8_batches(images: torch.Tensor, batch_size: int) -> Iterator[torch.Tensor]:
-    """uint8 (N, C, H, W) -> float batches in [0, 1], exactly torchvision's ToTensor scaling."""
-    for start in range(0, len(images), batch_size):
-        yield images[start:start + batch_size].float().div(255)
-
-
 # --- the cache of real-data features ------------------------------------------------------------
 def cached_features(key: dict, compute: Callable[[], np.ndarray]) -> np.ndarray:
     """Features of a real data set, computed once per key. The file also holds pytorch-fid's mu and
@@ -169,7 +162,11 @@ def cached_features(key: dict, compute: Callable[[], np.ndarray]) -> np.ndarray:
             pass  # a torn or foreign file is recomputed
     feats = compute()
     mu, sigma = statistics(feats)
-    save_npz(path, mu, sigma, features=feats, key=np.array(json.dumps(key, sort_keys=True)))
+    try:
+        save_npz(path, mu, sigma, features=feats, key=np.array(json.dumps(key, sort_keys=True)))
+    except OSError as exc:  # a read-only cache costs time on the next run, not this result
+        warnings.warn(GanlabNotice(f"could not cache real-data features in {path.parent} ({exc.strerror or exc}); "
+                                   "set GANLAB_CACHE to a writable folder"), stacklevel=2)
     return feats
 
 
@@ -202,15 +199,3 @@ def load_npz(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     except (OSError, ValueError) as exc:
         raise MetricError(f"cannot read statistics file {str(path)!r} ({' '.join(str(exc).split())[:100]}); "
                           "pass an .npz written by --save-stats") from exc
-
-
-@contextmanager
-def no_grad_eval(module: torch.nn.Module):
-    """Runs `module` in eval mode and puts back the mode it had (G during training is in train mode)."""
-    was_training = module.training
-    module.eval()
-    try:
-        with torch.no_grad():
-            yield module
-    finally:
-        module.train(was_training)

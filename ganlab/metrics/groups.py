@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 import torch
@@ -54,15 +54,13 @@ def subset(count: int, n: int) -> torch.Tensor:
     return torch.randperm(count, generator=torch.Generator().manual_seed(0))[:n].sort().values
 
 
-def real_images(subject: Subject, n: int) -> tuple[torch.Tensor | None, Callable[[int], torch.Tensor]]:
-    """(uint8 images or None, a function giving float batches in [-1, 1]) for n real examples."""
+def real_batches(subject: Subject, n: int, batch_size: int) -> tuple[torch.Tensor, ...]:
+    """min(n, size) real examples as float batches in [-1, 1], the range of G's output."""
     real = subject.real()
     images = getattr(real, "images", None)
     if images is not None:
-        chosen = images[subset(len(images), n)]
-        return chosen, lambda bs: chosen.float().div(127.5).sub(1.0).split(bs)
-    drawn = real.sample(n, torch.Generator().manual_seed(0))  # a plugin source without .images
-    return None, lambda bs: drawn.split(bs)
+        return images[subset(len(images), n)].float().div(127.5).sub(1.0).split(batch_size)
+    return real.sample(n, torch.Generator().manual_seed(0)).split(batch_size)  # a source without .images
 
 
 # --- inception: fid, kid ---------------------------------------------------------------------------
@@ -73,8 +71,8 @@ def inception_group(subject: Subject, names: list[str], options) -> dict[str, di
     n = sample_count(options, "inception")
     real_count = len(subject.real())
     n_real = min(n, real_count)
-    if "kid" in names and min(n, n_real) < options.kid_subset_size:
-        kid.kid(np.zeros((n, 1)), np.zeros((n_real, 1)), options.kid_subsets, options.kid_subset_size)  # raises
+    if "kid" in names:
+        kid.check_counts(n, n_real, options.kid_subsets, options.kid_subset_size)
     net = fid.feature_net(options.fid_weights, options.dims, str(pick_device(options.device)))
     fake_batches = (fid.generator_to_unit(b) for b in subject.sample_batches(n, options.batch_size, options.seed))
     fake = net.features(tracked(fake_batches, n, "generated images", options))
@@ -99,8 +97,7 @@ def real_inception_features(subject: Subject, n_real: int, net, options) -> np.n
            "format": CACHE_FORMAT}
 
     def compute() -> np.ndarray:
-        _, batches = real_images(subject, n_real)
-        unit = (fid.generator_to_unit(b) for b in batches(options.batch_size))
+        unit = (fid.generator_to_unit(b) for b in real_batches(subject, n_real, options.batch_size))
         return net.features(tracked(unit, n_real, "real images", options))
 
     return fid.cached_features(key, compute)
@@ -114,8 +111,7 @@ def classifier_group(subject: Subject, names: list[str], options) -> dict[str, d
     clf = classifier.get_classifier(subject.dataset, subject.data_shape, subject.data_root)
     fake = torch.cat(list(tracked(subject.sample_batches(n, 500, options.seed), n, "generated images", options)))
     fake_feats, fake_labels = clf.features_and_labels(fake)
-    _, real_batches = real_images(subject, n)
-    real_feats, real_labels = clf.features_and_labels(torch.cat(list(real_batches(500))))
+    real_feats, real_labels = clf.features_and_labels(torch.cat(real_batches(subject, n, 500)))
     k = clf.net.head.out_features
     base = {"std": None, "n": n, "n_real": len(real_feats), "feature_net": clf.describe()}
     fd = frechet.frechet_distance_features(fake_feats, real_feats)

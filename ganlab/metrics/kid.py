@@ -27,6 +27,17 @@ def mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
                  - 2.0 * k_xy.sum() / (m * m))
 
 
+def check_counts(n1: int, n2: int, subsets: int = SUBSETS, subset_size: int = SUBSET_SIZE) -> None:
+    """Fails before any features are computed when the sets are too small for the subsets."""
+    if subset_size < 2:
+        raise MetricError(f"KID subset size must be at least 2, got {subset_size}; pass --kid-subset-size 2 or more")
+    if min(n1, n2) < subset_size:
+        raise MetricError(f"KID needs at least {subset_size} samples per set (its subset size), got {min(n1, n2)}; "
+                          f"pass --n {subset_size} or more, or a smaller --kid-subset-size")
+    if subsets < 1:
+        raise MetricError(f"KID needs at least 1 subset, got {subsets}; pass --kid-subsets 1 or more")
+
+
 def kid(features1: np.ndarray, features2: np.ndarray, subsets: int = SUBSETS,
         subset_size: int = SUBSET_SIZE, seed: int = 0) -> tuple[float, float]:
     """Mean and standard deviation of MMD^2 over `subsets` pairs of random subsets of
@@ -35,14 +46,7 @@ def kid(features1: np.ndarray, features2: np.ndarray, subsets: int = SUBSETS,
     y = np.asarray(features2, dtype=np.float64)
     if x.shape[1:] != y.shape[1:]:
         raise MetricError(f"KID feature sizes differ ({x.shape[1:]} vs {y.shape[1:]}); use the same --dims for both")
-    smaller = min(len(x), len(y))
-    if subset_size < 2:
-        raise MetricError(f"KID subset size must be at least 2, got {subset_size}; pass --kid-subset-size 2 or more")
-    if smaller < subset_size:
-        raise MetricError(f"KID needs at least {subset_size} samples per set (its subset size), got {smaller}; "
-                          f"pass --n {subset_size} or more, or a smaller --kid-subset-size")
-    if subsets < 1:
-        raise MetricError(f"KID needs at least 1 subset, got {subsets}; pass --kid-subsets 1 or more")
+    check_counts(len(x), len(y), subsets, subset_size)
     rng = np.random.default_rng(seed)
     values = np.array([
         mmd2_unbiased(x[rng.choice(len(x), subset_size, replace=False)],
