@@ -194,9 +194,12 @@ def test_sigkill_at_random_moments_then_resume_is_bit_identical(tmp_path):
             break
         if (run / "config.toml").exists():
             cmd = [sys.executable, "-m", "ganlab", "train", "--resume", str(run)]
+        if kills >= 4:  # enough interruptions; finish below without one
+            subprocess.run(cmd, check=True, env=env, capture_output=True)
+            break
     else:
         subprocess.run(cmd, check=True, env=env, capture_output=True)  # finish what is left
-    assert kills >= 2
+    assert kills >= 3
     a, b = _final_weights(tmp_path / "clean"), _final_weights(tmp_path / "killed")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     steps_logged = [json.loads(l)["step"] for l in (tmp_path / "killed" / "metrics.jsonl").read_text().splitlines()]
