@@ -24,6 +24,11 @@ from pathlib import Path
 
 import pytest
 
+if __name__ == "__main__":  # run as a script to regenerate docs/errors.md: make `tests` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.helpers import write_dist  # noqa: E402
+
 DOC = Path(__file__).resolve().parent.parent / "docs" / "errors.md"
 SECTIONS = ("train", "eval", "fid", "compare", "export", "sample", "plugins")
 FAKE_MODULES = ("ganlab_fake_sweep", "ganlab_fake_sweep_broken", "ganlab_gone")
@@ -279,15 +284,6 @@ class GoneArch(DCGAN):
 '''
 
 
-def write_dist(site: Path, name: str, version: str, entry_points: dict[str, dict[str, str]]) -> None:
-    """A minimal installed distribution: METADATA and entry_points.txt, as pip writes them."""
-    info = site / f"{name.replace('-', '_')}-{version}.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
-    lines = []
-    for group, eps in entry_points.items():
-        lines += [f"[{group}]"] + [f"{n} = {target}" for n, target in eps.items()] + [""]
-    (info / "entry_points.txt").write_text("\n".join(lines))
 
 
 def fake_site(site: Path) -> Path:

@@ -17,6 +17,7 @@ from onnx import numpy_helper
 from ganlab import __version__, runner
 from ganlab.restore import restore
 from tests.conftest import tiny_config
+from tests.helpers import one_line_error
 
 CASES = {  # name -> config overrides; dcgan at two sizes, mlp on images and on 2D points
     "dcgan8": {},
@@ -37,12 +38,6 @@ def session(path):
     return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
 
 
-def one_line_error(result, *fragments):
-    assert result.code == 1, result.err
-    assert result.err.startswith("Error: ") and result.err.count("\n") == 1, result.err
-    assert "Traceback" not in result.err and result.out == ""
-    for fragment in fragments:
-        assert fragment in result.err
 
 
 @pytest.mark.parametrize("name", list(CASES))

@@ -14,6 +14,7 @@ from conftest import TINY_IMAGE
 from ganlab import ui
 from ganlab.errors import PluginError
 from ganlab.testing import check_arch, check_loss
+from tests.helpers import write_dist
 
 FAKE_MODULE = '''
 """Plugins with the bugs third-party code really has."""
@@ -92,15 +93,6 @@ FAKE_EPS = {
 FAKE_MODULES = ("ganlab_fake_runtime", "ganlab_fake_broken")
 
 
-def write_dist(site: Path, name: str, version: str, entry_points: dict[str, dict[str, str]]) -> None:
-    """A minimal installed distribution: METADATA and entry_points.txt, as pip would write them."""
-    info = site / f"{name.replace('-', '_')}-{version}.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
-    lines = []
-    for group, eps in entry_points.items():
-        lines += [f"[{group}]"] + [f"{n} = {target}" for n, target in eps.items()] + [""]
-    (info / "entry_points.txt").write_text("\n".join(lines))
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from ganlab import infer, runner
 from ganlab.export import export_onnx
 from ganlab.restore import restore
 from tests.conftest import tiny_config
+from tests.helpers import one_line_error
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "onnx_inference.py"
 
@@ -32,12 +33,6 @@ def made(tmp_path_factory):
             "pts": points, "pts_onnx": export_onnx(points).path}
 
 
-def one_line_error(result, *fragments):
-    assert result.code == 1, result.err
-    assert result.err.startswith("Error: ") and result.err.count("\n") == 1, result.err
-    assert "Traceback" not in result.err and result.out == ""
-    for fragment in fragments:
-        assert fragment in result.err
 
 
 def test_run_writes_grid_pngs_and_array(cli, made, tmp_path):
