@@ -123,9 +123,7 @@ def _train_into(run: RunDir, trainer: Trainer, until: int, callbacks: Iterable[C
     rows = run.metrics()
     viz.save_loss_curve(rows, run.loss_curve, title=f"{run.name}")
     wall = previous.get("wall_time_s", 0.0) + timing["wall_time_s"]
-    summary = build_summary(run, trainer, rows, wall, timing, started, final_samples, previous)
-    if trainer.config.eval_every:
-        summary = _with_metrics(run, summary)
+    summary = _with_metrics(run, build_summary(run, trainer, rows, wall, timing, started, final_samples, previous))
     run.write_summary(summary)
     for cb in callbacks:
         cb.on_end(trainer, summary)
@@ -142,7 +140,8 @@ def build_summary(run: RunDir, trainer: Trainer, rows: list[dict], wall: float, 
     tail = rows[-100:]  # single-step GAN losses are noisy; the mean of the last 100 is steadier
     keys = ("d_loss", "g_loss", "d_real", "d_fake")
     return {
-        **{k: v for k, v in previous.items() if k in ("eval", "created")},
+        # evaluations survive a resume; each one records the step it was made at
+        **{k: v for k, v in previous.items() if k in ("metrics", "metrics_best", "created")},
         "status": "complete",
         "name": run.name,
         "created": previous.get("created", started),
