@@ -14,10 +14,10 @@ CURVES = (("d_loss", "D loss"), ("g_loss", "G loss"), ("d_real", "D(x)"), ("d_fa
 
 
 def metric_history(record: RunRecord) -> dict[str, list[tuple[int, float]]]:
-    """metric -> [(step, value)]: metric values logged in metrics.jsonl during training, plus the
-    summary's latest evaluation and best values (each carries the step it came from)."""
+    """metric -> [(step, value)]: every evaluation made during training (summary's
+    metrics_history), plus the latest evaluation and best values (each carries its step)."""
     points: dict[str, dict[int, float]] = {}
-    for row in record.run.metrics():
+    for row in [*record.run.metrics(), *record.summary.get("metrics_history", [])]:
         for name in METRIC_ORDER:
             if isinstance(row.get(name), (int, float)):
                 points.setdefault(name, {})[row["step"]] = float(row[name])

@@ -132,7 +132,7 @@ def _train_into(run: RunDir, trainer: Trainer, until: int, callbacks: Iterable[C
 
 def _with_metrics(run: RunDir, summary: dict[str, Any]) -> dict[str, Any]:
     """`summary` plus the evaluation sections an EvalCallback wrote to summary.json during training."""
-    return summary | {k: v for k, v in run.summary().items() if k in ("metrics", "metrics_best")}
+    return summary | {k: v for k, v in run.summary().items() if k in ("metrics", "metrics_best", "metrics_history")}
 
 
 def build_summary(run: RunDir, trainer: Trainer, rows: list[dict], wall: float, timing: dict,
@@ -141,7 +141,7 @@ def build_summary(run: RunDir, trainer: Trainer, rows: list[dict], wall: float, 
     keys = ("d_loss", "g_loss", "d_real", "d_fake")
     return {
         # evaluations survive a resume; each one records the step it was made at
-        **{k: v for k, v in previous.items() if k in ("metrics", "metrics_best", "created")},
+        **{k: v for k, v in previous.items() if k in ("metrics", "metrics_best", "metrics_history", "created")},
         "status": "complete",
         "name": run.name,
         "created": previous.get("created", started),

@@ -149,6 +149,13 @@ def test_eval_every_records_last_and_best_and_saves_the_best_checkpoint(tmp_path
     assert summary["metrics_best"]["classifier_fd"]["step"] == 4
     assert checkpoint.load(run.best_checkpoint)["step"] == 4
     assert json.loads(run.summary_file.read_text())["metrics_best"] == summary["metrics_best"]
+    assert summary["metrics_history"] == [{"step": 2, "classifier_fd": 5.0}, {"step": 4, "classifier_fd": 3.0},
+                                          {"step": 6, "classifier_fd": 4.0}]
+    from ganlab.compare import load_record  # the curve `ganlab compare --plot` draws
+    from ganlab.compare_plot import metric_history
+
+    record = load_record(run)
+    assert metric_history(record)["classifier_fd"] == [(2, 5.0), (4, 3.0), (6, 4.0)]
 
 
 def test_train_eval_every_flag(tmp_path, offline, cli):

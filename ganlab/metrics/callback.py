@@ -45,7 +45,12 @@ class EvalCallback(Callback):
         for name, entry in results.items():
             if name not in best or improves(entry, best[name]):
                 best[name] = entry
-        self.run.update_summary(metrics={**summary.get("metrics", {}), **results}, metrics_best=best)
+        # every evaluation, for metric-vs-step curves (`ganlab compare --plot`); a resumed run
+        # drops the entries past the step it resumed from
+        history = [h for h in summary.get("metrics_history", []) if h["step"] < trainer.step]
+        history.append({"step": trainer.step, **{name: e["value"] for name, e in results.items()}})
+        self.run.update_summary(metrics={**summary.get("metrics", {}), **results}, metrics_best=best,
+                                metrics_history=history)
         new_score = score(results, self.primary)
         if self.best_score is None or new_score > self.best_score:
             self.best_score = new_score
