@@ -62,11 +62,15 @@ def trained(site, tmp_path_factory) -> Path:
 @pytest.fixture
 def installed_here(site, monkeypatch):
     """The same install, visible to this process (for in-process CLI calls and restores)."""
+    ours = ("ganlab_wgan", "ganlab_resnet")
+    before = {n: m for n, m in sys.modules.items() if n.split(".")[0] in ours}
     monkeypatch.syspath_prepend(str(site))
     yield
-    for name in list(sys.modules):
-        if name.split(".")[0] in ("ganlab_wgan", "ganlab_resnet"):
-            del sys.modules[name]
+    # forget the copies imported from the temporary install, and put back any imported before
+    # (an installed package's own tests hold references to those classes)
+    for name in [n for n in sys.modules if n.split(".")[0] in ours]:
+        del sys.modules[name]
+    sys.modules.update(before)
 
 
 def hide(monkeypatch, *dists: str) -> None:
