@@ -23,8 +23,19 @@ class SpeedColumn(ProgressColumn):
         return Text(f"{task.speed:6.1f} it/s" if task.speed else "   -- it/s", style="cyan")
 
 
+class _Progress(Progress):
+    """rich's Progress, minus the blank line it prints on stop when stderr is not a terminal and
+    no bar ever ran (an error before any work would otherwise not be the only line)."""
+
+    def stop(self) -> None:
+        if self.tasks:
+            super().stop()
+        else:
+            self.live.stop()
+
+
 def make_progress(transient: bool = False) -> Progress:
-    return Progress(
+    return _Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -56,8 +67,7 @@ class TrainProgress(Callback):
         self.progress.update(self.task, advance=1, info=info)
 
     def close(self) -> None:
-        if self.task is not None:  # rich prints a newline when stopping a bar that never ran
-            self.progress.stop()
+        self.progress.stop()
 
 
 def plugins_table(rows: list[Any]) -> Table:

@@ -461,6 +461,7 @@ def test_bad_input_is_one_error_line_exit_1_and_changes_nothing(workspace, case)
     assert len(result.error_lines) == 1, shown
     last = result.err.rstrip("\n").splitlines()[-1]
     assert last.startswith("Error: ") and case.message in last, shown
+    assert "" not in result.err.rstrip("\n").splitlines(), shown  # no stray blank line from a progress bar
     after = snapshot(ws)
     changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
     assert not changed, f"files changed: {changed}{shown}"
