@@ -56,7 +56,8 @@ def check_sizes(files: list[Path]) -> None:
             with Image.open(file) as img:
                 size = img.size
         except (UnidentifiedImageError, OSError) as exc:
-            raise MetricError(f"cannot read image {str(file)!r} ({exc.__class__.__name__}); "
+            reason = " ".join(str(exc).split())[:80] or exc.__class__.__name__
+            raise MetricError(f"cannot read image {str(file)!r} ({reason}); "
                               "remove or replace the file") from exc
         if first is None:
             first = (file, size)
