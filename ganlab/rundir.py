@@ -86,10 +86,18 @@ class RunDir:
                 break  # a line torn by a crash ends the log; everything before it is good
         return rows
 
+    def _checkpoint_path(self, which: str) -> Path:
+        return {"last": self.last_checkpoint, "best": self.best_checkpoint}.get(which, Path(which))
+
+    def has_checkpoint(self, which: str = "last") -> bool:
+        """The checkpoint or the previous one kept beside it (either can be loaded)."""
+        path = self._checkpoint_path(which)
+        return path.is_file() or checkpoint.previous_path(path).is_file()
+
     def checkpoint(self, which: str = "last") -> dict[str, Any]:
         """`which` is "last", "best" or a path to a checkpoint file."""
-        path = {"last": self.last_checkpoint, "best": self.best_checkpoint}.get(which, Path(which))
-        if not path.is_file() and not checkpoint.previous_path(path).is_file():
+        path = self._checkpoint_path(which)
+        if not self.has_checkpoint(which):
             hint = "train it first" if which == "last" else "pass --checkpoint last"
             raise RunError(f"run {str(self.path)!r} has no checkpoint {which!r} ({path}); {hint}")
         return checkpoint.load_or_previous(path)

@@ -66,7 +66,7 @@ def start(config: RunConfig, callbacks: Iterable[Callback] = ()) -> tuple[RunDir
     try:
         return run, _train_into(run, trainer, config.steps, callbacks, previous={})
     except GanlabError:
-        if not run.last_checkpoint.exists():  # failed before saving anything: leave no husk behind
+        if not run.has_checkpoint():  # failed before saving anything: leave no husk behind
             shutil.rmtree(run.path, ignore_errors=True)
         raise
 
@@ -76,7 +76,7 @@ def resume(path: str | Path, steps: int | None = None,
     """Continues a run from checkpoints/last.pt up to `steps` (default: the configured steps)."""
     run = open_run(path)
     config = run.config()
-    fresh = not run.last_checkpoint.exists() and not checkpoint.previous_path(run.last_checkpoint).exists()
+    fresh = not run.has_checkpoint()
     # killed before its first checkpoint: the saved config is all there is, so start it over
     state = {"step": 0} if fresh else run.checkpoint("last")
     if steps is not None:
