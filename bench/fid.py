@@ -119,7 +119,9 @@ def main() -> None:
             print(f"[{dims} dims] ganlab fid:            FID {our_value:.6f} in {our_time:.1f} s")
             print(f"[{dims} dims] relative difference {abs(our_value - ref_value) / abs(ref_value):.2e}, "
                   f"time ratio ganlab / pytorch-fid {our_time / ref_time:.2f}")
-    from threadpoolctl import threadpool_limits  # numpy is already imported: limit its BLAS here
+    from threadpoolctl import (
+        threadpool_limits,  # numpy is already imported: limit its BLAS here
+    )
 
     with threadpool_limits(limits=args.threads, user_api="blas"):
         frechet_timing(args.n, 2048)

@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from ganlab import plugins  # noqa: E402
-from ganlab.export import TOLERANCE, Exportable, to_onnx, verify  # noqa: E402
+from ganlab.deploy.export import TOLERANCE, Exportable, to_onnx, verify  # noqa: E402
 
 LATENCY_CALLS = 200  # batch-1 calls per round
 THROUGHPUT_BATCH = 64
@@ -35,7 +35,7 @@ THROUGHPUT_CALLS = 20  # batch-64 calls per round
 
 def build_generator(args) -> tuple[torch.nn.Module, int, str]:
     if args.run:
-        from ganlab.restore import restore
+        from ganlab.run.restore import restore
 
         r = restore(args.run)
         return r.G, r.latent_dim, f"run {args.run} ({r.config.arch}, shape {r.data_shape})"

@@ -18,9 +18,9 @@ import torch
 import torch.nn.functional as F
 
 from ganlab.config import RunConfig
-from ganlab.rundir import RunDir
-from ganlab.runner import Recorder
-from ganlab.train import Trainer, train
+from ganlab.run.rundir import RunDir
+from ganlab.run.runner import Recorder
+from ganlab.run.trainer import Trainer, train
 
 
 def plain_loop(G, D, opt_g, opt_d, images: torch.Tensor, steps: int, batch: int, latent: int, gen) -> None:

@@ -3,7 +3,7 @@ and for plugin authors' own tests.
 
 Each check takes a registered name (tests the installed entry point), a class, or an instance,
 runs the plugin on tiny inputs and raises `PluginError` naming the plugin at the first broken
-promise. The runtime checks are the ones training runs on its first step (ganlab.contract);
+promise. The runtime checks are the ones training runs on its first step (ganlab.plugins.contract);
 this adds what only a test can afford: gradients, extreme logits, reproducibility, ONNX export.
 
     from ganlab.testing import check_loss
@@ -21,8 +21,9 @@ from typing import Any, Iterable
 import torch
 from torch import Tensor, nn
 
-from ganlab import contract, plugins
+from ganlab import plugins
 from ganlab.errors import ConfigError, PluginError
+from ganlab.plugins import contract
 
 EXTREME_LOGIT = 200.0  # far past where sigmoid saturates in float32 (|l| > 17 rounds to 0 or 1)
 DEFAULT_SHAPES = ((1, 32, 32), (3, 32, 32), (2,))  # tried in turn when check_arch gets no shapes
@@ -205,10 +206,10 @@ def _check_forward(who: str, G: nn.Module, D: nn.Module, shape: tuple[int, ...],
 
 
 def check_onnx_export(who: str, G: nn.Module, latent_dim: int) -> dict[int, float]:
-    """Exports G (eval mode) exactly as `ganlab export` does (ganlab.export: torch.export-based
+    """Exports G (eval mode) exactly as `ganlab export` does (ganlab.deploy.export: torch.export-based
     exporter, dynamic batch axis), then runs its verification: onnx.checker, and onnxruntime
     against torch at batch 1 and 16 within export.TOLERANCE. Returns batch -> max |difference|."""
-    from ganlab import export
+    from ganlab.deploy import export
     from ganlab.errors import ExportError
 
     G.eval()

@@ -6,10 +6,11 @@ import pytest
 import torch
 from torch import nn
 
-from ganlab import contract, plugins
+from ganlab import plugins
 from ganlab.archs.dcgan import DCGAN, SIZES
 from ganlab.archs.mlp import MLP
 from ganlab.errors import ConfigError
+from ganlab.plugins import contract
 
 
 @pytest.mark.parametrize("size", SIZES)

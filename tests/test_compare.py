@@ -10,10 +10,11 @@ import shutil
 import pytest
 from PIL import Image
 
-from ganlab import compare, runner
-from ganlab.compare_plot import metric_history
-from ganlab.compare_render import decimals, fmt_stat
-from ganlab.rundir import RunDir
+from ganlab.compare import rows as compare
+from ganlab.compare.plot import metric_history
+from ganlab.compare.render import decimals, fmt_stat
+from ganlab.run import runner
+from ganlab.run.rundir import RunDir
 from tests.conftest import tiny_config
 
 # (loss, seed) -> fid / classes_covered written into the summary. minimax: fid 10, 12, 14 has
@@ -136,7 +137,7 @@ def test_rich_table_prints_the_rows_and_highlights(cli, runs):
     assert "12.00 ± 2.00" in result.out and "8.500 ± 0.707" in result.out
     assert "fid final ↓" in result.out and "classes_covered final ↑" in result.out
     assert "metrics from n=1000 samples, digits-cnn" in " ".join(result.out.split())
-    from ganlab.compare_render import BEST_STYLE, rich_table
+    from ganlab.compare.render import BEST_STYLE, rich_table
 
     table = rich_table(compare.compare([str(runs)]))
     fid_col = next(c for c in table.columns if str(c.header).startswith("fid final"))

@@ -97,7 +97,6 @@ def test_torchvision_set_with_empty_root_says_how_to_get_files(tmp_path):
 
 def test_torchvision_set_reads_files_already_there(tmp_path):
     """Writes MNIST's raw idx files by hand; torchvision then reads them with no download."""
-    import gzip
     import struct
 
     raw = tmp_path / "MNIST" / "raw"

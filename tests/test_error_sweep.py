@@ -332,7 +332,7 @@ def build_workspace(base: Path) -> Path:
     import numpy as np
     from PIL import Image
 
-    from ganlab import runner
+    from ganlab.run import runner
     from tests.conftest import tiny_config
 
     ws = base / "ws"

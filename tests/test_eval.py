@@ -10,9 +10,9 @@ import pytest
 import torch
 from torch import nn
 
-from ganlab import runner
-from ganlab.metrics import EvalOptions, evaluate, evaluate_run
+from ganlab.metrics.evaluate import EvalOptions, evaluate, evaluate_run
 from ganlab.metrics.subject import Subject
+from ganlab.run import runner
 from tests.conftest import tiny_config
 
 pytest_plugins = ["tests.fid_standin"]  # the stand-in FID weights, built once per session
@@ -121,8 +121,8 @@ def test_fid_and_kid_with_standin_weights(runs, fid_env, cli):
 
 
 def test_default_metrics_include_fid_when_weights_are_present(runs, fid_env):
-    from ganlab.metrics import default_metrics
-    from ganlab.restore import restore
+    from ganlab.metrics.evaluate import default_metrics
+    from ganlab.run.restore import restore
 
     subject = Subject.from_restored(restore(runs["digits"].path))
     assert default_metrics(subject, EvalOptions()) == ["fid", "kid", "classifier_fd", "classes_covered", "class_kl"]
@@ -132,8 +132,8 @@ def test_default_metrics_include_fid_when_weights_are_present(runs, fid_env):
 # --- during training ---------------------------------------------------------------------------------
 def test_eval_every_records_last_and_best_and_saves_the_best_checkpoint(tmp_path, offline, monkeypatch):
     """Scripted primary values 5, 3, 4 (lower is better) at steps 2, 4, 6: best is step 4."""
-    from ganlab import checkpoint
     from ganlab.metrics import callback
+    from ganlab.run import checkpoint
 
     script = iter([5.0, 3.0, 4.0])
 
@@ -151,8 +151,10 @@ def test_eval_every_records_last_and_best_and_saves_the_best_checkpoint(tmp_path
     assert json.loads(run.summary_file.read_text())["metrics_best"] == summary["metrics_best"]
     assert summary["metrics_history"] == [{"step": 2, "classifier_fd": 5.0}, {"step": 4, "classifier_fd": 3.0},
                                           {"step": 6, "classifier_fd": 4.0}]
-    from ganlab.compare import load_record  # the curve `ganlab compare --plot` draws
-    from ganlab.compare_plot import metric_history
+    from ganlab.compare.plot import metric_history
+    from ganlab.compare.rows import (
+        load_record,  # the curve `ganlab compare --plot` draws
+    )
 
     record = load_record(run)
     assert metric_history(record)["classifier_fd"] == [(2, 5.0), (4, 3.0), (6, 4.0)]

@@ -14,8 +14,9 @@ import pytest
 import torch
 from onnx import numpy_helper
 
-from ganlab import __version__, runner
-from ganlab.restore import restore
+from ganlab import __version__
+from ganlab.run import runner
+from ganlab.run.restore import restore
 from tests.conftest import tiny_config
 from tests.helpers import one_line_error
 
@@ -80,8 +81,8 @@ def test_export_matches_torch_and_carries_metadata(cli, runs, tmp_path, name):
 
 
 def test_uint8_output_gives_the_pixels_of_torchvision_save_image(cli, runs, tmp_path):
-    from torchvision.utils import save_image
     from PIL import Image
+    from torchvision.utils import save_image
 
     result = cli("export", runs["dcgan8"], "--output", "uint8")
     assert result.code == 0, result.err
@@ -102,8 +103,8 @@ def test_uint8_output_gives_the_pixels_of_torchvision_save_image(cli, runs, tmp_
 
 
 def test_uint8_conversions_agree():
-    from ganlab.export import to_uint8 as torch_version
-    from ganlab.infer import to_uint8 as numpy_version
+    from ganlab.deploy.export import to_uint8 as torch_version
+    from ganlab.deploy.sample import to_uint8 as numpy_version
 
     x = torch.linspace(-1.2, 1.2, 2001)
     expected = np.clip(np.floor((np.clip(x.numpy().astype(np.float64), -1, 1) + 1) / 2 * 255 + 0.5), 0, 255)
@@ -115,7 +116,7 @@ def test_uint8_conversions_agree():
 @pytest.fixture(scope="module")
 def unverified(runs, tmp_path_factory):
     """dcgan8 exported at opset 18 without checks, through the library the CLI calls."""
-    from ganlab.export import export_onnx
+    from ganlab.deploy.export import export_onnx
 
     out = tmp_path_factory.mktemp("unverified") / "g18.onnx"
     result = export_onnx(runs["dcgan8"], out, opset=18, verify_model=False)
@@ -134,7 +135,7 @@ def test_opset_is_honoured(runs, unverified):
 
 
 def test_no_verify_says_so(cli, runs, unverified, tmp_path, monkeypatch):
-    import ganlab.export as export
+    import ganlab.deploy.export as export
 
     monkeypatch.setattr(export, "to_onnx", lambda *a, **k: onnx.load(str(unverified)))  # skip re-exporting
     result = cli("export", runs["dcgan8"], "--out", tmp_path / "g.onnx", "--no-verify")
@@ -145,7 +146,7 @@ def test_no_verify_says_so(cli, runs, unverified, tmp_path, monkeypatch):
 
 def test_parity_failure_stops_the_export(cli, runs, unverified, tmp_path, monkeypatch):
     """An ONNX graph whose weights drifted from the checkpoint's must be refused, and not written."""
-    import ganlab.export as export
+    import ganlab.deploy.export as export
 
     drifted = onnx.load(str(unverified))
     init = drifted.graph.initializer[0]
@@ -189,8 +190,8 @@ def test_bad_input_is_one_line(cli, runs, tmp_path, no_checkpoint_run, args, fra
 
 def test_unexportable_generator_is_one_clear_error(capfd):
     """A third-party G with data-dependent control flow: the root cause, named, and no log spam."""
+    from ganlab.deploy.export import to_onnx
     from ganlab.errors import ExportError
-    from ganlab.export import to_onnx
 
     class Branchy(torch.nn.Module):
         def forward(self, z):

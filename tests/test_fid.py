@@ -19,7 +19,11 @@ import torch
 from PIL import Image
 
 from ganlab.metrics import fid
-from ganlab.metrics.frechet import frechet_distance, frechet_distance_features, statistics
+from ganlab.metrics.frechet import (
+    frechet_distance,
+    frechet_distance_features,
+    statistics,
+)
 from tests.conftest import tiny_config
 
 pytest_plugins = ["tests.fid_standin"]  # the stand-in FID weights, built once per session
@@ -89,6 +93,7 @@ def test_pool3_features_match_pytorch_fids_own_path(fid_env, tmp_path):
     ToTensor -> InceptionV3) and ours give the same features."""
     from pytorch_fid.fid_score import get_activations
     from pytorch_fid.inception import InceptionV3
+
     from ganlab.metrics.fid_sources import file_batches, folder_images
 
     files = folder_images(write_folder(tmp_path / "four", digit_images(40, 4)))
@@ -117,7 +122,9 @@ def test_save_stats_writes_pytorch_fid_npz(fid_env, folders, cli, tmp_path):
     from_folder = float(cli("fid", folders[0], folders[1], "--dims", "64").out.split("FID:")[-1])
     from_npz = float(cli("fid", out, folders[1], "--dims", "64").out.split("FID:")[-1])
     assert from_npz == pytest.approx(from_folder, rel=1e-9)
-    from pytorch_fid.fid_score import compute_statistics_of_path  # how pytorch-fid reads a .npz
+    from pytorch_fid.fid_score import (
+        compute_statistics_of_path,  # how pytorch-fid reads a .npz
+    )
 
     mu, sigma = compute_statistics_of_path(str(out), None, 50, 64, "cpu")
     ours = fid.load_npz(out)
@@ -135,7 +142,7 @@ def test_fid_of_a_folder_with_itself_is_zero(fid_env, folders, cli):
 # --- runs, datasets and the real-feature cache -----------------------------------------------------------
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
-    from ganlab import runner
+    from ganlab.run import runner
 
     run, _ = runner.start(tiny_config(runs_dir=str(tmp_path_factory.mktemp("runs")), name="r"))
     return run
@@ -153,7 +160,7 @@ def test_run_and_dataset_sources(fid_env, folders, cli, tiny_run, tmp_path, monk
 
 
 def test_real_features_are_cached_by_key(fid_env, tiny_run, tmp_path, monkeypatch):
-    from ganlab.metrics import evaluate_run
+    from ganlab.metrics.evaluate import evaluate_run
 
     monkeypatch.setenv("GANLAB_CACHE", str(tmp_path / "cache"))
     calls = []

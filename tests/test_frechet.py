@@ -8,7 +8,11 @@ import numpy as np
 import pytest
 
 from ganlab.errors import MetricError
-from ganlab.metrics.frechet import frechet_distance, frechet_distance_features, statistics
+from ganlab.metrics.frechet import (
+    frechet_distance,
+    frechet_distance_features,
+    statistics,
+)
 
 pytest_plugins = ["tests.fid_standin"]  # one-thread fixture (and the stand-in FID weights)
 pytestmark = pytest.mark.usefixtures("one_thread_module")  # see tests/fid_standin.py

@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from ganlab import plugins
+from ganlab.plugins import registry
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = {"ganlab-wgan": ("ganlab_wgan", ["wgan-gp", "hinge"]), "ganlab-resnet": ("ganlab_resnet", ["resnet"])}
@@ -75,13 +76,13 @@ def installed_here(site, monkeypatch):
 
 def hide(monkeypatch, *dists: str) -> None:
     """Uninstalled, as discovery sees it: whatever this environment has, these dists are gone."""
-    real = plugins._entry_points
+    real = registry._entry_points
 
     def entry_points(group):
         return [ep for ep in real(group) if getattr(ep, "dist", None) is None
                 or ep.dist.metadata["Name"] not in dists]
 
-    monkeypatch.setattr(plugins, "_entry_points", entry_points)
+    monkeypatch.setattr(registry, "_entry_points", entry_points)
 
 
 def test_plugins_lists_the_new_names_with_distribution_and_version(site, tmp_path):
@@ -110,7 +111,7 @@ def test_export_of_a_wgan_gp_resnet_run_matches_torch(trained, site, installed_h
     import onnx
     import onnxruntime
 
-    from ganlab.restore import restore
+    from ganlab.run.restore import restore
 
     done = ganlab(tmp_path, "export", str(trained), site=site)
     assert done.returncode == 0, done.stderr

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
-
 from conftest import TINY_IMAGE
-from ganlab import ui
+
+from ganlab.cli import ui
 from ganlab.errors import PluginError
 from ganlab.testing import check_arch, check_loss
 from tests.helpers import write_dist

@@ -8,6 +8,7 @@ import pytest
 
 from ganlab import plugins
 from ganlab.errors import ConfigError, PluginError
+from ganlab.plugins import registry
 
 
 class FakeDist:
@@ -27,12 +28,12 @@ def ep(name, value, group, dist=None):
 def fake_eps(monkeypatch):
     """Adds fake entry points to the real ones for the duration of a test."""
     extra: dict[str, list] = {}
-    real = plugins._entry_points
+    real = registry._entry_points
 
     def entry_points(group):
         return real(group) + extra.get(group, [])
 
-    monkeypatch.setattr(plugins, "_entry_points", entry_points)
+    monkeypatch.setattr(registry, "_entry_points", entry_points)
 
     def add(kind, name, value, dist=("thirdparty-gan", "1.2.3")):
         group = plugins.GROUPS[kind]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 import random
 import signal
 import subprocess
@@ -16,9 +15,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from ganlab import checkpoint, runner
+from ganlab import files
 from ganlab.errors import DivergenceError, GanlabNotice, RunError
-from ganlab.train import Trainer
+from ganlab.run import checkpoint, runner
+from ganlab.run.trainer import Trainer
 from tests.conftest import TINY_IMAGE, tiny_config
 
 REPO = Path(__file__).resolve().parents[1]
@@ -29,7 +29,7 @@ def test_checkpoint_round_trip_and_previous_is_kept(tmp_path):
     checkpoint.save(path, {"step": 1, "w": torch.arange(3.0)})
     checkpoint.save(path, {"step": 2, "w": torch.arange(4.0)})
     assert checkpoint.load(path)["step"] == 2
-    assert checkpoint.load(checkpoint.previous_path(path))["step"] == 1
+    assert checkpoint.load(files.previous_path(path))["step"] == 1
     assert not list(tmp_path.glob("*.tmp"))
 
 
@@ -66,7 +66,7 @@ def test_failed_write_keeps_the_old_file(tmp_path):
         raise OSError(28, "No space left on device")
 
     with pytest.raises(OSError):
-        checkpoint.atomic_write_bytes(path, boom, keep_previous=True)
+        files.atomic_write_bytes(path, boom, keep_previous=True)
     assert checkpoint.load(path)["step"] == 1 and not list(tmp_path.glob("*.tmp"))
 
 

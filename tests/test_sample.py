@@ -13,9 +13,10 @@ import pytest
 import torch
 from PIL import Image
 
-from ganlab import infer, runner
-from ganlab.export import export_onnx
-from ganlab.restore import restore
+from ganlab.deploy import sample as infer
+from ganlab.deploy.export import export_onnx
+from ganlab.run import runner
+from ganlab.run.restore import restore
 from tests.conftest import tiny_config
 from tests.helpers import one_line_error
 

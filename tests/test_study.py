@@ -8,11 +8,12 @@ import shutil
 
 import pytest
 
-from ganlab import runner, study
+from ganlab.compare import study
+from ganlab.compare.study import StudySpec, plan, run_study
 from ganlab.errors import ConfigError, Interrupted, MetricError, PluginError
-from ganlab.rundir import RunDir
-from ganlab.study import StudySpec, plan, run_study
-from ganlab.train import Callback
+from ganlab.run import runner
+from ganlab.run.rundir import RunDir
+from ganlab.run.trainer import Callback
 from tests.conftest import TINY_IMAGE
 
 pytest_plugins = ["tests.fid_standin"]  # stand-in FID weights (fid_env), built once per session
@@ -183,13 +184,6 @@ def test_an_unknown_metric_fails_before_training(cli, tmp_path):
     assert "Traceback" not in result.err and not (tmp_path / "runs" / "study" / "lsgan-dcgan-digits-s0").exists()
 
 
-def test_without_an_evaluator_the_study_still_compares(base, monkeypatch):
-    monkeypatch.setattr(study, "evaluator", lambda: None)
-    result = run_study(spec(base, evaluate=True))
-    assert "no ganlab.metrics.evaluate_run" in result.warnings[0]
-    assert RunDir(result.runs[0].path).summary()["status"] == "complete"
-
-
 def test_cli_study_trains_what_is_missing_then_reuses(cli, base):
     args = ["compare", "--loss", "minimax", "--loss", "lsgan", "--seeds", "2", "--steps", "4", "--study", "s",
             "--no-eval", "--sample-every", "2", "--checkpoint-every", "2", *TINY_IMAGE]
@@ -223,7 +217,7 @@ def test_cli_study_bad_input(cli, tmp_path):
 def test_study_with_the_real_evaluator_fills_the_table(base, fid_env):
     """ganlab.metrics.evaluate_run on stand-in Inception weights (tests/fid_standin.py): FID of
     32 samples per run (64-dim features keep it fast) lands in each summary and in the comparison."""
-    from ganlab import compare
+    from ganlab.compare import rows as compare
 
     result = run_study(spec(base, evaluate=True, metrics=["fid"], eval_n=32, eval_options={"dims": 64}))
     assert result.warnings == []

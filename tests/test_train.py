@@ -7,9 +7,9 @@ import json
 import pytest
 import torch
 
-from ganlab import plugins, runner
 from ganlab.config import load_toml
-from ganlab.train import Callback, Trainer
+from ganlab.run import runner
+from ganlab.run.trainer import Callback, Trainer
 from tests.conftest import tiny_config
 
 
@@ -115,7 +115,7 @@ def test_callbacks_see_every_step():
         def on_step(self, trainer, stats):
             seen.append(stats["step"])
 
-    from ganlab.train import train
+    from ganlab.run.trainer import train
 
     trainer = Trainer(tiny_config())
     train(trainer, 4, [Spy()])

@@ -28,13 +28,13 @@ def _root(debug: bool = typer.Option(False, "--debug", help="Show full traceback
 
 
 def print_error(message: str) -> None:
-    from ganlab.ui import err_console
+    from ganlab.cli.ui import err_console
 
     err_console.print(f"[bold red]Error:[/] {_escape(message)}")
 
 
 def notice(message: str) -> None:
-    from ganlab.ui import err_console
+    from ganlab.cli.ui import err_console
 
     err_console.print(f"[yellow]Note:[/] {_escape(message)}")
 

@@ -53,8 +53,9 @@ def compare(
     """Compare runs in one table: loss, arch, data, speed, metrics (mean ± std over seeds), D outputs.
 
     With --loss/--arch/--data/--seeds it runs a study first: trains the missing runs (identical configs are reused, interrupted ones resumed), evaluates them, then compares them."""
-    from ganlab import compare as comparing, ui
-    from ganlab.compare_render import rich_table, render
+    from ganlab.cli import ui
+    from ganlab.compare import rows as comparing
+    from ganlab.compare.render import render, rich_table
 
     _check_outputs(fmt, plot, grid)
     overrides = dict(steps=steps, batch_size=batch_size, latent_dim=latent_dim, image_size=image_size,
@@ -81,13 +82,13 @@ def compare(
 
 def _check_outputs(fmt: str, plot: Path | None, grid: Path | None) -> None:
     """Before any work, so a typo costs nothing."""
-    from ganlab.compare_render import FORMATS
+    from ganlab.compare.render import FORMATS
     from ganlab.errors import ConfigError
 
     if fmt not in FORMATS:
         raise ConfigError(f"unknown --format {fmt!r}; choose one of: {', '.join(FORMATS)}")
     if plot is not None or grid is not None:
-        from ganlab.compare_plot import check_path
+        from ganlab.compare.plot import check_path
 
         for flag, path in (("--plot", plot), ("--grid", grid)):
             if path is not None:
@@ -109,10 +110,10 @@ def _study_mode(runs: list[str] | None, study_flags: dict) -> bool:
 
 
 def _run_study(flags: dict, overrides: dict) -> list[str]:
-    from ganlab import ui
-    from ganlab.compare_render import StudyProgress
+    from ganlab.cli import ui
+    from ganlab.compare.render import StudyProgress
+    from ganlab.compare.study import StudySpec, run_study
     from ganlab.config import RunConfig
-    from ganlab.study import StudySpec, run_study
 
     names = [m.strip() for value in flags["metrics"] or [] for m in value.split(",") if m.strip()]
     options = {"dims": flags["eval_dims"], "fid_weights": flags["fid_weights"] and str(flags["fid_weights"])}
@@ -144,7 +145,7 @@ def _print_table(console, table) -> None:
 
 
 def _pictures(comparison, plot: Path | None, grid: Path | None, fmt: str) -> None:
-    from ganlab import compare_plot
+    from ganlab.compare import plot as compare_plot
 
     done = []
     if plot is not None:
@@ -153,7 +154,7 @@ def _pictures(comparison, plot: Path | None, grid: Path | None, fmt: str) -> Non
         done.append(f"sample grids {compare_plot.save_grid(comparison, grid)}")
     for line in done:  # on stderr when stdout carries JSON/CSV/markdown
         if fmt == "table":
-            from ganlab import ui
+            from ganlab.cli import ui
 
             ui.console.print(line)
         else:

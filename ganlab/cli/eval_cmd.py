@@ -28,8 +28,8 @@ def eval_(
 ) -> None:
     """Evaluate a run: FID/KID (pytorch-fid Inception), classifier metrics (digits, mnist, fashion-mnist)
     or mode metrics (ring, grid). Results go into the run's summary.json."""
-    from ganlab import ui
-    from ganlab.metrics import evaluate_run
+    from ganlab.cli import ui
+    from ganlab.metrics.evaluate import evaluate_run
 
     with ui.make_progress(transient=True) as progress:
         results = evaluate_run(run, metrics, n=n, checkpoint=checkpoint, dims=dims,

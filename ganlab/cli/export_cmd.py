@@ -23,8 +23,8 @@ def export(
     no_verify: bool = typer.Option(False, "--no-verify", help="Skip onnx.checker and the onnxruntime parity check."),
 ) -> None:
     """Export the generator to ONNX (input z, output image), then check it against torch."""
-    from ganlab import ui
-    from ganlab.export import export_onnx
+    from ganlab.cli import ui
+    from ganlab.deploy.export import export_onnx
 
     def say(line: str) -> None:
         ui.console.print(line, soft_wrap=True)  # one line each, however long the path

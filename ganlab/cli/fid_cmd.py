@@ -25,9 +25,10 @@ def fid_(
 ) -> None:
     """Fréchet Inception Distance between two image sources; the same number as `python -m pytorch_fid`
     on two folders."""
-    from ganlab import ui
-    from ganlab.metrics import EvalOptions
-    from ganlab.metrics.fid_sources import fid_between, save_stats as write_stats
+    from ganlab.cli import ui
+    from ganlab.metrics.evaluate import EvalOptions
+    from ganlab.metrics.fid_sources import fid_between
+    from ganlab.metrics.fid_sources import save_stats as write_stats
 
     with ui.make_progress(transient=True) as progress:
         options = EvalOptions(n=n, dims=dims, fid_weights=str(fid_weights) if fid_weights else None,

@@ -8,6 +8,7 @@ from ganlab.cli.app import app
 @app.command("plugins")
 def list_plugins() -> None:
     """List every plugin (kind, name, distribution==version, target, status); broken ones included."""
-    from ganlab import plugins, ui
+    from ganlab import plugins
+    from ganlab.cli import ui
 
     ui.console.print(ui.plugins_table(plugins.list_all()))

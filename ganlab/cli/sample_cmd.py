@@ -28,7 +28,8 @@ def sample(
                                              "without ganlab metadata."),
 ) -> None:
     """Sample from a trained generator and write a grid, per-image PNGs and/or a .npy array."""
-    from ganlab import infer, ui
+    from ganlab.cli import ui
+    from ganlab.deploy import sample as infer
 
     infer.check_count(n)  # before loading: a bad count should not wait for onnxruntime
     if out is None and out_dir is None and npy is None:

@@ -62,9 +62,10 @@ def train(
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run in this folder (only --steps may change)."),
 ) -> None:
     """Train a GAN: k discriminator steps per generator step (Goodfellow et al. 2014, Algorithm 1)."""
-    from ganlab import runner, ui
+    from ganlab.cli import ui
     from ganlab.config import load_toml, resolve
     from ganlab.errors import ConfigError
+    from ganlab.run import runner
 
     flags = dict(loss=loss, arch=arch, data=data, steps=steps, d_steps=d_steps, batch_size=batch_size,
                  latent_dim=latent_dim, lr_g=lr_g, lr_d=lr_d, optimizer=optimizer, on_nan=on_nan, seed=seed, device=device,

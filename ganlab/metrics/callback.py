@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ganlab import checkpoint
-from ganlab.metrics import EvalOptions, METRICS, default_metrics, evaluate, primary_metric
+from ganlab.metrics.evaluate import EvalOptions, default_metrics, evaluate
+from ganlab.metrics.registry import METRICS, primary_metric
 from ganlab.metrics.subject import Subject
-from ganlab.rundir import RunDir
-from ganlab.train import Callback, Trainer
+from ganlab.run import checkpoint
+from ganlab.run.rundir import RunDir
+from ganlab.run.trainer import Callback, Trainer
 
 
 class EvalCallback(Callback):

@@ -11,10 +11,11 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ganlab import checkpoint, plugins
+from ganlab import plugins
 from ganlab.data.base import ImageSource, to_unit_range
 from ganlab.errors import MetricError, RunError
 from ganlab.metrics.fid import cache_dir
+from ganlab.run import checkpoint
 
 DATASETS = ("digits", "mnist", "fashion-mnist")  # labelled sets a small CNN classifies well (>0.9)
 FORMAT = 1  # bump when the architecture or the training recipe changes: old caches are retrained

@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import os
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Callable, Iterable
@@ -15,9 +16,10 @@ from unittest import mock
 import numpy as np
 import torch
 
-from ganlab import checkpoint
+from ganlab import files
 from ganlab.errors import GanlabNotice, MetricError
 from ganlab.metrics.frechet import statistics
+from ganlab.run import checkpoint
 
 DIMS = (64, 192, 768, 2048)  # pytorch-fid's InceptionV3.BLOCK_INDEX_BY_DIM
 WEIGHTS_ENV = "GANLAB_FID_WEIGHTS"
@@ -180,7 +182,7 @@ def save_npz(path: Path, mu: np.ndarray, sigma: np.ndarray, **extra: np.ndarray)
     buffer = io.BytesIO()
     np.savez(buffer, mu=mu, sigma=sigma, **extra)
     path.parent.mkdir(parents=True, exist_ok=True)
-    checkpoint.atomic_write_bytes(path, lambda fh: fh.write(buffer.getvalue()))
+    files.atomic_write_bytes(path, lambda fh: fh.write(buffer.getvalue()))
 
 
 def load_npz(path: str | Path) -> tuple[np.ndarray, np.ndarray]:

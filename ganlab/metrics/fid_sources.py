@@ -102,7 +102,7 @@ def resolve(spec: str, options, image_size: int | None = None) -> Stats:
 
 def _net(options):
     from ganlab.metrics import fid
-    from ganlab.train import pick_device
+    from ganlab.run.device import pick_device
 
     return fid.feature_net(options.fid_weights, options.dims, str(pick_device(options.device)))
 
@@ -127,10 +127,10 @@ def _folder_stats(path: Path, options) -> Stats:
 def _run_stats(path: Path, options) -> Stats:
     from ganlab.metrics import fid
     from ganlab.metrics.groups import check_applicable, sample_count, tracked
-    from ganlab.metrics import METRICS
+    from ganlab.metrics.registry import METRICS
     from ganlab.metrics.subject import Subject
-    from ganlab.restore import restore
-    from ganlab.train import pick_device
+    from ganlab.run.device import pick_device
+    from ganlab.run.restore import restore
 
     subject = Subject.from_restored(restore(path, "last", device=str(pick_device(options.device))))
     check_applicable(METRICS["fid"], subject)

@@ -29,7 +29,7 @@ def check_applicable(metric, subject: Subject) -> None:
 
 
 def sample_count(options, group: str) -> int:
-    from ganlab.metrics import DEFAULT_N
+    from ganlab.metrics.registry import DEFAULT_N
 
     n = options.n if options.n is not None else DEFAULT_N[group]
     if n < 2:
@@ -66,7 +66,7 @@ def real_batches(subject: Subject, n: int, batch_size: int) -> tuple[torch.Tenso
 # --- inception: fid, kid ---------------------------------------------------------------------------
 def inception_group(subject: Subject, names: list[str], options) -> dict[str, dict[str, Any]]:
     from ganlab.metrics import fid, frechet, kid
-    from ganlab.train import pick_device
+    from ganlab.run.device import pick_device
 
     n = sample_count(options, "inception")
     real_count = len(subject.real())

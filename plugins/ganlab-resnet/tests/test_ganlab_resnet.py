@@ -6,14 +6,14 @@ import math
 
 import pytest
 import torch
+from ganlab_resnet.resnet import ResNet
 from torch import nn
 
 from ganlab import plugins
 from ganlab.config import RunConfig
 from ganlab.errors import ConfigError
+from ganlab.run.trainer import Trainer
 from ganlab.testing import check_arch
-from ganlab.train import Trainer
-from ganlab_resnet.resnet import ResNet
 
 torch.set_num_threads(2)
 

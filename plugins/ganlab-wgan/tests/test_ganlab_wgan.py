@@ -6,15 +6,15 @@ import math
 
 import pytest
 import torch
+from ganlab_wgan.hinge import Hinge
+from ganlab_wgan.wgan_gp import WGANGP, gradient_penalty
 from torch import nn
 
 from ganlab import plugins
 from ganlab.config import RunConfig
 from ganlab.errors import ConfigError
+from ganlab.run.trainer import Trainer
 from ganlab.testing import check_loss
-from ganlab.train import Trainer
-from ganlab_wgan.hinge import Hinge
-from ganlab_wgan.wgan_gp import WGANGP, gradient_penalty
 
 
 class Linear(nn.Module):

@@ -17,7 +17,6 @@ from typing import Any
 from ganlab.errors import ConfigError, PluginError
 
 GROUPS = {"loss": "ganlab.losses", "arch": "ganlab.archs", "dataset": "ganlab.datasets"}
-FLAGS = {"loss": "--loss", "arch": "--arch", "dataset": "--data"}
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 

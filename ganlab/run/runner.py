@@ -8,11 +8,18 @@ import time
 from pathlib import Path
 from typing import Any, Iterable
 
-from ganlab import checkpoint, plugins, viz
+from ganlab import plugins, viz
 from ganlab.config import RunConfig
-from ganlab.errors import ConfigError, DivergenceError, GanlabError, Interrupted, RunError
-from ganlab.rundir import RunDir, new_run, open_run
-from ganlab.train import Callback, Trainer, train, versions
+from ganlab.errors import (
+    ConfigError,
+    DivergenceError,
+    GanlabError,
+    Interrupted,
+    RunError,
+)
+from ganlab.run import checkpoint
+from ganlab.run.rundir import RunDir, new_run, open_run
+from ganlab.run.trainer import Callback, Trainer, train, versions
 
 
 class Recorder(Callback):

@@ -3,8 +3,6 @@ train each run under runs/<study>/ and evaluate it."""
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import itertools
 import re
 import shutil
@@ -12,11 +10,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ganlab import plugins, runner
+from ganlab import plugins
 from ganlab.config import RunConfig
-from ganlab.errors import ConfigError, DivergenceError, GanlabError, Interrupted, RunError
-from ganlab.rundir import RunDir
-from ganlab.train import Callback
+from ganlab.errors import (
+    ConfigError,
+    DivergenceError,
+    GanlabError,
+    Interrupted,
+    RunError,
+)
+from ganlab.metrics.registry import parse_metric_names
+from ganlab.run import runner
+from ganlab.run.rundir import RunDir
+from ganlab.run.trainer import Callback
 
 # Where a planned run's folder already exists, compare ignores these when deciding "same run":
 # the folder name is derived from the config, and the study may have been moved.
@@ -83,6 +89,7 @@ def plan(spec: StudySpec) -> list[PlannedRun]:
         config = RunConfig.from_dict(values, source="study flags")
         config.name = run_name(config)
         configs.append(config)
+    parse_metric_names(spec.metrics)  # an unknown --metric fails before training, not after each run
     planned = [classify(c) for c in configs]
     check_plugins([p.config for p in planned if p.action != "reuse"])
     return planned
@@ -141,19 +148,11 @@ def check_plugins(configs: list[RunConfig]) -> None:
 
 
 # --- running ----------------------------------------------------------------------------------------
-def evaluator() -> Callable[..., dict] | None:
-    """ganlab.metrics.evaluate_run when this install has it (it is optional to the study)."""
-    if importlib.util.find_spec("ganlab.metrics") is None:
-        return None
-    return getattr(importlib.import_module("ganlab.metrics"), "evaluate_run", None)
+def evaluator() -> Callable[..., dict]:
+    """The evaluation each finished run gets: `ganlab eval`'s. A seam that tests replace."""
+    from ganlab.metrics.evaluate import evaluate_run
 
-
-def check_metric_names(names: list[str] | None) -> None:
-    """An unknown --metric fails before training, not once per run after it."""
-    if names and importlib.util.find_spec("ganlab.metrics") is not None:
-        parse = getattr(importlib.import_module("ganlab.metrics"), "parse_metric_names", None)
-        if parse is not None:
-            parse(names)
+    return evaluate_run
 
 
 def run_study(spec: StudySpec, hooks: StudyHooks | None = None) -> StudyResult:
@@ -162,11 +161,6 @@ def run_study(spec: StudySpec, hooks: StudyHooks | None = None) -> StudyResult:
     planned = plan(spec)
     warnings: list[str] = []
     evaluate = evaluator() if spec.evaluate else None
-    if spec.evaluate and evaluate is None:
-        warnings.append("this install has no ganlab.metrics.evaluate_run, so the study trained but did not "
-                        "evaluate; metrics show as \"-\"")
-    if evaluate is not None:
-        check_metric_names(spec.metrics)
     failures: dict[str, list[str]] = {}  # one warning per distinct evaluation error, naming its runs
     hooks.on_plan(planned)
     for item in planned:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ganlab import viz
-from ganlab.compare import METRIC_ORDER, SECTIONS, Comparison, RunRecord
+from ganlab.compare.rows import METRIC_ORDER, SECTIONS, Comparison, RunRecord
 from ganlab.errors import ConfigError, RunError
 
 CURVES = (("d_loss", "D loss"), ("g_loss", "G loss"), ("d_real", "D(x)"), ("d_fake", "D(G(z))"))

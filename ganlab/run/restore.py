@@ -10,10 +10,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from ganlab import checkpoint, plugins
+from ganlab import plugins
 from ganlab.config import RunConfig
 from ganlab.errors import RunError
-from ganlab.rundir import RunDir, open_run
+from ganlab.run import checkpoint
+from ganlab.run.rundir import RunDir, open_run
 
 
 @dataclass

@@ -71,7 +71,7 @@ def torch_device(provider: str) -> str:
 
 
 def from_run(source: str | Path, checkpoint: str = "last", provider: str = "auto") -> Generator:
-    from ganlab.restore import restore
+    from ganlab.run.restore import restore
 
     device = torch_device(provider)
     restored = restore(source, checkpoint, device=device)

@@ -5,12 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn,
-                           TimeElapsedColumn, TimeRemainingColumn)
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
-from ganlab.train import Callback, Trainer
+from ganlab.run.trainer import Callback, Trainer
 
 console = Console()  # results (tables, paths) go to stdout
 err_console = Console(stderr=True, soft_wrap=True, highlight=False)  # errors and notices, one line each

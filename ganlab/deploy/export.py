@@ -200,8 +200,8 @@ def export_onnx(source: str | Path, out: str | Path | None = None, opset: int | 
     """Exports the generator of a run (or a checkpoint file) to ONNX, verified unless told not to."""
     import onnx
 
-    from ganlab.checkpoint import atomic_write_bytes
-    from ganlab.restore import restore
+    from ganlab.files import atomic_write_bytes
+    from ganlab.run.restore import restore
 
     if output not in OUTPUTS:
         raise ConfigError(f"--output {output!r} is not one of {', '.join(OUTPUTS)}; pass --output float or --output uint8")

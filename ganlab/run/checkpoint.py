@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -14,52 +12,10 @@ from typing import Any
 import torch
 
 from ganlab.errors import GanlabNotice, RunError
+from ganlab.files import atomic_write_bytes, previous_path
 
 FORMAT = "ganlab-checkpoint-1"
 ENVELOPE = "ganlab-checkpoint-envelope-1"  # {"sha256": hex, "payload": uint8 tensor of the state}
-
-
-def previous_path(path: Path) -> Path:
-    return Path(path).with_name(Path(path).stem + ".previous" + Path(path).suffix)
-
-
-def atomic_write_bytes(path: Path, write, keep_previous: bool = False) -> None:
-    """Writes through `write(fileobj)` into a temp file beside `path`, fsyncs, then renames.
-
-    A crash at any moment leaves either the old file or the new one, never a torn file
-    under the final name (rename is atomic on POSIX within one filesystem).
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        if keep_previous and path.exists():  # the old file survives as X.previous.ext
-            os.replace(path, previous_path(path))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, lambda f: f.write(text.encode("utf-8")))
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # some filesystems refuse fsync on directories; the rename still happened
-        pass
-    finally:
-        os.close(fd)
 
 
 def save(path: Path, state: dict[str, Any]) -> None:

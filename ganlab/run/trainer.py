@@ -9,9 +9,11 @@ from typing import Any, Iterable
 import torch
 from torch import Tensor
 
-from ganlab import __version__, contract, plugins
+from ganlab import __version__, plugins
 from ganlab.config import RunConfig
-from ganlab.errors import ConfigError, DivergenceError
+from ganlab.errors import DivergenceError
+from ganlab.plugins import contract
+from ganlab.run.device import pick_device
 
 POINTS_IN_SCATTER = 2500  # the sample count the mode metrics use on ring/grid
 
@@ -22,16 +24,6 @@ class Callback:
     def on_start(self, trainer: "Trainer") -> None: ...
     def on_step(self, trainer: "Trainer", stats: dict[str, float]) -> None: ...
     def on_end(self, trainer: "Trainer", summary: dict[str, Any]) -> None: ...
-
-
-def pick_device(name: str) -> torch.device:
-    if name not in ("auto", "cpu", "cuda") and not name.startswith("cuda:"):
-        raise ConfigError(f"unknown device {name!r}; choose auto, cpu or cuda")
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"device {name!r} asked for, but torch sees no CUDA GPU; use --device cpu or auto")
-    return torch.device(name)
 
 
 class Trainer:

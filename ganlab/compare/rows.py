@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ganlab.errors import GanlabError, RunError
-from ganlab.rundir import RunDir
+from ganlab.run.rundir import RunDir
 
 # Settings that do not change what is trained: runs differing only in these are seeds of one
 # experiment. seed/name/runs_dir by definition; the rest only move files or pictures around

@@ -12,9 +12,9 @@ from rich.progress import Progress
 from rich.table import Table
 from rich.text import Text
 
-from ganlab.compare import SECTIONS, Comparison
-from ganlab.study import PlannedRun, StudyHooks
-from ganlab.train import Callback, Trainer
+from ganlab.compare.rows import SECTIONS, Comparison
+from ganlab.compare.study import PlannedRun, StudyHooks
+from ganlab.run.trainer import Callback, Trainer
 
 FORMATS = ("table", "json", "csv", "markdown")
 BEST_STYLE = "bold green"

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ganlab import checkpoint
+from ganlab import files
 from ganlab.config import RunConfig, dump_toml, load_toml
 from ganlab.errors import ConfigError, RunError
+from ganlab.run import checkpoint
 
 
 @dataclass
@@ -92,7 +93,7 @@ class RunDir:
     def has_checkpoint(self, which: str = "last") -> bool:
         """The checkpoint or the previous one kept beside it (either can be loaded)."""
         path = self._checkpoint_path(which)
-        return path.is_file() or checkpoint.previous_path(path).is_file()
+        return path.is_file() or files.previous_path(path).is_file()
 
     def checkpoint(self, which: str = "last") -> dict[str, Any]:
         """`which` is "last", "best" or a path to a checkpoint file."""
@@ -104,10 +105,10 @@ class RunDir:
 
     # --- writing --------------------------------------------------------------------------
     def write_config(self, config: RunConfig) -> None:
-        checkpoint.atomic_write_text(self.config_file, dump_toml(config.to_dict()))
+        files.atomic_write_text(self.config_file, dump_toml(config.to_dict()))
 
     def write_summary(self, summary: dict[str, Any]) -> None:
-        checkpoint.atomic_write_text(self.summary_file, json.dumps(summary, indent=2, sort_keys=False) + "\n")
+        files.atomic_write_text(self.summary_file, json.dumps(summary, indent=2, sort_keys=False) + "\n")
 
     def update_summary(self, **sections: Any) -> dict[str, Any]:
         summary = self.summary()
@@ -118,7 +119,7 @@ class RunDir:
     def truncate_metrics(self, after_step: int) -> None:
         """Drops log lines past `after_step` (written after the checkpoint a resume starts from)."""
         rows = [r for r in self.metrics() if r.get("step", 0) <= after_step]
-        checkpoint.atomic_write_text(self.metrics_file, "".join(json.dumps(r) + "\n" for r in rows))
+        files.atomic_write_text(self.metrics_file, "".join(json.dumps(r) + "\n" for r in rows))
 
 
 def open_run(path: str | Path) -> RunDir:

@@ -1,0 +1,69 @@
+"""The metric registry: every metric's name, group, direction and description, and the order
+in which tables and plots show them. Adding a metric touches this file (and its group)."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from ganlab.errors import MetricError
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    group: str  # metrics of one group are computed together
+    better: str  # "lower" or "higher"
+    about: str
+
+
+METRICS = {m.name: m for m in (
+    Metric("fid", "inception", "lower", "Fréchet Inception Distance, pytorch-fid features (Heusel et al. 2017)"),
+    Metric("kid", "inception", "lower", "Kernel Inception Distance, cubic-kernel MMD^2 (Binkowski et al. 2018)"),
+    Metric("classifier_fd", "classifier", "lower", "Fréchet distance in ganlab's small classifier's features"),
+    Metric("classes_covered", "classifier", "higher", "classes the classifier finds among the samples"),
+    Metric("class_kl", "classifier", "lower", "KL(generated || real) of predicted class histograms"),
+    Metric("modes_covered", "modes", "higher", "mixture modes with a sample within 3 std"),
+    Metric("high_quality_pct", "modes", "higher", "% of samples within 3 std of their nearest mode"),
+    Metric("mode_kl", "modes", "lower", "KL(mode histogram || uniform)"),
+)}
+DEFAULT_N = {"inception": 5000, "classifier": 5000, "modes": 2500}  # pytorch-fid: use >= 2048 for FID
+
+
+def parse_metric_names(values: list[str] | str | None) -> list[str] | None:
+    """["fid,kid", "mode_kl"] -> ["fid", "kid", "mode_kl"]; unknown names are a MetricError."""
+    if not values:
+        return None
+    names = []
+    for value in [values] if isinstance(values, str) else values:
+        names += [v.strip() for v in value.split(",") if v.strip()]
+    for name in names:
+        if name not in METRICS:
+            close = difflib.get_close_matches(name, METRICS, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise MetricError(f"unknown metric {name!r}{hint}; choose from {', '.join(METRICS)}")
+    return list(dict.fromkeys(names))
+
+
+def primary_metric(names: list[str]) -> str:
+    """The one metric that picks the best checkpoint during training."""
+    for name in ("fid", "classifier_fd", "modes_covered"):
+        if name in names:
+            return name
+    return names[0]
+
+
+
+
+def order(names) -> list[str]:
+    """`names` in registry order (the display order of tables and plots); unknown names follow,
+    sorted (a summary written by a newer ganlab, or a plugin's metric)."""
+    names = set(names)
+    known = [m for m in METRICS if m in names]
+    return known + sorted(names - set(known))
+
+
+def better(name: str) -> str:
+    """"lower" or "higher"; an unknown metric counts as lower-is-better (distances)."""
+    metric = METRICS.get(name)
+    return metric.better if metric is not None else "lower"
