@@ -79,9 +79,11 @@ def frechet_timing(n: int, dims: int, repeats: int = 3) -> None:
                 v_theirs = f"failed: {exc}"
             theirs.append(time.perf_counter() - t)
         rel = f"{abs(v_ours - v_theirs) / abs(v_theirs):.1e}" if isinstance(v_theirs, float) else "-"
-        print(f"frechet {dims}-d, {label}: ganlab {min(ours):.2f} s ({v_ours:.6f}), pytorch-fid "
-              f"{min(theirs):.2f} s ({v_theirs if isinstance(v_theirs, str) else f'{v_theirs:.6f}'}), "
-              f"relative difference {rel}, ratio {min(ours) / min(theirs):.2f}")
+        print(
+            f"frechet {dims}-d, {label}: ganlab {min(ours):.2f} s ({v_ours:.6f}), pytorch-fid "
+            f"{min(theirs):.2f} s ({v_theirs if isinstance(v_theirs, str) else f'{v_theirs:.6f}'}), "
+            f"relative difference {rel}, ratio {min(ours) / min(theirs):.2f}"
+        )
 
 
 def main() -> None:
@@ -108,17 +110,21 @@ def main() -> None:
             weights.parent.mkdir(parents=True)
             weights.symlink_to(args.weights.resolve())
         a, b = write_folders(tmp, args.n, args.size)
-        print(f"{args.n} + {args.n} images of {args.size} px, weights {weights.name} "
-              f"({'stand-in' if args.weights is None else args.weights}), {os.cpu_count()} CPUs, "
-              f"{args.threads} thread(s), device cpu")
+        print(
+            f"{args.n} + {args.n} images of {args.size} px, weights {weights.name} "
+            f"({'stand-in' if args.weights is None else args.weights}), {os.cpu_count()} CPUs, "
+            f"{args.threads} thread(s), device cpu"
+        )
         for dims in [int(d) for d in args.dims.split(",")]:
             flags = ["--dims", str(dims), "--device", "cpu"]
             ref_value, ref_time = timed([sys.executable, "-m", "pytorch_fid", str(a), str(b), *flags], env)
             our_value, our_time = timed([sys.executable, "-m", "ganlab", "fid", str(a), str(b), *flags], env)
             print(f"[{dims} dims] python -m pytorch_fid: FID {ref_value:.6f} in {ref_time:.1f} s")
             print(f"[{dims} dims] ganlab fid:            FID {our_value:.6f} in {our_time:.1f} s")
-            print(f"[{dims} dims] relative difference {abs(our_value - ref_value) / abs(ref_value):.2e}, "
-                  f"time ratio ganlab / pytorch-fid {our_time / ref_time:.2f}")
+            print(
+                f"[{dims} dims] relative difference {abs(our_value - ref_value) / abs(ref_value):.2e}, "
+                f"time ratio ganlab / pytorch-fid {our_time / ref_time:.2f}"
+            )
     from threadpoolctl import (
         threadpool_limits,  # numpy is already imported: limit its BLAS here
     )

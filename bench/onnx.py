@@ -42,8 +42,11 @@ def build_generator(args) -> tuple[torch.nn.Module, int, str]:
     arch, _ = plugins.create("arch", "dcgan", {"width": args.width})
     torch.manual_seed(0)
     G, _ = arch.build((args.channels, args.image_size, args.image_size), args.latent_dim)
-    return G.eval(), args.latent_dim, (f"dcgan {args.image_size}px x{args.channels} width {args.width}, "
-                                       f"latent {args.latent_dim}")
+    return (
+        G.eval(),
+        args.latent_dim,
+        (f"dcgan {args.image_size}px x{args.channels} width {args.width}, latent {args.latent_dim}"),
+    )
 
 
 def ort_session(model: bytes, device: str, threads: int):
@@ -92,16 +95,21 @@ def measure(fns: dict, latent: int, rounds: int) -> dict[str, dict[str, float]]:
         for name, fn in fns.items():
             lat[name].append(1000 * time_calls(fn, z1, LATENCY_CALLS) / LATENCY_CALLS)
             thr[name].append(THROUGHPUT_BATCH * THROUGHPUT_CALLS / time_calls(fn, z64, THROUGHPUT_CALLS))
-    return {name: {"latency_ms": statistics.median(lat[name]), "images_per_s": statistics.median(thr[name])}
-            for name in fns}
+    return {
+        name: {"latency_ms": statistics.median(lat[name]), "images_per_s": statistics.median(thr[name])} for name in fns
+    }
 
 
 def report(device: str, results: dict[str, dict[str, float]]) -> None:
     t, o = results["torch eager"], results["onnxruntime"]
-    print(f"  {device:4s} latency, batch 1      {t['latency_ms']:10.3f} ms  {o['latency_ms']:10.3f} ms"
-          f"   {t['latency_ms'] / o['latency_ms']:6.2f}x")
-    print(f"  {device:4s} throughput, batch {THROUGHPUT_BATCH}  {t['images_per_s']:10.0f} /s  "
-          f"{o['images_per_s']:10.0f} /s   {o['images_per_s'] / t['images_per_s']:6.2f}x")
+    print(
+        f"  {device:4s} latency, batch 1      {t['latency_ms']:10.3f} ms  {o['latency_ms']:10.3f} ms"
+        f"   {t['latency_ms'] / o['latency_ms']:6.2f}x"
+    )
+    print(
+        f"  {device:4s} throughput, batch {THROUGHPUT_BATCH}  {t['images_per_s']:10.0f} /s  "
+        f"{o['images_per_s']:10.0f} /s   {o['images_per_s'] / t['images_per_s']:6.2f}x"
+    )
 
 
 def main() -> None:
@@ -122,8 +130,10 @@ def main() -> None:
     diffs = verify(model, module, latent, TOLERANCE)  # same weights, checked before timing them
     import onnxruntime as ort
 
-    print(f"{what}; torch {torch.__version__}, onnxruntime {ort.__version__}, threads {args.threads}, "
-          f"{args.rounds} rounds (median); parity max |diff| {max(diffs.values()):.1e}")
+    print(
+        f"{what}; torch {torch.__version__}, onnxruntime {ort.__version__}, threads {args.threads}, "
+        f"{args.rounds} rounds (median); parity max |diff| {max(diffs.values()):.1e}"
+    )
     print(f"  {'':30s}{'torch eager':>13s}  {'onnxruntime':>13s}   ort speedup")
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     for device in devices:

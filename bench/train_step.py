@@ -59,8 +59,17 @@ def time_plain(config: RunConfig, steps: int) -> float:
     trainer = Trainer(config)  # only to get identical networks, optimizers and data
     gen = torch.Generator().manual_seed(config.seed)
     start = time.perf_counter()
-    plain_loop(trainer.G, trainer.D, trainer.opt_g, trainer.opt_d, trainer.data.images, steps,
-               config.batch_size, config.latent_dim, gen)
+    plain_loop(
+        trainer.G,
+        trainer.D,
+        trainer.opt_g,
+        trainer.opt_d,
+        trainer.data.images,
+        steps,
+        config.batch_size,
+        config.latent_dim,
+        gen,
+    )
     return steps / (time.perf_counter() - start)
 
 
@@ -72,17 +81,26 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args()
-    config = RunConfig(loss="nonsaturating", image_size=args.image_size, arch_options={"width": args.width},
-                       batch_size=args.batch_size, steps=args.steps, sample_every=10**9,
-                       checkpoint_every=10**9, device="cpu")
+    config = RunConfig(
+        loss="nonsaturating",
+        image_size=args.image_size,
+        arch_options={"width": args.width},
+        batch_size=args.batch_size,
+        steps=args.steps,
+        sample_every=10**9,
+        checkpoint_every=10**9,
+        device="cpu",
+    )
     time_plain(config, 10)  # warm-up: first conv calls pick their kernels
     ours, plain = [], []
     for _ in range(args.rounds):
         ours.append(time_ganlab(config, args.steps))
         plain.append(time_plain(config, args.steps))
     o, p = statistics.median(ours), statistics.median(plain)
-    print(f"dcgan {args.image_size}px width {args.width}, batch {args.batch_size}, digits, CPU, "
-          f"{torch.get_num_threads()} threads, {args.steps} steps x {args.rounds} rounds (median)")
+    print(
+        f"dcgan {args.image_size}px width {args.width}, batch {args.batch_size}, digits, CPU, "
+        f"{torch.get_num_threads()} threads, {args.steps} steps x {args.rounds} rounds (median)"
+    )
     print(f"  plain PyTorch loop : {p:8.2f} steps/s   rounds: {', '.join(f'{x:.2f}' for x in plain)}")
     print(f"  ganlab Trainer     : {o:8.2f} steps/s   rounds: {', '.join(f'{x:.2f}' for x in ours)}")
     print(f"  ganlab / plain     : {o / p:8.3f}  (framework overhead {100 * (1 - o / p):+.1f}%)")

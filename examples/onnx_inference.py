@@ -46,7 +46,7 @@ def grid(images: np.ndarray, nrow: int = 8) -> Image.Image:
     canvas = np.full((rows * (h + PADDING) + PADDING, cols * (w + PADDING) + PADDING, c), 255, np.uint8)
     for i, img in enumerate(images):
         top, left = PADDING + (i // cols) * (h + PADDING), PADDING + (i % cols) * (w + PADDING)
-        canvas[top:top + h, left:left + w] = img.transpose(1, 2, 0)  # CHW -> HWC
+        canvas[top : top + h, left : left + w] = img.transpose(1, 2, 0)  # CHW -> HWC
     return Image.fromarray(canvas[:, :, 0] if c == 1 else canvas)
 
 

@@ -65,17 +65,14 @@ class RunConfig:
     def from_dict(cls, values: dict[str, Any], source: str = "config") -> "RunConfig":
         unknown = sorted(set(values) - set(FIELDS))
         if unknown:
-            raise ConfigError(
-                f"unknown key {unknown[0]!r} in {source}; valid keys: {', '.join(FIELDS)}"
-            )
+            raise ConfigError(f"unknown key {unknown[0]!r} in {source}; valid keys: {', '.join(FIELDS)}")
         config = cls(**values)
         config.validate()
         return config
 
     def validate(self) -> None:
         """Checks what needs no plugin: ranges and choices. Plugins check their own options."""
-        for key in ("steps", "batch_size", "d_steps", "latent_dim", "sample_every",
-                    "checkpoint_every", "n_samples"):
+        for key in ("steps", "batch_size", "d_steps", "latent_dim", "sample_every", "checkpoint_every", "n_samples"):
             value = getattr(self, key)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 flag = "--" + key.replace("_", "-")
@@ -84,9 +81,13 @@ class RunConfig:
             value = getattr(self, key)
             if not isinstance(value, (int, float)) or not value > 0:
                 flag = "--" + key.replace("_", "-")
-                raise ConfigError(f"{key} must be a positive number, got {value!r}; set {flag} above 0, e.g. {flag} 2e-4")
+                raise ConfigError(
+                    f"{key} must be a positive number, got {value!r}; set {flag} above 0, e.g. {flag} 2e-4"
+                )
         if not isinstance(self.eval_every, int) or isinstance(self.eval_every, bool) or self.eval_every < 0:
-            raise ConfigError(f"eval_every must be an integer >= 0, got {self.eval_every!r}; set --eval-every 0 (off) or more")
+            raise ConfigError(
+                f"eval_every must be an integer >= 0, got {self.eval_every!r}; set --eval-every 0 (off) or more"
+            )
         if self.on_nan not in ("stop", "skip-batch"):
             raise ConfigError(f"unknown on_nan {self.on_nan!r}; choose 'stop' or 'skip-batch'")
         if self.optimizer not in ("adam", "sgd"):

@@ -39,8 +39,9 @@ def resolve(kind: str, plugin: Any, options: dict[str, Any] | None = None) -> tu
     cls = plugin if inspect.isclass(plugin) else type(plugin)
     who = f"{kind} {cls.__module__}:{cls.__qualname__}"
     if not issubclass(cls, base):
-        raise PluginError(f"{who} is not a subclass of {base.__module__}.{base.__qualname__}; "
-                          "derive the plugin class from it")
+        raise PluginError(
+            f"{who} is not a subclass of {base.__module__}.{base.__qualname__}; derive the plugin class from it"
+        )
     if not inspect.isclass(plugin):
         if options:
             raise PluginError(f"{who}: options go with a class or a name, not an instance; pass the class")
@@ -63,8 +64,7 @@ class _Critic(nn.Module):
         return self.net(x).flatten()  # (N,)
 
 
-def check_loss(loss: Any, options: dict[str, Any] | None = None, *, batch: int = 16,
-               seed: int = 0) -> dict[str, float]:
+def check_loss(loss: Any, options: dict[str, Any] | None = None, *, batch: int = 16, seed: int = 0) -> dict[str, float]:
     """Checks a loss: d_loss, g_loss and penalty are finite 0-dim tensors; gradients reach D's
     weights through d_loss (+ penalty) and G's output through g_loss; values and gradients stay
     finite at logits of +-200 (work from logits with softplus). Returns the measured values."""
@@ -94,23 +94,24 @@ def _check_d_side(obj: Any, who: str, D: nn.Module, real: Tensor, fake: Tensor) 
     if penalty is not None:
         contract.check_loss_value(who, penalty, "penalty")
         if not penalty.requires_grad:
-            raise PluginError(f"{who}: penalty does not depend on D's weights; build it with "
-                              "torch.autograd.grad(..., create_graph=True)")
+            raise PluginError(
+                f"{who}: penalty does not depend on D's weights; build it with "
+                "torch.autograd.grad(..., create_graph=True)"
+            )
         # a gradient penalty need not reach every weight (D's last bias drops out of grad_x D)
         _require_gradient(who, "penalty", list(D.named_parameters()), penalty, every=False)
         values["penalty"] = penalty.item()
     return values
 
 
-def _require_gradient(who: str, what: str, named: list[tuple[str, Tensor]], value: Tensor,
-                      every: bool = True) -> None:
+def _require_gradient(who: str, what: str, named: list[tuple[str, Tensor]], value: Tensor, every: bool = True) -> None:
     """Every tensor in `named` (or, every=False, at least one) gets a finite gradient from
     `value`, and not all of them zero."""
     tensors = [t for _, t in named]
     if not value.requires_grad:
         raise PluginError(f"{who}: {what} carries no gradient; do not detach or call .item() inside it")
     grads = torch.autograd.grad(value, tensors, allow_unused=True, retain_graph=True)
-    for (name, _), grad in zip(named, grads):
+    for (name, _), grad in zip(named, grads, strict=True):
         if grad is None and every:
             raise PluginError(f"{who}: no gradient from {what} reaches {name}; it must depend on it")
         if grad is not None and not torch.isfinite(grad).all():
@@ -124,20 +125,31 @@ def _check_extreme_logits(obj: Any, who: str, batch: int) -> None:
     for sign in (1.0, -1.0):
         real = (sign * EXTREME_LOGIT * signs).requires_grad_(True)
         fake = (-sign * EXTREME_LOGIT * signs).requires_grad_(True)
-        for what, value in (("d_loss", obj.d_loss(real, fake)),
-                            ("g_loss", obj.g_loss(fake, real if obj.needs_real_logits_in_g else None))):
+        for what, value in (
+            ("d_loss", obj.d_loss(real, fake)),
+            ("g_loss", obj.g_loss(fake, real if obj.needs_real_logits_in_g else None)),
+        ):
             contract.check_loss_value(who, value, f"{what} at logits of +-{EXTREME_LOGIT:g}")
             grads = torch.autograd.grad(value, [real, fake], allow_unused=True)
             if any(g is not None and not torch.isfinite(g).all() for g in grads):
-                raise PluginError(f"{who}: the gradient of {what} is NaN or Inf at logits of "
-                                  f"+-{EXTREME_LOGIT:g}; compute log D with softplus, not log(sigmoid)")
+                raise PluginError(
+                    f"{who}: the gradient of {what} is NaN or Inf at logits of "
+                    f"+-{EXTREME_LOGIT:g}; compute log D with softplus, not log(sigmoid)"
+                )
 
 
 # --- architectures ------------------------------------------------------------------------------
-def check_arch(arch: Any, options: dict[str, Any] | None = None, *,
-               shapes: Iterable[tuple[int, ...]] | None = None,
-               unsupported: Iterable[tuple[int, ...]] = (), latent_dim: int = 8, batch: int = 4,
-               onnx: bool = True, seed: int = 0) -> list[tuple[int, ...]]:
+def check_arch(
+    arch: Any,
+    options: dict[str, Any] | None = None,
+    *,
+    shapes: Iterable[tuple[int, ...]] | None = None,
+    unsupported: Iterable[tuple[int, ...]] = (),
+    latent_dim: int = 8,
+    batch: int = 4,
+    onnx: bool = True,
+    seed: int = 0,
+) -> list[tuple[int, ...]]:
     """Checks an arch on each shape: build gives two modules; G's output has shape (N, *shape),
     is finite and, for images, in [-1, 1] in train and eval mode; D gives (N,) finite logits;
     gradients reach every parameter of G and D; G passes `ganlab export` (ONNX export, checker,
@@ -163,8 +175,9 @@ def _check_refusals(obj: Any, who: str, unsupported: Iterable[tuple[int, ...]]) 
     for shape in unsupported:
         reason = obj.supports(tuple(shape))
         if not isinstance(reason, str) or not reason:
-            raise PluginError(f"{who}: supports{tuple(shape)} returned {reason!r}, expected a message "
-                              "saying what is supported")
+            raise PluginError(
+                f"{who}: supports{tuple(shape)} returned {reason!r}, expected a message saying what is supported"
+            )
         try:
             obj.check(tuple(shape))
         except ConfigError:
@@ -181,15 +194,14 @@ def _first_supported(obj: Any, who: str) -> list[tuple[int, ...]]:
 
 def _build(obj: Any, who: str, shape: tuple[int, ...], latent_dim: int) -> tuple[nn.Module, nn.Module]:
     built = obj.build(shape, latent_dim)
-    if (not isinstance(built, tuple) or len(built) != 2
-            or not all(isinstance(m, nn.Module) for m in built)):
-        raise PluginError(f"{who}: build{shape} returned {type(built).__name__}, expected a tuple "
-                          "(G, D) of torch.nn.Module")
+    if not isinstance(built, tuple) or len(built) != 2 or not all(isinstance(m, nn.Module) for m in built):
+        raise PluginError(
+            f"{who}: build{shape} returned {type(built).__name__}, expected a tuple (G, D) of torch.nn.Module"
+        )
     return built
 
 
-def _check_forward(who: str, G: nn.Module, D: nn.Module, shape: tuple[int, ...],
-                   latent_dim: int, batch: int) -> None:
+def _check_forward(who: str, G: nn.Module, D: nn.Module, shape: tuple[int, ...], latent_dim: int, batch: int) -> None:
     G.train()
     D.train()
     fake = G(torch.randn(batch, latent_dim))
@@ -221,14 +233,21 @@ def check_onnx_export(who: str, G: nn.Module, latent_dim: int) -> dict[int, floa
 
 
 def _short_name(who: str) -> str:
-    """"arch 'resnet' (module:Class from dist==v)" -> "resnet"; "arch module:Class" -> "Class"."""
+    """ "arch 'resnet' (module:Class from dist==v)" -> "resnet"; "arch module:Class" -> "Class"."""
     head = who.split(" (")[0]
     return head.split("'")[1] if "'" in head else head.rsplit(":", 1)[-1]
 
 
 # --- datasets -----------------------------------------------------------------------------------
-def check_dataset(dataset: Any, options: dict[str, Any] | None = None, *, image_size: int | None = None,
-                  root: str | None = None, n: int = 8, seed: int = 0):
+def check_dataset(
+    dataset: Any,
+    options: dict[str, Any] | None = None,
+    *,
+    image_size: int | None = None,
+    root: str | None = None,
+    n: int = 8,
+    seed: int = 0,
+):
     """Checks a dataset: load returns a DataSource of kind "image" (shape (C, H, W), H = W =
     image_size) or "points" (shape (D,)); it is non-empty; meta is JSON-serialisable; sample(n)
     gives (n, *shape) finite floats, images in [-1, 1]; the same seed gives the same batch.
@@ -245,8 +264,10 @@ def check_dataset(dataset: Any, options: dict[str, Any] | None = None, *, image_
     _check_batch(who, source, batch, n)
     again = source.sample(n, torch.Generator().manual_seed(seed))
     if not torch.equal(batch, again):
-        raise PluginError(f"{who}: two sample({n}) calls with equally seeded generators differ; "
-                          "draw every random number from the generator argument")
+        raise PluginError(
+            f"{who}: two sample({n}) calls with equally seeded generators differ; "
+            "draw every random number from the generator argument"
+        )
     return source
 
 
@@ -275,6 +296,7 @@ def _check_batch(who: str, source: Any, batch: Any, n: int) -> None:
         raise PluginError(f"{who}: sample({n}) returned {got}, expected float of shape {expected}")
     if not torch.isfinite(batch).all():
         raise PluginError(f"{who}: sample({n}) returned NaN or Inf")
-    if source.kind == "image" and (batch.min() < -1 - contract.RANGE_TOLERANCE
-                                   or batch.max() > 1 + contract.RANGE_TOLERANCE):
+    if source.kind == "image" and (
+        batch.min() < -1 - contract.RANGE_TOLERANCE or batch.max() > 1 + contract.RANGE_TOLERANCE
+    ):
         raise PluginError(f"{who}: sample({n}) spans [{batch.min():.4g}, {batch.max():.4g}], expected [-1, 1]")

@@ -25,8 +25,7 @@ def save_grid(images: Tensor, path: Path, nrow: int = 8) -> None:
     save_image((images.clamp(-1, 1) + 1) / 2, path, nrow=nrow, padding=2, pad_value=1.0)
 
 
-def save_scatter(points: Tensor, path: Path, modes: Sequence[Sequence[float]] | None = None,
-                 title: str = "") -> None:
+def save_scatter(points: Tensor, path: Path, modes: Sequence[Sequence[float]] | None = None, title: str = "") -> None:
     """(N, 2) generated points over the true mode centres."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5, 5), dpi=100)
@@ -71,7 +70,7 @@ def save_loss_curve(rows: list[dict[str, Any]], path: Path, title: str = "") -> 
     window = max(1, len(rows) // 50)
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6), dpi=100, sharex=True)
     for ax, keys in ((top, ("d_loss", "g_loss")), (bottom, ("d_real", "d_fake"))):
-        for key, color in zip(keys, ("tab:blue", "tab:orange")):
+        for key, color in zip(keys, ("tab:blue", "tab:orange"), strict=False):
             values = [r[key] for r in rows]
             ax.plot(steps, values, color=color, alpha=0.25, linewidth=0.8)
             ax.plot(steps, _smooth(values, window), color=color, label=key)

@@ -40,15 +40,22 @@ def cli(capsys, monkeypatch, tmp_path):
 
 
 TINY_IMAGE = ["--image-size", "8", "--arch-opt", "width=8", "--batch-size", "8", "--latent-dim", "8"]
-TINY_POINTS = ["--data", "ring", "--arch", "mlp", "--arch-opt", "hidden=16", "--batch-size", "16",
-               "--latent-dim", "4"]
+TINY_POINTS = ["--data", "ring", "--arch", "mlp", "--arch-opt", "hidden=16", "--batch-size", "16", "--latent-dim", "4"]
 
 
 def tiny_config(**overrides):
     """A dcgan/digits config that trains a step in milliseconds."""
     from ganlab.config import RunConfig
 
-    values = dict(image_size=8, arch_options={"width": 8}, batch_size=8, latent_dim=8, steps=4,
-                  sample_every=2, checkpoint_every=2, n_samples=16)
+    values = dict(
+        image_size=8,
+        arch_options={"width": 8},
+        batch_size=8,
+        latent_dim=8,
+        steps=4,
+        sample_every=2,
+        checkpoint_every=2,
+        n_samples=16,
+    )
     values.update(overrides)
     return RunConfig(**values)

@@ -41,8 +41,13 @@ def test_dcgan_layers_follow_radford_et_al():
 def test_dcgan_init_is_normal_0_02():
     torch.manual_seed(0)
     G, D = DCGAN(width=64).build((3, 64, 64), latent_dim=100)
-    weights = torch.cat([m.weight.flatten() for m in list(G.modules()) + list(D.modules())
-                         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))])
+    weights = torch.cat(
+        [
+            m.weight.flatten()
+            for m in list(G.modules()) + list(D.modules())
+            if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))
+        ]
+    )
     assert weights.mean().item() == pytest.approx(0.0, abs=1e-3)
     assert weights.std().item() == pytest.approx(0.02, rel=0.02)
     bn = torch.cat([m.weight for m in G.modules() if isinstance(m, nn.BatchNorm2d)])
@@ -94,5 +99,5 @@ def test_every_registered_loss_meets_the_contract(name):
     fake = torch.randn(8, requires_grad=True)
     for what, value in (("d_loss", loss.d_loss(real, fake)), ("g_loss", loss.g_loss(fake, real))):
         contract.check_loss_value(name, value, what)
-    grad_fake, = torch.autograd.grad(loss.g_loss(fake, real), fake)
+    (grad_fake,) = torch.autograd.grad(loss.g_loss(fake, real), fake)
     assert torch.isfinite(grad_fake).all() and grad_fake.abs().sum() > 0

@@ -38,7 +38,8 @@ def test_points_run_leaves_a_scatter_plot(cli, tmp_path):
 def test_config_file_and_flag_override(cli, tmp_path):
     (tmp_path / "run.toml").write_text(
         'loss = "lsgan"\nsteps = 2\nimage_size = 8\nbatch_size = 8\nlatent_dim = 8\n'
-        '[arch_options]\nwidth = 8\n[loss_options]\na = -1.0\nb = 1.0\nc = 0.0\n')
+        "[arch_options]\nwidth = 8\n[loss_options]\na = -1.0\nb = 1.0\nc = 0.0\n"
+    )
     result = cli("train", "--config", "run.toml", "--steps", "3", "--name", "c")
     assert result.code == 0, result.err
     cfg = json.loads((tmp_path / "runs" / "c" / "summary.json").read_text())["config"]
@@ -55,7 +56,7 @@ def test_resume_continues_to_more_steps(cli, tmp_path):
     summary = json.loads((tmp_path / "runs" / "r" / "summary.json").read_text())
     assert summary["step"] == 4
     lines = (tmp_path / "runs" / "r" / "metrics.jsonl").read_text().splitlines()
-    assert [json.loads(l)["step"] for l in lines] == [1, 2, 3, 4]
+    assert [json.loads(line)["step"] for line in lines] == [1, 2, 3, 4]
 
 
 BAD_INPUTS = [

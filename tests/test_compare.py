@@ -44,7 +44,8 @@ def runs(trained, tmp_path):
     for (loss, seed), fid in FID.items():
         RunDir(root / f"{loss}-s{seed}").update_summary(
             metrics={"fid": metric(fid), "classes_covered": metric(COVERED[loss, seed], better="higher")},
-            metrics_best={"fid": metric(fid - 1.0, step=2)})
+            metrics_best={"fid": metric(fid - 1.0, step=2)},
+        )
     return root
 
 
@@ -55,7 +56,7 @@ def rows_by_loss(out):
 # --- the numbers ----------------------------------------------------------------------------------
 def test_stat_is_mean_and_sample_std():
     assert compare.stat([10, 12, 14]) == {"mean": 12.0, "std": 2.0, "n_seeds": 3}
-    assert compare.stat([8, 9])["std"] == pytest.approx(0.5 ** 0.5, rel=1e-12)
+    assert compare.stat([8, 9])["std"] == pytest.approx(0.5**0.5, rel=1e-12)
     assert compare.stat([5.0, None]) == {"mean": 5.0, "std": None, "n_seeds": 1}
     assert compare.stat([None]) is None
 
@@ -76,7 +77,7 @@ def test_json_groups_seeds_with_mean_std_and_metric_settings(cli, runs):
     assert mm["name"] == "minimax" and mm["runs"] == ["minimax-s0", "minimax-s1", "minimax-s2"]
     fid = mm["metrics"]["fid"]["final"]
     assert (fid["mean"], fid["std"], fid["n_seeds"], fid["n"], fid["feature_net"]) == (12.0, 2.0, 3, 1000, "digits-cnn")
-    assert ls["metrics"]["fid"]["final"]["std"] == pytest.approx(0.5 ** 0.5, rel=1e-12)
+    assert ls["metrics"]["fid"]["final"]["std"] == pytest.approx(0.5**0.5, rel=1e-12)
     assert ls["metrics"]["fid"]["best"]["mean"] == pytest.approx(7.5)
     summaries = [RunDir(runs / f"minimax-s{s}").summary() for s in range(3)]
     d_real = [s["final_mean_last_100"]["d_real"] for s in summaries]
@@ -98,15 +99,22 @@ def test_best_per_column_follows_the_metric_direction(cli, runs):
 
 def test_no_group_gives_one_row_per_run(cli, runs):
     rows = json.loads(cli("compare", str(runs), "--format", "json", "--no-group").out)
-    assert sorted(r["name"] for r in rows) == sorted(f"{l}-s{s}" for l, s in FID)
+    assert sorted(r["name"] for r in rows) == sorted(f"{loss}-s{s}" for loss, s in FID)
     by_name = {r["name"]: r for r in rows}
     assert by_name["minimax-s2"]["metrics"]["fid"]["final"] == {
-        "mean": 14.0, "std": None, "n_seeds": 1, "n": 1000, "feature_net": "digits-cnn", "is_best": False}
+        "mean": 14.0,
+        "std": None,
+        "n_seeds": 1,
+        "n": 1000,
+        "feature_net": "digits-cnn",
+        "is_best": False,
+    }
     assert by_name["lsgan-s0"]["metrics"]["fid"]["final"]["is_best"]  # 8 is the lowest single run
 
 
-@pytest.mark.parametrize("key,first", [("fid", "lsgan"), ("classes_covered", "minimax"),
-                                       ("fid_best", "lsgan"), ("name", "lsgan")])
+@pytest.mark.parametrize(
+    "key,first", [("fid", "lsgan"), ("classes_covered", "minimax"), ("fid_best", "lsgan"), ("name", "lsgan")]
+)
 def test_sort_puts_the_best_first(cli, runs, key, first):
     rows = json.loads(cli("compare", str(runs), "--format", "json", "--sort", key).out)
     assert rows[0]["loss"] == first and len(rows) == 2
@@ -127,7 +135,11 @@ def test_csv_has_one_header_line_and_the_numbers(cli, runs):
     assert [r["loss"] for r in rows] == ["lsgan", "minimax"]
     mm = rows[1]
     assert (float(mm["fid_final_mean"]), float(mm["fid_final_std"]), mm["fid_final_n"]) == (12.0, 2.0, "1000")
-    assert (mm["fid_final_feature_net"], mm["fid_final_is_best"], rows[0]["fid_final_is_best"]) == ("digits-cnn", "False", "True")
+    assert (mm["fid_final_feature_net"], mm["fid_final_is_best"], rows[0]["fid_final_is_best"]) == (
+        "digits-cnn",
+        "False",
+        "True",
+    )
     assert mm["seeds"] == "0;1;2" and float(mm["fid_best_mean"]) == 11.0
 
 
@@ -147,9 +159,13 @@ def test_rich_table_prints_the_rows_and_highlights(cli, runs):
 
 def test_each_metric_setting_gets_a_numbered_note(cli, runs):
     for (loss, seed), fid in FID.items():
-        RunDir(runs / f"{loss}-s{seed}").update_summary(metrics_best={}, metrics={
-            "fid": metric(fid, n=2000, net="inception-v3"),
-            "classes_covered": metric(COVERED[loss, seed], better="higher")})
+        RunDir(runs / f"{loss}-s{seed}").update_summary(
+            metrics_best={},
+            metrics={
+                "fid": metric(fid, n=2000, net="inception-v3"),
+                "classes_covered": metric(COVERED[loss, seed], better="higher"),
+            },
+        )
     markdown = cli("compare", str(runs), "--format", "markdown").out
     assert "| fid final ↓ [1] | classes_covered final ↑ [2] |" in markdown
     assert "[1] n=2000, inception-v3; [2] n=1000, digits-cnn." in markdown
@@ -227,14 +243,17 @@ def test_an_unreadable_summary_skips_that_run_only(cli, runs):
     assert "skipped" in result.err and "summary.json" in result.err and "not valid JSON" in result.err
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--format", "xml", "runs"], "unknown --format 'xml'; choose one of: table, json, csv, markdown"),
-    (["runs", "--loss", "lsgan"], "pass run folders or study flags, not both"),
-    ([], "nothing to compare"),
-    (["runs", "--plot", "curves.txt"], "--plot 'curves.txt' must end in .png, .pdf, .svg"),
-    (["runs", "--grid", "."], "--grid '.' is a folder; pass a file name"),
-    (["--loss", "lsgan", "--eval-n", "1"], "--eval-n must be an integer >= 2"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--format", "xml", "runs"], "unknown --format 'xml'; choose one of: table, json, csv, markdown"),
+        (["runs", "--loss", "lsgan"], "pass run folders or study flags, not both"),
+        ([], "nothing to compare"),
+        (["runs", "--plot", "curves.txt"], "--plot 'curves.txt' must end in .png, .pdf, .svg"),
+        (["runs", "--grid", "."], "--grid '.' is a folder; pass a file name"),
+        (["--loss", "lsgan", "--eval-n", "1"], "--eval-n must be an integer >= 2"),
+    ],
+)
 def test_bad_flags_are_one_line_errors(cli, args, message):
     result = cli("compare", *args)
     assert result.code == 1 and message in result.err and "Traceback" not in result.err
@@ -255,7 +274,9 @@ def test_plot_and_grid_are_written(cli, runs, tmp_path):
 def test_metric_history_reads_logged_and_summary_values(runs):
     run = RunDir(runs / "lsgan-s0")
     with run.metrics_file.open("a", encoding="utf-8") as log:
-        log.write(json.dumps({"step": 3, "d_loss": 1.0, "g_loss": 1.0, "d_real": 0.5, "d_fake": 0.5, "fid": 20.0}) + "\n")
+        log.write(
+            json.dumps({"step": 3, "d_loss": 1.0, "g_loss": 1.0, "d_real": 0.5, "d_fake": 0.5, "fid": 20.0}) + "\n"
+        )
     history = metric_history(compare.load_record(run))
     assert history["fid"] == [(2, 7.0), (3, 20.0), (4, 8.0)]  # best at 2, logged at 3, final at 4
     assert history["classes_covered"] == [(4, 7.0)]

@@ -45,7 +45,9 @@ def test_ring_and_grid_modes_and_std():
         assert x == pytest.approx(math.cos(2 * math.pi * i / 8)) and y == pytest.approx(math.sin(2 * math.pi * i / 8))
     grid = load("grid")
     assert len(grid.meta["modes"]) == 25 and grid.meta["std"] == 0.05
-    assert {tuple(m) for m in grid.meta["modes"]} == {(float(a), float(b)) for a in range(-4, 5, 2) for b in range(-4, 5, 2)}
+    assert {tuple(m) for m in grid.meta["modes"]} == {
+        (float(a), float(b)) for a in range(-4, 5, 2) for b in range(-4, 5, 2)
+    }
     pts = grid.sample(20000, torch.Generator().manual_seed(0))
     modes = torch.tensor(grid.meta["modes"])
     nearest = torch.cdist(pts, modes).argmin(dim=1)

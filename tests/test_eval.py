@@ -25,8 +25,19 @@ FIELDS = {"value", "std", "n", "dims", "feature_net", "step", "better"}
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
     digits, _ = runner.start(tiny_config(runs_dir=str(root), name="digits", steps=4))
-    ring, _ = runner.start(tiny_config(runs_dir=str(root), name="ring", data="ring", arch="mlp", image_size=None,
-                                       arch_options={"hidden": 16}, latent_dim=4, batch_size=16, steps=4))
+    ring, _ = runner.start(
+        tiny_config(
+            runs_dir=str(root),
+            name="ring",
+            data="ring",
+            arch="mlp",
+            image_size=None,
+            arch_options={"hidden": 16},
+            latent_dim=4,
+            batch_size=16,
+            steps=4,
+        )
+    )
     return {"digits": digits, "ring": ring}
 
 
@@ -53,8 +64,19 @@ class Replay(nn.Module):
 
 
 def digits_subject(images: torch.Tensor, real) -> Subject:
-    return Subject(Replay(images), 8, torch.device("cpu"), 0, "image", tuple(real.shape), real.meta, "digits",
-                   {}, None, lambda: real)
+    return Subject(
+        Replay(images),
+        8,
+        torch.device("cpu"),
+        0,
+        "image",
+        tuple(real.shape),
+        real.meta,
+        "digits",
+        {},
+        None,
+        lambda: real,
+    )
 
 
 def test_default_offline_eval_of_a_digits_run(runs, offline, cli):
@@ -110,8 +132,20 @@ def test_ring_run_gets_mode_metrics_by_default(runs, offline):
 
 
 def test_fid_and_kid_with_standin_weights(runs, fid_env, cli):
-    r = cli("eval", runs["digits"].path, "--metrics", "fid,kid", "--n", "12", "--dims", "64",
-            "--kid-subset-size", "6", "--kid-subsets", "3")
+    r = cli(
+        "eval",
+        runs["digits"].path,
+        "--metrics",
+        "fid,kid",
+        "--n",
+        "12",
+        "--dims",
+        "64",
+        "--kid-subset-size",
+        "6",
+        "--kid-subsets",
+        "3",
+    )
     assert r.code == 0, r.err
     metrics = json.loads(runs["digits"].summary_file.read_text())["metrics"]
     fid, kid = metrics["fid"], metrics["kid"]
@@ -138,8 +172,17 @@ def test_eval_every_records_last_and_best_and_saves_the_best_checkpoint(tmp_path
     script = iter([5.0, 3.0, 4.0])
 
     def scripted(subject, names, options):
-        return {"classifier_fd": {"value": next(script), "std": None, "n": 1, "dims": 128, "feature_net": "x",
-                                  "step": subject.step, "better": "lower"}}
+        return {
+            "classifier_fd": {
+                "value": next(script),
+                "std": None,
+                "n": 1,
+                "dims": 128,
+                "feature_net": "x",
+                "step": subject.step,
+                "better": "lower",
+            }
+        }
 
     monkeypatch.setattr(callback, "evaluate", scripted)
     config = tiny_config(runs_dir=str(tmp_path), name="scripted", steps=6, checkpoint_every=100, eval_every=2)
@@ -149,8 +192,11 @@ def test_eval_every_records_last_and_best_and_saves_the_best_checkpoint(tmp_path
     assert summary["metrics_best"]["classifier_fd"]["step"] == 4
     assert checkpoint.load(run.best_checkpoint)["step"] == 4
     assert json.loads(run.summary_file.read_text())["metrics_best"] == summary["metrics_best"]
-    assert summary["metrics_history"] == [{"step": 2, "classifier_fd": 5.0}, {"step": 4, "classifier_fd": 3.0},
-                                          {"step": 6, "classifier_fd": 4.0}]
+    assert summary["metrics_history"] == [
+        {"step": 2, "classifier_fd": 5.0},
+        {"step": 4, "classifier_fd": 3.0},
+        {"step": 6, "classifier_fd": 4.0},
+    ]
     from ganlab.compare.plot import metric_history
     from ganlab.compare.rows import (
         load_record,  # the curve `ganlab compare --plot` draws
@@ -173,12 +219,15 @@ def test_train_eval_every_flag(tmp_path, offline, cli):
 
 
 # --- bad input ------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("args, message", [
-    (["--metrics", "fud"], "unknown metric 'fud' (did you mean 'fid'?); choose from fid, kid"),
-    (["--metrics", "mode_kl"], "metric 'mode_kl' needs a 2D mixture (ring, grid), not dataset 'digits'"),
-    (["--metrics", "kid", "--n", "50"], "KID needs at least 1000 samples per set (its subset size), got 50"),
-    (["--metrics", "classifier_fd", "--n", "1"], "--n must be at least 2"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--metrics", "fud"], "unknown metric 'fud' (did you mean 'fid'?); choose from fid, kid"),
+        (["--metrics", "mode_kl"], "metric 'mode_kl' needs a 2D mixture (ring, grid), not dataset 'digits'"),
+        (["--metrics", "kid", "--n", "50"], "KID needs at least 1000 samples per set (its subset size), got 50"),
+        (["--metrics", "classifier_fd", "--n", "1"], "--n must be at least 2"),
+    ],
+)
 def test_bad_eval_requests_are_one_line_errors(runs, offline, cli, args, message):
     r = cli("eval", runs["digits"].path, *args)
     assert r.code == 1

@@ -31,14 +31,13 @@ CASES = {  # name -> config overrides; dcgan at two sizes, mlp on images and on 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
-    return {name: runner.start(tiny_config(runs_dir=str(root), name=name, **over))[0].path
-            for name, over in CASES.items()}
+    return {
+        name: runner.start(tiny_config(runs_dir=str(root), name=name, **over))[0].path for name, over in CASES.items()
+    }
 
 
 def session(path):
     return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-
-
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -46,7 +45,9 @@ def test_export_matches_torch_and_carries_metadata(cli, runs, tmp_path, name):
     out = tmp_path / f"{name}.onnx"
     result = cli("export", runs[name], "--out", out)
     assert result.code == 0, result.err
-    printed = re.search(r"max \|onnxruntime - torch\| = (\S+) \(batch 1\), (\S+) \(batch 16\); limit 0.0001", result.out)
+    printed = re.search(
+        r"max \|onnxruntime - torch\| = (\S+) \(batch 1\), (\S+) \(batch 16\); limit 0.0001", result.out
+    )
     assert printed, result.out
     assert all(0 <= float(v) <= 1e-4 for v in printed.groups())
 
@@ -153,8 +154,12 @@ def test_parity_failure_stops_the_export(cli, runs, unverified, tmp_path, monkey
     init.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(init) + np.float32(0.05), init.name))
     monkeypatch.setattr(export, "to_onnx", lambda *a, **k: drifted)
     out = tmp_path / "bad.onnx"
-    one_line_error(cli("export", runs["dcgan8"], "--out", out), "onnxruntime output differs from torch by",
-                   "limit 0.0001", "nothing was written")
+    one_line_error(
+        cli("export", runs["dcgan8"], "--out", out),
+        "onnxruntime output differs from torch by",
+        "limit 0.0001",
+        "nothing was written",
+    )
     assert not out.exists()
 
     monkeypatch.setattr(export, "to_onnx", lambda *a, **k: onnx.load(str(unverified)))  # the faithful graph
@@ -170,17 +175,20 @@ def no_checkpoint_run(runs, tmp_path):
     return run
 
 
-@pytest.mark.parametrize("args, fragments", [
-    (["{tmp}"], ["is not a ganlab run (no config.toml)"]),
-    (["{tmp}/missing"], ["does not exist"]),
-    (["{fresh}"], ["has no checkpoint 'last'", "train it first"]),
-    (["{dcgan8}", "--checkpoint", "best"], ["has no checkpoint 'best'", "--checkpoint last"]),
-    (["{mlp_points}", "--output", "uint8"], ["--output uint8 makes 8-bit images", "points"]),
-    (["{dcgan8}", "--output", "half"], ["--output 'half' is not one of float, uint8"]),
-    (["{dcgan8}", "--opset", "13"], ["--opset 13 is outside what the exporter writes (18 to"]),
-    (["{dcgan8}", "--out", "{tmp}/g.txt"], ["must end in .onnx"]),
-    (["{dcgan8}", "--out", "{tmp}/nope/g.onnx"], ["for --out does not exist"]),
-])
+@pytest.mark.parametrize(
+    "args, fragments",
+    [
+        (["{tmp}"], ["is not a ganlab run (no config.toml)"]),
+        (["{tmp}/missing"], ["does not exist"]),
+        (["{fresh}"], ["has no checkpoint 'last'", "train it first"]),
+        (["{dcgan8}", "--checkpoint", "best"], ["has no checkpoint 'best'", "--checkpoint last"]),
+        (["{mlp_points}", "--output", "uint8"], ["--output uint8 makes 8-bit images", "points"]),
+        (["{dcgan8}", "--output", "half"], ["--output 'half' is not one of float, uint8"]),
+        (["{dcgan8}", "--opset", "13"], ["--opset 13 is outside what the exporter writes (18 to"]),
+        (["{dcgan8}", "--out", "{tmp}/g.txt"], ["must end in .onnx"]),
+        (["{dcgan8}", "--out", "{tmp}/nope/g.onnx"], ["for --out does not exist"]),
+    ],
+)
 def test_bad_input_is_one_line(cli, runs, tmp_path, no_checkpoint_run, args, fragments):
     paths = {"tmp": tmp_path, "fresh": no_checkpoint_run, **runs}
     result = cli("export", *[a.format(**paths) for a in args])
@@ -197,8 +205,11 @@ def test_unexportable_generator_is_one_clear_error(capfd):
         def forward(self, z):
             return z * 2 if z.sum() > 0 else z  # depends on the values of z: not traceable
 
-    with pytest.raises(ExportError, match=r"failed for arch 'branchy' \(GuardOnDataDependentSymNode: .*"
-                                          r"no data-dependent control flow"):
+    with pytest.raises(
+        ExportError,
+        match=r"failed for arch 'branchy' \(GuardOnDataDependentSymNode: .*"
+        r"no data-dependent control flow",
+    ):
         to_onnx(Branchy(), 4, "image", None, "branchy")
     captured = capfd.readouterr()
     assert captured.out == "" and captured.err == ""

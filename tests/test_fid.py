@@ -34,9 +34,10 @@ def digit_images(start: int, count: int, size: int = 16) -> np.ndarray:
     """uint8 (count, size, size) greyscale digits from scikit-learn's bundled set."""
     from sklearn.datasets import load_digits
 
-    pixels = load_digits().images[start:start + count] * (255 / 16)
-    return np.stack([np.asarray(Image.fromarray(p.astype(np.uint8)).resize((size, size), Image.BILINEAR))
-                     for p in pixels])
+    pixels = load_digits().images[start : start + count] * (255 / 16)
+    return np.stack(
+        [np.asarray(Image.fromarray(p.astype(np.uint8)).resize((size, size), Image.BILINEAR)) for p in pixels]
+    )
 
 
 def write_folder(path: Path, images: np.ndarray, fmt: str = "png") -> Path:

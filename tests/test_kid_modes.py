@@ -46,8 +46,9 @@ def test_kid_mean_and_std_over_subsets():
     x, y = rng.standard_normal((60, 8)), rng.standard_normal((70, 8)) + 0.5
     mean, std = kid_mod.kid(x, y, subsets=5, subset_size=30, seed=4)
     draws = np.random.default_rng(4)
-    values = [reference_mmd2(x[draws.choice(60, 30, replace=False)], y[draws.choice(70, 30, replace=False)])
-              for _ in range(5)]
+    values = [
+        reference_mmd2(x[draws.choice(60, 30, replace=False)], y[draws.choice(70, 30, replace=False)]) for _ in range(5)
+    ]
     assert mean == pytest.approx(np.mean(values), rel=1e-10)
     assert std == pytest.approx(np.std(values), rel=1e-8)
 

@@ -43,9 +43,9 @@ def test_gradient_gap_at_d_of_fake_0_01():
     """d/dl log(1 - sigmoid(l)) = -sigmoid(l) = -0.01; d/dl -log sigmoid(l) = -(1 - sigmoid(l)) = -0.99."""
     grads = {}
     for name, loss in (("minimax", Minimax()), ("nonsaturating", NonSaturating())):
-        l = torch.tensor([logit(0.01)], dtype=torch.float64, requires_grad=True)
-        loss.g_loss(l).backward()
-        grads[name] = l.grad.item()
+        fake_logit = torch.tensor([logit(0.01)], dtype=torch.float64, requires_grad=True)
+        loss.g_loss(fake_logit).backward()
+        grads[name] = fake_logit.grad.item()
     assert grads["minimax"] == pytest.approx(-0.01, rel=1e-9)
     assert grads["nonsaturating"] == pytest.approx(-0.99, rel=1e-9)
     assert grads["nonsaturating"] / grads["minimax"] == pytest.approx(99.0, rel=1e-9)
@@ -65,20 +65,23 @@ def test_losses_are_stable_at_extreme_logits():
 def test_lsgan_values_and_codes():
     real, fake = torch.tensor([0.5, 1.5]), torch.tensor([0.2, -0.4])
     loss = LeastSquares()  # a=0, b=1, c=1
-    expected_d = 0.5 * ((0.5 - 1) ** 2 + (1.5 - 1) ** 2) / 2 + 0.5 * (0.2 ** 2 + 0.4 ** 2) / 2
+    expected_d = 0.5 * ((0.5 - 1) ** 2 + (1.5 - 1) ** 2) / 2 + 0.5 * (0.2**2 + 0.4**2) / 2
     assert loss.d_loss(real, fake).item() == pytest.approx(expected_d, rel=1e-6)
     assert loss.g_loss(fake).item() == pytest.approx(0.5 * ((0.2 - 1) ** 2 + (-0.4 - 1) ** 2) / 2, rel=1e-6)
     pearson = LeastSquares(a=-1, b=1, c=0)
     expected_d = 0.5 * ((0.5 - 1) ** 2 + (1.5 - 1) ** 2) / 2 + 0.5 * ((0.2 + 1) ** 2 + (-0.4 + 1) ** 2) / 2
     assert pearson.d_loss(real, fake).item() == pytest.approx(expected_d, rel=1e-6)
-    assert pearson.g_loss(fake).item() == pytest.approx(0.5 * (0.2 ** 2 + 0.4 ** 2) / 2, rel=1e-6)
+    assert pearson.g_loss(fake).item() == pytest.approx(0.5 * (0.2**2 + 0.4**2) / 2, rel=1e-6)
     with pytest.raises(ValueError):
         LeastSquares(a=1, b=1)
 
 
 def _jsd(p: np.ndarray, q: np.ndarray) -> float:
     m = (p + q) / 2
-    kl = lambda a, b: float(np.sum(np.where(a > 0, a * np.log(np.where(a > 0, a, 1) / b), 0.0)))
+
+    def kl(a, b):
+        return float(np.sum(np.where(a > 0, a * np.log(np.where(a > 0, a, 1) / b), 0.0)))
+
     return 0.5 * kl(p, m) + 0.5 * kl(q, m)
 
 
@@ -113,6 +116,7 @@ def test_value_is_minus_log4_when_generator_matches_data():
 def test_bce_helper_matches_torch_reference():
     gen = torch.Generator().manual_seed(3)
     real, fake = torch.randn(50, generator=gen) * 3, torch.randn(50, generator=gen) * 3
-    ref = (torch.nn.functional.binary_cross_entropy_with_logits(real, torch.ones(50))
-           + torch.nn.functional.binary_cross_entropy_with_logits(fake, torch.zeros(50)))
+    ref = torch.nn.functional.binary_cross_entropy_with_logits(
+        real, torch.ones(50)
+    ) + torch.nn.functional.binary_cross_entropy_with_logits(fake, torch.zeros(50))
     torch.testing.assert_close(bce_discriminator_loss(real, fake), ref, rtol=1e-6, atol=1e-7)

@@ -19,8 +19,20 @@ from ganlab.plugins import registry
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = {"ganlab-wgan": ("ganlab_wgan", ["wgan-gp", "hinge"]), "ganlab-resnet": ("ganlab_resnet", ["resnet"])}
-TINY = ["--arch-opt", "width=8", "--batch-size", "4", "--latent-dim", "8", "--steps", "2",
-        "--sample-every", "2", "--checkpoint-every", "2"]
+TINY = [
+    "--arch-opt",
+    "width=8",
+    "--batch-size",
+    "4",
+    "--latent-dim",
+    "8",
+    "--steps",
+    "2",
+    "--sample-every",
+    "2",
+    "--checkpoint-every",
+    "2",
+]
 
 
 @pytest.fixture(scope="module")
@@ -30,13 +42,32 @@ def site(tmp_path_factory) -> Path:
     sources = []
     for package in PACKAGES:
         copy = base / "src" / package
-        shutil.copytree(ROOT / "plugins" / package, copy,
-                        ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__", ".pytest_cache"))
+        shutil.copytree(
+            ROOT / "plugins" / package,
+            copy,
+            ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__", ".pytest_cache"),
+        )
         sources.append(str(copy))
     target = base / "site"
-    done = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                           "--no-index", "--disable-pip-version-check", "--target", str(target), *sources],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--disable-pip-version-check",
+            "--target",
+            str(target),
+            *sources,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return target
 
@@ -47,15 +78,17 @@ def ganlab(cwd: Path, *args: str, site: Path | None = None) -> subprocess.Comple
     env["COLUMNS"] = "300"  # one table row per line
     if site is not None:
         env["PYTHONPATH"] = str(site)
-    return subprocess.run([sys.executable, "-m", "ganlab", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "ganlab", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 @pytest.fixture(scope="module")
 def trained(site, tmp_path_factory) -> Path:
     cwd = tmp_path_factory.mktemp("work")
-    done = ganlab(cwd, "train", "--loss", "wgan-gp", "--arch", "resnet", "--data", "digits", *TINY,
-                  "--name", "wr", site=site)
+    done = ganlab(
+        cwd, "train", "--loss", "wgan-gp", "--arch", "resnet", "--data", "digits", *TINY, "--name", "wr", site=site
+    )
     assert done.returncode == 0, done.stderr
     return cwd / "runs" / "wr"
 
@@ -79,8 +112,7 @@ def hide(monkeypatch, *dists: str) -> None:
     real = registry._entry_points
 
     def entry_points(group):
-        return [ep for ep in real(group) if getattr(ep, "dist", None) is None
-                or ep.dist.metadata["Name"] not in dists]
+        return [ep for ep in real(group) if getattr(ep, "dist", None) is None or ep.dist.metadata["Name"] not in dists]
 
     monkeypatch.setattr(registry, "_entry_points", entry_points)
 
@@ -99,8 +131,12 @@ def test_plugins_lists_the_new_names_with_distribution_and_version(site, tmp_pat
 def test_train_with_installed_plugins_records_where_they_came_from(trained):
     summary = json.loads((trained / "summary.json").read_text())
     assert summary["status"] == "complete" and summary["step"] == 2
-    assert summary["plugins"]["loss"] == {"name": "wgan-gp", "target": "ganlab_wgan.wgan_gp:WGANGP",
-                                          "dist": "ganlab-wgan", "version": "0.1.0"}
+    assert summary["plugins"]["loss"] == {
+        "name": "wgan-gp",
+        "target": "ganlab_wgan.wgan_gp:WGANGP",
+        "dist": "ganlab-wgan",
+        "version": "0.1.0",
+    }
     assert summary["plugins"]["arch"]["dist"] == "ganlab-resnet" and summary["data"]["shape"] == [1, 16, 16]
     rows = [json.loads(line) for line in (trained / "metrics.jsonl").read_text().splitlines()]
     assert len(rows) == 2 and all(r["penalty"] >= 0 for r in rows)  # the penalty hook ran every step
@@ -134,8 +170,9 @@ def test_after_uninstall_the_names_are_gone_and_the_run_says_what_to_install(cli
     assert not any(f"│ {name} " in listing.out for _, names in PACKAGES.values() for name in names)
     resumed = cli("train", "--resume", str(trained), "--steps", "3")
     assert resumed.code == 1 and "Traceback" not in resumed.err
-    assert ("Error: unknown loss 'wgan-gp'; it came from the package 'ganlab-wgan': pip install ganlab-wgan"
-            in resumed.err)
+    assert (
+        "Error: unknown loss 'wgan-gp'; it came from the package 'ganlab-wgan': pip install ganlab-wgan" in resumed.err
+    )
     fresh = cli("train", "--loss", "hinge", "--steps", "1")
     assert fresh.code == 1 and "unknown loss 'hinge'" in fresh.err
 
@@ -145,7 +182,9 @@ def test_a_missing_arch_package_is_named_by_resume_and_export(cli, trained, inst
     for args in (["train", "--resume", str(trained), "--steps", "3"], ["export", str(trained)]):
         result = cli(*args)
         assert result.code == 1, result.out
-        assert "unknown arch 'resnet'; it came from the package 'ganlab-resnet': pip install ganlab-resnet" in result.err
+        assert (
+            "unknown arch 'resnet'; it came from the package 'ganlab-resnet': pip install ganlab-resnet" in result.err
+        )
 
 
 def test_disable_plugins_hides_installed_packages(cli, installed_here, monkeypatch):

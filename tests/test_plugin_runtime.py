@@ -92,8 +92,6 @@ FAKE_EPS = {
 FAKE_MODULES = ("ganlab_fake_runtime", "ganlab_fake_broken")
 
 
-
-
 @pytest.fixture
 def fake_site(tmp_path, monkeypatch):
     """Installs ganlab-fake 0.0.1 (the broken plugins) and ganlab-fake-two 0.0.2 (which also
@@ -119,25 +117,51 @@ def error_line(err: str) -> str:
 
 
 RUNTIME_FAILURES = [
-    (["--loss", "nan-loss"], "loss 'nan-loss' (ganlab_fake_runtime:NaNLoss from ganlab-fake==0.0.1): "
-                             "d_loss returned nan, expected a finite value"),
-    (["--loss", "vector-loss"], "loss 'vector-loss' (ganlab_fake_runtime:VectorLoss from ganlab-fake==0.0.1): "
-                                "d_loss returned (8,), expected a 0-dim tensor"),
-    (["--loss", "nan-g-loss"], "loss 'nan-g-loss' (ganlab_fake_runtime:NaNGeneratorLoss from "
-                               "ganlab-fake==0.0.1): g_loss returned nan, expected a finite value"),
-    (["--arch", "half-size"], "arch 'half-size' (ganlab_fake_runtime:HalfSizeArch from ganlab-fake==0.0.1): "
-                              "generator returned (8, 1, 4, 4), expected shape (8, 1, 8, 8)"),
-    (["--arch", "offset"], "arch 'offset' (ganlab_fake_runtime:OffsetArch from ganlab-fake==0.0.1): "
-                           "generator images span ["),
-    (["--arch", "column-logits"], "arch 'column-logits' (ganlab_fake_runtime:ColumnLogitsArch from "
-                                  "ganlab-fake==0.0.1): discriminator returned (8, 1), expected logits of shape (8,)"),
+    (
+        ["--loss", "nan-loss"],
+        "loss 'nan-loss' (ganlab_fake_runtime:NaNLoss from ganlab-fake==0.0.1): "
+        "d_loss returned nan, expected a finite value",
+    ),
+    (
+        ["--loss", "vector-loss"],
+        "loss 'vector-loss' (ganlab_fake_runtime:VectorLoss from ganlab-fake==0.0.1): "
+        "d_loss returned (8,), expected a 0-dim tensor",
+    ),
+    (
+        ["--loss", "nan-g-loss"],
+        "loss 'nan-g-loss' (ganlab_fake_runtime:NaNGeneratorLoss from "
+        "ganlab-fake==0.0.1): g_loss returned nan, expected a finite value",
+    ),
+    (
+        ["--arch", "half-size"],
+        "arch 'half-size' (ganlab_fake_runtime:HalfSizeArch from ganlab-fake==0.0.1): "
+        "generator returned (8, 1, 4, 4), expected shape (8, 1, 8, 8)",
+    ),
+    (
+        ["--arch", "offset"],
+        "arch 'offset' (ganlab_fake_runtime:OffsetArch from ganlab-fake==0.0.1): generator images span [",
+    ),
+    (
+        ["--arch", "column-logits"],
+        "arch 'column-logits' (ganlab_fake_runtime:ColumnLogitsArch from "
+        "ganlab-fake==0.0.1): discriminator returned (8, 1), expected logits of shape (8,)",
+    ),
     # load-time failures, through the same command
-    (["--loss", "broken-import"], "loss 'broken-import' (ganlab_fake_broken:Loss from ganlab-fake==0.0.1) failed to "
-                                  "import: ModuleNotFoundError: No module named 'ganlab_fake_missing_dependency'"),
-    (["--loss", "wrong-base"], "loss 'wrong-base' (ganlab_fake_runtime:NotALoss from ganlab-fake==0.0.1) is "
-                               "<class 'ganlab_fake_runtime.NotALoss'>, not a subclass of ganlab.losses.base.Loss"),
-    (["--loss", "twin"], "loss 'twin' is registered by more than one package: ganlab-fake==0.0.1 "
-                         "(ganlab_fake_runtime:NaNLoss) and ganlab-fake-two==0.0.2 (ganlab_fake_runtime:VectorLoss)"),
+    (
+        ["--loss", "broken-import"],
+        "loss 'broken-import' (ganlab_fake_broken:Loss from ganlab-fake==0.0.1) failed to "
+        "import: ModuleNotFoundError: No module named 'ganlab_fake_missing_dependency'",
+    ),
+    (
+        ["--loss", "wrong-base"],
+        "loss 'wrong-base' (ganlab_fake_runtime:NotALoss from ganlab-fake==0.0.1) is "
+        "<class 'ganlab_fake_runtime.NotALoss'>, not a subclass of ganlab.losses.base.Loss",
+    ),
+    (
+        ["--loss", "twin"],
+        "loss 'twin' is registered by more than one package: ganlab-fake==0.0.1 "
+        "(ganlab_fake_runtime:NaNLoss) and ganlab-fake-two==0.0.2 (ganlab_fake_runtime:VectorLoss)",
+    ),
 ]
 
 
@@ -155,26 +179,35 @@ def test_out_of_range_generator_reports_its_range(cli, fake_site):
     assert line.endswith("expected [-1, 1] (end G with tanh)")
 
 
-@pytest.mark.parametrize("name, message", [
-    ("nan-loss", "loss 'nan-loss' (ganlab_fake_runtime:NaNLoss from ganlab-fake==0.0.1): d_loss returned nan"),
-    ("vector-loss", "d_loss returned (16,), expected a 0-dim tensor"),
-    ("nan-g-loss", "g_loss returned nan"),
-    ("wrong-base", "not a subclass of ganlab.losses.base.Loss"),
-    ("broken-import", "failed to import: ModuleNotFoundError: No module named 'ganlab_fake_missing_dependency'"),
-    ("twin", "registered by more than one package: ganlab-fake==0.0.1"),
-])
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("nan-loss", "loss 'nan-loss' (ganlab_fake_runtime:NaNLoss from ganlab-fake==0.0.1): d_loss returned nan"),
+        ("vector-loss", "d_loss returned (16,), expected a 0-dim tensor"),
+        ("nan-g-loss", "g_loss returned nan"),
+        ("wrong-base", "not a subclass of ganlab.losses.base.Loss"),
+        ("broken-import", "failed to import: ModuleNotFoundError: No module named 'ganlab_fake_missing_dependency'"),
+        ("twin", "registered by more than one package: ganlab-fake==0.0.1"),
+    ],
+)
 def test_check_loss_on_installed_entry_points_names_the_plugin(fake_site, name, message):
     with pytest.raises(PluginError) as info:
         check_loss(name)
     assert message in str(info.value) and "\n" not in str(info.value)
 
 
-@pytest.mark.parametrize("name, message", [
-    ("half-size", "arch 'half-size' (ganlab_fake_runtime:HalfSizeArch from ganlab-fake==0.0.1): "
-                  "generator returned (4, 1, 4, 4), expected shape (4, 1, 8, 8)"),
-    ("offset", "expected [-1, 1] (end G with tanh)"),
-    ("column-logits", "discriminator returned (4, 1), expected logits of shape (4,)"),
-])
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        (
+            "half-size",
+            "arch 'half-size' (ganlab_fake_runtime:HalfSizeArch from ganlab-fake==0.0.1): "
+            "generator returned (4, 1, 4, 4), expected shape (4, 1, 8, 8)",
+        ),
+        ("offset", "expected [-1, 1] (end G with tanh)"),
+        ("column-logits", "discriminator returned (4, 1), expected logits of shape (4,)"),
+    ],
+)
 def test_check_arch_on_installed_entry_points_names_the_plugin(fake_site, name, message):
     with pytest.raises(PluginError, match=r"from ganlab-fake==0\.0\.1") as info:
         check_arch(name, {"width": 8}, shapes=[(1, 8, 8)], onnx=False)
@@ -184,8 +217,11 @@ def test_check_arch_on_installed_entry_points_names_the_plugin(fake_site, name, 
 def test_unrelated_commands_keep_working(cli, fake_site):
     listing = cli("plugins")
     assert listing.code == 0, listing.err
-    rows = {tuple(cell.strip() for cell in line.split("│")[1:3]): line
-            for line in listing.out.splitlines() if line.count("│") == 6}
+    rows = {
+        tuple(cell.strip() for cell in line.split("│")[1:3]): line
+        for line in listing.out.splitlines()
+        if line.count("│") == 6
+    }
     for name in ("minimax", "nonsaturating", "lsgan"):
         assert rows[("loss", name)].rstrip(" │").endswith("ok")
     for name in ("dcgan", "mlp"):

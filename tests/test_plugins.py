@@ -48,7 +48,9 @@ def test_builtins_are_discovered_through_entry_points():
     spec = plugins.find("loss", "minimax")
     assert spec.dist == "ganlab" and spec.target == "ganlab.losses.minimax:Minimax"
     assert {"dcgan", "mlp"} <= set(plugins.available("arch"))
-    assert {"digits", "ring", "grid", "mnist", "fashion-mnist", "cifar10", "folder"} <= set(plugins.available("dataset"))
+    assert {"digits", "ring", "grid", "mnist", "fashion-mnist", "cifar10", "folder"} <= set(
+        plugins.available("dataset")
+    )
 
 
 def test_discovery_imports_nothing(fake_eps):
@@ -67,8 +69,13 @@ def test_broken_import_is_wrapped_with_kind_name_dist_target_and_cause(fake_eps)
     with pytest.raises(PluginError) as err:
         plugins.load("loss", "broken")
     msg = str(err.value)
-    for part in ("loss 'broken'", "thirdparty-gan==1.2.3", "tests.fakeplugins.broken:Anything",
-                 "ImportError", "missing_dependency"):
+    for part in (
+        "loss 'broken'",
+        "thirdparty-gan==1.2.3",
+        "tests.fakeplugins.broken:Anything",
+        "ImportError",
+        "missing_dependency",
+    ):
         assert part in msg
     assert isinstance(err.value.__cause__, ImportError)
 

@@ -97,8 +97,7 @@ def test_malicious_checkpoint_is_refused_and_runs_nothing(cli, tmp_path):
     assert cli("train", *TINY_IMAGE, "--steps", "1", "--name", "r").code == 0
     last = tmp_path / "runs" / "r" / "checkpoints" / "last.pt"
     for name in ("last.pt", "last.previous.pt"):
-        torch.save({"format": checkpoint.FORMAT, "step": 1, "x": Evil()}, last.with_name(name),
-                   pickle_protocol=2)
+        torch.save({"format": checkpoint.FORMAT, "step": 1, "x": Evil()}, last.with_name(name), pickle_protocol=2)
     with pytest.raises(RunError, match="cannot be loaded safely"):
         checkpoint.load(last)
     result = cli("train", "--resume", "runs/r", "--steps", "3")
@@ -144,7 +143,9 @@ def test_skip_batch_drops_nan_updates_and_counts_them(monkeypatch):
 
     def sometimes_nan(self, r, f):
         calls[0] += 1
-        return real(self, r, f) * (float("nan") if calls[0] % 2 == 0 else 1.0)  # first call is finite: the contract check sees it
+        return real(self, r, f) * (
+            float("nan") if calls[0] % 2 == 0 else 1.0
+        )  # first call is finite: the contract check sees it
 
     monkeypatch.setattr(Minimax, "d_loss", sometimes_nan)
     trainer = Trainer(tiny_config(on_nan="skip-batch"))
@@ -167,8 +168,22 @@ def _final_weights(run: Path) -> dict:
 def test_sigkill_at_random_moments_then_resume_is_bit_identical(tmp_path):
     """Kills a real training process several times (with a checkpoint every step, so some kills
     land inside a checkpoint write), resumes each time, and compares with an uninterrupted run."""
-    args = ["--image-size", "8", "--arch-opt", "width=8", "--batch-size", "8", "--latent-dim", "8",
-            "--checkpoint-every", "1", "--sample-every", "1000", "--seed", "3"]
+    args = [
+        "--image-size",
+        "8",
+        "--arch-opt",
+        "width=8",
+        "--batch-size",
+        "8",
+        "--latent-dim",
+        "8",
+        "--checkpoint-every",
+        "1",
+        "--sample-every",
+        "1000",
+        "--seed",
+        "3",
+    ]
     steps = 200
     env = dict(os.environ, OMP_NUM_THREADS="1")
     base = [sys.executable, "-m", "ganlab", "train", *args, "--runs-dir", str(tmp_path)]
@@ -178,7 +193,7 @@ def test_sigkill_at_random_moments_then_resume_is_bit_identical(tmp_path):
     cmd = base + ["--steps", str(steps), "--name", "killed"]
     run = tmp_path / "killed"
     kills = 0
-    for attempt in range(15):
+    for _attempt in range(15):
         done_before = _logged_steps(run)
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.time() + 120
@@ -202,14 +217,31 @@ def test_sigkill_at_random_moments_then_resume_is_bit_identical(tmp_path):
     assert kills >= 3
     a, b = _final_weights(tmp_path / "clean"), _final_weights(tmp_path / "killed")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-    steps_logged = [json.loads(l)["step"] for l in (tmp_path / "killed" / "metrics.jsonl").read_text().splitlines()]
+    steps_logged = [
+        json.loads(line)["step"] for line in (tmp_path / "killed" / "metrics.jsonl").read_text().splitlines()
+    ]
     assert steps_logged == list(range(1, steps + 1))
 
 
 def test_ctrl_c_saves_a_checkpoint_and_exits_130(tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    cmd = [sys.executable, "-m", "ganlab", "train", *TINY_IMAGE, "--steps", "100000", "--name", "int",
-           "--runs-dir", str(tmp_path), "--checkpoint-every", "100000", "--sample-every", "100000"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "ganlab",
+        "train",
+        *TINY_IMAGE,
+        "--steps",
+        "100000",
+        "--name",
+        "int",
+        "--runs-dir",
+        str(tmp_path),
+        "--checkpoint-every",
+        "100000",
+        "--sample-every",
+        "100000",
+    ]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     run = tmp_path / "int"
     deadline = time.time() + 60

@@ -28,24 +28,31 @@ def made(tmp_path_factory):
     """An image run and a points run, each exported to ONNX (verified)."""
     root = tmp_path_factory.mktemp("runs")
     image = runner.start(tiny_config(runs_dir=str(root), name="img"))[0].path
-    points = runner.start(tiny_config(runs_dir=str(root), name="pts", arch="mlp", data="ring", image_size=None,
-                                      arch_options={"hidden": 16}, latent_dim=4))[0].path
-    return {"img": image, "img_onnx": export_onnx(image).path,
-            "pts": points, "pts_onnx": export_onnx(points).path}
-
-
+    points = runner.start(
+        tiny_config(
+            runs_dir=str(root),
+            name="pts",
+            arch="mlp",
+            data="ring",
+            image_size=None,
+            arch_options={"hidden": 16},
+            latent_dim=4,
+        )
+    )[0].path
+    return {"img": image, "img_onnx": export_onnx(image).path, "pts": points, "pts_onnx": export_onnx(points).path}
 
 
 def test_run_writes_grid_pngs_and_array(cli, made, tmp_path):
-    result = cli("sample", made["img"], "--n", "10", "--seed", "3", "--out", "g.png", "--out-dir", "imgs",
-                 "--npy", "a.npy")
+    result = cli(
+        "sample", made["img"], "--n", "10", "--seed", "3", "--out", "g.png", "--out-dir", "imgs", "--npy", "a.npy"
+    )
     assert result.code == 0, result.err
     assert "from   torch (cpu), 10 samples, seed 3" in result.out
     array = np.load(tmp_path / "a.npy")
     np.testing.assert_array_equal(array, restore(made["img"]).sample(10, seed=3).numpy())
     files = sorted((tmp_path / "imgs").glob("*.png"))
     assert [f.name for f in files] == [f"{i:06d}.png" for i in range(10)]
-    for f, img in zip(files, array):  # grey 8x8, torchvision's rounding of [-1, 1]
+    for f, img in zip(files, array, strict=True):  # grey 8x8, torchvision's rounding of [-1, 1]
         png = np.asarray(Image.open(f))
         assert Image.open(f).mode == "L" and png.shape == (8, 8)
         expected = np.floor((img[0].astype(np.float64) + 1) / 2 * 255 + 0.5)
@@ -55,8 +62,9 @@ def test_run_writes_grid_pngs_and_array(cli, made, tmp_path):
 
 def test_onnx_gives_the_runs_samples(cli, made, tmp_path):
     """Same seed, same z: onnxruntime reproduces torch. 300 > one chunk of 256 z vectors."""
-    result = cli("sample", "--onnx", made["img_onnx"], "--n", "300", "--seed", "5", "--npy", "b.npy",
-                 "--provider", "cpu")
+    result = cli(
+        "sample", "--onnx", made["img_onnx"], "--n", "300", "--seed", "5", "--npy", "b.npy", "--provider", "cpu"
+    )
     assert result.code == 0, result.err
     assert "onnxruntime (CPUExecutionProvider)" in result.out and result.err == ""
     got = np.load(tmp_path / "b.npy")
@@ -107,8 +115,9 @@ def cuda_cannot_start(monkeypatch):
 def test_auto_falls_back_to_cpu_with_one_line(cli, made, cuda_cannot_start):
     result = cli("sample", "--onnx", made["img_onnx"], "--n", "4", "--npy", "x.npy")
     assert result.code == 0
-    assert result.err.count("\n") == 1 and result.err.startswith("Note: onnxruntime lists CUDAExecutionProvider "
-                                                                 "but could not start it"), result.err
+    assert result.err.count("\n") == 1 and result.err.startswith(
+        "Note: onnxruntime lists CUDAExecutionProvider but could not start it"
+    ), result.err
     assert "running on the CPU" in result.err and "onnxruntime (CPUExecutionProvider)" in result.out
 
 
@@ -140,11 +149,16 @@ def test_auto_takes_cuda_when_it_starts(cli, made, monkeypatch):
 
 
 def test_explicit_provider_that_cannot_start_is_an_error(cli, made, cuda_cannot_start):
-    one_line_error(cli("sample", "--onnx", made["img_onnx"], "--provider", "cuda"),
-                   "--provider cuda: onnxruntime lists CUDAExecutionProvider but could not start it",
-                   "pass --provider cpu or auto")
-    one_line_error(cli("sample", "--onnx", made["img_onnx"], "--provider", "tensorrt"),
-                   "--provider tensorrt: this onnxruntime", "has no TensorrtExecutionProvider")
+    one_line_error(
+        cli("sample", "--onnx", made["img_onnx"], "--provider", "cuda"),
+        "--provider cuda: onnxruntime lists CUDAExecutionProvider but could not start it",
+        "pass --provider cpu or auto",
+    )
+    one_line_error(
+        cli("sample", "--onnx", made["img_onnx"], "--provider", "tensorrt"),
+        "--provider tensorrt: this onnxruntime",
+        "has no TensorrtExecutionProvider",
+    )
 
 
 @pytest.fixture
@@ -158,29 +172,36 @@ def foreign(made, tmp_path):
 
 
 def test_file_without_metadata_needs_latent_dim(cli, made, foreign, tmp_path):
-    one_line_error(cli("sample", "--onnx", foreign, "--provider", "cpu"),
-                   "has no ganlab metadata", "pass --latent-dim N")
-    one_line_error(cli("sample", "--onnx", foreign, "--latent-dim", "5", "--provider", "cpu"),
-                   "--latent-dim 5 does not fit", "pass --latent-dim 8")
+    one_line_error(
+        cli("sample", "--onnx", foreign, "--provider", "cpu"), "has no ganlab metadata", "pass --latent-dim N"
+    )
+    one_line_error(
+        cli("sample", "--onnx", foreign, "--latent-dim", "5", "--provider", "cpu"),
+        "--latent-dim 5 does not fit",
+        "pass --latent-dim 8",
+    )
     result = cli("sample", "--onnx", foreign, "--latent-dim", "8", "--n", "6", "--npy", "f.npy", "--provider", "cpu")
     assert result.code == 0, result.err
     np.testing.assert_allclose(np.load(tmp_path / "f.npy"), restore(made["img"]).sample(6).numpy(), atol=1e-4)
 
 
-@pytest.mark.parametrize("args, fragments", [
-    (["{img}", "--n", "0"], ["--n must be an integer >= 1, got 0"]),
-    (["--onnx", "{img_onnx}", "--n", "-2"], ["--n must be an integer >= 1, got -2"]),
-    ([], ["pass either a RUN folder (torch) or --onnx FILE", "neither"]),
-    (["{img}", "--onnx", "{img_onnx}"], ["not both"]),
-    (["--onnx", "{tmp}/missing.onnx"], ["does not exist", "ganlab export"]),
-    (["--onnx", "{tmp}/text.onnx"], ["is not an ONNX model onnxruntime can load"]),
-    (["{tmp}"], ["is not a ganlab run"]),
-    (["{img}", "--provider", "gpu"], ["--provider 'gpu' is unknown; choose one of auto, cuda, tensorrt, cpu"]),
-    (["{img}", "--provider", "tensorrt"], ["--provider tensorrt runs .onnx files only"]),
-    (["{img}", "--latent-dim", "8"], ["--latent-dim is for .onnx files"]),
-    (["{pts}", "--out-dir", "{tmp}/d"], ["--out-dir writes one PNG per image", "2D points"]),
-    (["{img}", "--out-dir", "{tmp}/full"], ["is not an empty folder"]),
-])
+@pytest.mark.parametrize(
+    "args, fragments",
+    [
+        (["{img}", "--n", "0"], ["--n must be an integer >= 1, got 0"]),
+        (["--onnx", "{img_onnx}", "--n", "-2"], ["--n must be an integer >= 1, got -2"]),
+        ([], ["pass either a RUN folder (torch) or --onnx FILE", "neither"]),
+        (["{img}", "--onnx", "{img_onnx}"], ["not both"]),
+        (["--onnx", "{tmp}/missing.onnx"], ["does not exist", "ganlab export"]),
+        (["--onnx", "{tmp}/text.onnx"], ["is not an ONNX model onnxruntime can load"]),
+        (["{tmp}"], ["is not a ganlab run"]),
+        (["{img}", "--provider", "gpu"], ["--provider 'gpu' is unknown; choose one of auto, cuda, tensorrt, cpu"]),
+        (["{img}", "--provider", "tensorrt"], ["--provider tensorrt runs .onnx files only"]),
+        (["{img}", "--latent-dim", "8"], ["--latent-dim is for .onnx files"]),
+        (["{pts}", "--out-dir", "{tmp}/d"], ["--out-dir writes one PNG per image", "2D points"]),
+        (["{img}", "--out-dir", "{tmp}/full"], ["is not an empty folder"]),
+    ],
+)
 def test_bad_input_is_one_line(cli, made, tmp_path, args, fragments):
     (tmp_path / "text.onnx").write_text("not a model")
     (tmp_path / "full").mkdir()
@@ -192,8 +213,10 @@ def test_bad_input_is_one_line(cli, made, tmp_path, args, fragments):
 
 def run_example(*args: str) -> subprocess.CompletedProcess:
     """Runs the example with torch and ganlab made unimportable: it must need neither."""
-    code = ("import runpy, sys; sys.modules['torch'] = None; sys.modules['ganlab'] = None; "
-            f"sys.argv = {[str(EXAMPLE), *map(str, args)]!r}; runpy.run_path(sys.argv[0], run_name='__main__')")
+    code = (
+        "import runpy, sys; sys.modules['torch'] = None; sys.modules['ganlab'] = None; "
+        f"sys.argv = {[str(EXAMPLE), *map(str, args)]!r}; runpy.run_path(sys.argv[0], run_name='__main__')"
+    )
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
 
 
@@ -210,7 +233,7 @@ def test_standalone_example_draws_the_generators_images(made, tmp_path):
     for i, img in enumerate(images):
         top, left = 2 + (i // 8) * 10, 2 + (i % 8) * 10
         expected = np.floor((img[0].astype(np.float64) + 1) / 2 * 255 + 0.5)
-        assert np.abs(grid[top:top + 8, left:left + 8] - expected).max() <= 1
+        assert np.abs(grid[top : top + 8, left : left + 8] - expected).max() <= 1
     assert (grid[0] == 255).all() and (grid[:, 0] == 255).all()
 
 

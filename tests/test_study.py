@@ -19,13 +19,22 @@ from tests.conftest import TINY_IMAGE
 pytest_plugins = ["tests.fid_standin"]  # stand-in FID weights (fid_env), built once per session
 
 # the same config as the CLI flags TINY_IMAGE --steps 4 --sample-every 2 --checkpoint-every 2
-TINY = dict(image_size=8, arch_options={"width": 8}, batch_size=8, latent_dim=8, steps=4,
-            sample_every=2, checkpoint_every=2)
+TINY = dict(
+    image_size=8, arch_options={"width": 8}, batch_size=8, latent_dim=8, steps=4, sample_every=2, checkpoint_every=2
+)
 
 
 def spec(tmp_path, **kw) -> StudySpec:
-    values = dict(losses=["minimax", "lsgan"], archs=["dcgan"], datas=["digits"], seeds=1, name="s",
-                  runs_dir=str(tmp_path / "runs"), overrides=dict(TINY), evaluate=False)
+    values = dict(
+        losses=["minimax", "lsgan"],
+        archs=["dcgan"],
+        datas=["digits"],
+        seeds=1,
+        name="s",
+        runs_dir=str(tmp_path / "runs"),
+        overrides=dict(TINY),
+        evaluate=False,
+    )
     values.update(kw)
     return StudySpec(**values)
 
@@ -37,7 +46,9 @@ class Spy:
         self.calls = []
         real_start, real_resume = runner.start, runner.resume
         monkeypatch.setattr(runner, "start", lambda c, cb=(): self.calls.append(("start", c.name)) or real_start(c, cb))
-        monkeypatch.setattr(runner, "resume", lambda p, s=None, cb=(): self.calls.append(("resume", p.name)) or real_resume(p, s, cb))
+        monkeypatch.setattr(
+            runner, "resume", lambda p, s=None, cb=(): self.calls.append(("resume", p.name)) or real_resume(p, s, cb)
+        )
 
 
 class StopAt(Callback):
@@ -62,10 +73,21 @@ class StopInRun(study.StudyHooks):
 def test_plan_names_runs_and_passes_overrides(tmp_path):
     planned = plan(spec(tmp_path, seeds=2))
     names = [p.config.name for p in planned]
-    assert names == ["minimax-dcgan-digits-s0", "minimax-dcgan-digits-s1", "lsgan-dcgan-digits-s0", "lsgan-dcgan-digits-s1"]
+    assert names == [
+        "minimax-dcgan-digits-s0",
+        "minimax-dcgan-digits-s1",
+        "lsgan-dcgan-digits-s0",
+        "lsgan-dcgan-digits-s1",
+    ]
     assert all(p.action == "train" for p in planned)
     c = planned[3].config
-    assert (c.seed, c.image_size, c.arch_options, c.steps, c.runs_dir) == (1, 8, {"width": 8}, 4, str(tmp_path / "runs" / "s"))
+    assert (c.seed, c.image_size, c.arch_options, c.steps, c.runs_dir) == (
+        1,
+        8,
+        {"width": 8},
+        4,
+        str(tmp_path / "runs" / "s"),
+    )
     assert not (tmp_path / "runs").exists()  # planning writes nothing
 
 
@@ -84,8 +106,10 @@ def base(trained, tmp_path):
 
 def test_a_new_study_trains_every_run(trained):
     root, result = trained
-    assert [(p.config.name, p.action) for p in result.runs] == [("minimax-dcgan-digits-s0", "train"),
-                                                                 ("lsgan-dcgan-digits-s0", "train")]
+    assert [(p.config.name, p.action) for p in result.runs] == [
+        ("minimax-dcgan-digits-s0", "train"),
+        ("lsgan-dcgan-digits-s0", "train"),
+    ]
     assert all(RunDir(p.path).summary()["status"] == "complete" for p in result.runs)
     assert result.path == root / "runs" / "s" and result.warnings == []
 
@@ -106,7 +130,10 @@ def test_identical_runs_are_reused_not_retrained(base, monkeypatch):
 def test_interrupted_study_resumes_where_it_stopped(base, monkeypatch):
     spy = Spy(monkeypatch)
     three = spec(base, losses=["minimax", "nonsaturating", "lsgan"])
-    with pytest.raises(Interrupted, match="interrupted during nonsaturating-dcgan-digits-s0 at step 3 .checkpoint saved.; run the same command again to continue"):
+    with pytest.raises(
+        Interrupted,
+        match="interrupted during nonsaturating-dcgan-digits-s0 at step 3 .checkpoint saved.; run the same command again to continue",
+    ):
         run_study(three, StopInRun("nonsaturating-dcgan-digits-s0", step=3))
     assert spy.calls == [("start", "nonsaturating-dcgan-digits-s0")]
     stopped = RunDir(base / "runs" / "s" / "nonsaturating-dcgan-digits-s0")
@@ -151,8 +178,15 @@ def test_study_evaluates_only_what_lacks_metrics(base, monkeypatch):
 
     def fake_evaluate(path, metrics=None, n=None, dims=2048):
         calls.append((path.name, metrics, n))
-        value = {"value": float(len(calls)), "std": None, "n": n, "dims": dims, "feature_net": "fake", "step": 4,
-                 "better": "lower"}
+        value = {
+            "value": float(len(calls)),
+            "std": None,
+            "n": n,
+            "dims": dims,
+            "feature_net": "fake",
+            "step": 4,
+            "better": "lower",
+        }
         RunDir(path).update_summary(metrics={"fid": value})
 
     monkeypatch.setattr(study, "evaluator", lambda: fake_evaluate)
@@ -174,8 +208,10 @@ def test_one_warning_per_distinct_evaluation_error(base, monkeypatch):
 
     monkeypatch.setattr(study, "evaluator", lambda: failing)
     result = run_study(spec(base, evaluate=True))
-    assert result.warnings == ["could not evaluate minimax-dcgan-digits-s0, lsgan-dcgan-digits-s0: no metric is "
-                               "available offline for dataset 'digits'; pass --fid-weights PATH"]
+    assert result.warnings == [
+        "could not evaluate minimax-dcgan-digits-s0, lsgan-dcgan-digits-s0: no metric is "
+        "available offline for dataset 'digits'; pass --fid-weights PATH"
+    ]
 
 
 def test_an_unknown_metric_fails_before_training(cli, tmp_path):
@@ -185,15 +221,34 @@ def test_an_unknown_metric_fails_before_training(cli, tmp_path):
 
 
 def test_cli_study_trains_what_is_missing_then_reuses(cli, base):
-    args = ["compare", "--loss", "minimax", "--loss", "lsgan", "--seeds", "2", "--steps", "4", "--study", "s",
-            "--no-eval", "--sample-every", "2", "--checkpoint-every", "2", *TINY_IMAGE]
+    args = [
+        "compare",
+        "--loss",
+        "minimax",
+        "--loss",
+        "lsgan",
+        "--seeds",
+        "2",
+        "--steps",
+        "4",
+        "--study",
+        "s",
+        "--no-eval",
+        "--sample-every",
+        "2",
+        "--checkpoint-every",
+        "2",
+        *TINY_IMAGE,
+    ]
     ckpt = base / "runs" / "s" / "minimax-dcgan-digits-s0" / "checkpoints" / "last.pt"
     stamp = ckpt.stat().st_mtime_ns
     first = cli(*args, "--format", "json")
     assert first.code == 0, first.err
     rows = json.loads(first.out)
     assert [(r["name"], r["n_seeds"], r["seeds"]) for r in rows] == [
-        ("minimax-dcgan-digits", 2, [0, 1]), ("lsgan-dcgan-digits", 2, [0, 1])]
+        ("minimax-dcgan-digits", 2, [0, 1]),
+        ("lsgan-dcgan-digits", 2, [0, 1]),
+    ]
     assert rows[0]["steps"]["mean"] == 4 and rows[0]["image_size"] == 8
     assert (base / "runs" / "s" / "lsgan-dcgan-digits-s1" / "summary.json").is_file()
     stamps = {p: p.stat().st_mtime_ns for p in (base / "runs" / "s").glob("*/checkpoints/last.pt")}

@@ -110,15 +110,18 @@ class NotALoss:
     pass
 
 
-@pytest.mark.parametrize("cls, message", [
-    (Vector, "d_loss returned (16,), expected a 0-dim tensor"),
-    (NaN, "g_loss returned nan, expected a finite value"),
-    (NaiveLog, "d_loss at logits of +-200 returned inf, expected a finite value"),
-    (Detached, "g_loss carries no gradient"),
-    (ConstantD, "the gradient of d_loss is zero everywhere"),
-    (PenaltyWithoutGraph, "penalty does not depend on D's weights"),
-    (NotALoss, "is not a subclass of ganlab.losses.base.Loss"),
-])
+@pytest.mark.parametrize(
+    "cls, message",
+    [
+        (Vector, "d_loss returned (16,), expected a 0-dim tensor"),
+        (NaN, "g_loss returned nan, expected a finite value"),
+        (NaiveLog, "d_loss at logits of +-200 returned inf, expected a finite value"),
+        (Detached, "g_loss carries no gradient"),
+        (ConstantD, "the gradient of d_loss is zero everywhere"),
+        (PenaltyWithoutGraph, "penalty does not depend on D's weights"),
+        (NotALoss, "is not a subclass of ganlab.losses.base.Loss"),
+    ],
+)
 def test_check_loss_catches(cls, message):
     with pytest.raises(PluginError) as info:
         check_loss(cls)
@@ -156,6 +159,7 @@ def arch_with(g_fn=None, d_fn=None, extra_param=False):
             if extra_param:
                 G.unused = nn.Parameter(torch.zeros(3))
             return G, D
+
     return Broken
 
 
@@ -188,15 +192,18 @@ class ReturnsList(DCGAN):
         return list(super().build(shape, latent_dim))
 
 
-@pytest.mark.parametrize("cls, message", [
-    (arch_with(g_fn=lambda x: x[:, :, :4, :4]), "generator returned (4, 1, 4, 4), expected shape (4, 1, 8, 8)"),
-    (arch_with(g_fn=lambda x: 3 * x + 1.5), "expected [-1, 1] (end G with tanh)"),
-    (arch_with(g_fn=lambda x: x * float("nan")), "generator returned NaN or Inf"),
-    (arch_with(d_fn=lambda x: x[:, None]), "discriminator returned (4, 1), expected logits of shape (4,)"),
-    (arch_with(d_fn=lambda x: x + float("inf")), "discriminator returned NaN or Inf"),
-    (arch_with(extra_param=True), "no gradient from D(G(z)).mean() reaches G.unused"),
-    (ReturnsList, "returned list, expected a tuple (G, D) of torch.nn.Module"),
-])
+@pytest.mark.parametrize(
+    "cls, message",
+    [
+        (arch_with(g_fn=lambda x: x[:, :, :4, :4]), "generator returned (4, 1, 4, 4), expected shape (4, 1, 8, 8)"),
+        (arch_with(g_fn=lambda x: 3 * x + 1.5), "expected [-1, 1] (end G with tanh)"),
+        (arch_with(g_fn=lambda x: x * float("nan")), "generator returned NaN or Inf"),
+        (arch_with(d_fn=lambda x: x[:, None]), "discriminator returned (4, 1), expected logits of shape (4,)"),
+        (arch_with(d_fn=lambda x: x + float("inf")), "discriminator returned NaN or Inf"),
+        (arch_with(extra_param=True), "no gradient from D(G(z)).mean() reaches G.unused"),
+        (ReturnsList, "returned list, expected a tuple (G, D) of torch.nn.Module"),
+    ],
+)
 def test_check_arch_catches(cls, message):
     with pytest.raises(PluginError) as info:
         check_arch(cls, {"width": 8}, shapes=[(1, 8, 8)], onnx=False)
@@ -207,8 +214,10 @@ def test_check_arch_catches(cls, message):
 def test_check_arch_catches_a_generator_that_does_not_export():
     with pytest.raises(PluginError) as info:
         check_arch(BranchyArch, {"width": 8}, shapes=[(1, 8, 8)])
-    assert str(info.value).startswith(f"arch {__name__}:BranchyArch: generator does not pass ganlab export: "
-                                      "torch.onnx.export failed for arch 'BranchyArch' (")
+    assert str(info.value).startswith(
+        f"arch {__name__}:BranchyArch: generator does not pass ganlab export: "
+        "torch.onnx.export failed for arch 'BranchyArch' ("
+    )
     assert "(no data-dependent control flow)" in str(info.value)
 
 
@@ -249,12 +258,15 @@ class NotASource(Dataset):
         return torch.zeros(4, 1, 8, 8)
 
 
-@pytest.mark.parametrize("cls, options, message", [
-    (Points, {"bug": "unseeded"}, "two sample(8) calls with equally seeded generators differ"),
-    (Points, {"bug": "meta"}, "meta is not JSON-serialisable"),
-    (BrightImages, None, "sample(8) spans [1.5, 1.5], expected [-1, 1]"),
-    (NotASource, None, "load returned Tensor, expected a ganlab.data.base.DataSource"),
-])
+@pytest.mark.parametrize(
+    "cls, options, message",
+    [
+        (Points, {"bug": "unseeded"}, "two sample(8) calls with equally seeded generators differ"),
+        (Points, {"bug": "meta"}, "meta is not JSON-serialisable"),
+        (BrightImages, None, "sample(8) spans [1.5, 1.5], expected [-1, 1]"),
+        (NotASource, None, "load returned Tensor, expected a ganlab.data.base.DataSource"),
+    ],
+)
 def test_check_dataset_catches(cls, options, message):
     with pytest.raises(PluginError) as info:
         check_dataset(cls, options)

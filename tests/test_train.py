@@ -28,8 +28,7 @@ LOSSES = ["minimax", "nonsaturating", "lsgan"]
 @pytest.mark.parametrize("arch,data", [("dcgan", "digits"), ("mlp", "digits"), ("mlp", "ring")])
 def test_a_few_steps_for_each_loss_and_arch(loss, arch, data):
     options = {"width": 8} if arch == "dcgan" else {"hidden": 16, "depth": 2}
-    cfg = tiny_config(loss=loss, arch=arch, data=data, arch_options=options,
-                      image_size=None if data == "ring" else 8)
+    cfg = tiny_config(loss=loss, arch=arch, data=data, arch_options=options, image_size=None if data == "ring" else 8)
     trainer = Trainer(cfg)
     g0, d0 = weights(trainer.G), weights(trainer.D)
     for _ in range(3):
@@ -79,7 +78,11 @@ def test_run_folder_contents(tmp_path):
     rows = [json.loads(line) for line in run.metrics_file.read_text().splitlines()]
     assert [r["step"] for r in rows] == [1, 2, 3, 4, 5]
     assert set(rows[0]) >= {"d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm"}
-    assert sorted(p.name for p in run.samples_dir.iterdir()) == ["step_000002.png", "step_000004.png", "step_000005.png"]
+    assert sorted(p.name for p in run.samples_dir.iterdir()) == [
+        "step_000002.png",
+        "step_000004.png",
+        "step_000005.png",
+    ]
     assert run.loss_curve.is_file() and run.last_checkpoint.is_file()
     assert load_toml(run.config_file)["steps"] == 5
     assert summary["status"] == "complete" and summary["step"] == 5

@@ -63,8 +63,10 @@ class MLP(Arch):
             return None
         if len(shape) == 3 and max(shape[1:]) <= MAX_IMAGE_SIZE:
             return None
-        return (f"mlp cannot build data of shape {tuple(shape)}; it takes points or images up to "
-                f"{MAX_IMAGE_SIZE}x{MAX_IMAGE_SIZE} (use --image-size {MAX_IMAGE_SIZE} or less, or --arch dcgan)")
+        return (
+            f"mlp cannot build data of shape {tuple(shape)}; it takes points or images up to "
+            f"{MAX_IMAGE_SIZE}x{MAX_IMAGE_SIZE} (use --image-size {MAX_IMAGE_SIZE} or less, or --arch dcgan)"
+        )
 
     def build(self, shape: tuple[int, ...], latent_dim: int) -> tuple[nn.Module, nn.Module]:
         self.check(shape)

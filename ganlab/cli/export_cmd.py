@@ -14,12 +14,18 @@ from ganlab.cli.app import app
 @app.command("export")
 def export(
     run: Path = typer.Argument(..., help="Run folder made by `ganlab train` (or a checkpoint .pt file)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="ONNX file to write. (default: RUN/generator.onnx, "
-                                       "or RUN/generator-uint8.onnx with --output uint8)"),
+    out: Optional[Path] = typer.Option(
+        None,
+        "--out",
+        help="ONNX file to write. (default: RUN/generator.onnx, or RUN/generator-uint8.onnx with --output uint8)",
+    ),
     opset: Optional[int] = typer.Option(None, "--opset", help="ONNX opset, 18 or newer. (default: torch's)"),
     checkpoint: str = typer.Option("last", "--checkpoint", help="last, best, or a checkpoint file."),
-    output: str = typer.Option("float", "--output", help="float: float32 in [-1, 1]; uint8: 0..255 NCHW images "
-                               "(post-processing baked into the graph)."),
+    output: str = typer.Option(
+        "float",
+        "--output",
+        help="float: float32 in [-1, 1]; uint8: 0..255 NCHW images (post-processing baked into the graph).",
+    ),
     no_verify: bool = typer.Option(False, "--no-verify", help="Skip onnx.checker and the onnxruntime parity check."),
 ) -> None:
     """Export the generator to ONNX (input z, output image), then check it against torch."""
@@ -35,12 +41,16 @@ def export(
     say(f"exported  {result.path}  ({result.size_bytes / 1024:.1f} KiB, opset {result.opset})")
     say(f"input     z float32 (batch, {m['latent_dim']})")
     say(f"output    {m['output_name']} {m['output_dtype']} ({shape}), range {m['output_range']}")
-    say(f"from      run {m['run_name']}, step {m['step']} ({m['checkpoint']}): "
-        f"{m['loss']} / {m['arch']} on {m['dataset']}")
+    say(
+        f"from      run {m['run_name']}, step {m['step']} ({m['checkpoint']}): "
+        f"{m['loss']} / {m['arch']} on {m['dataset']}"
+    )
     if result.max_abs_diff is None:
         say("verified  no (--no-verify)")
         return
     diffs = ", ".join(f"{d:.2e} (batch {b})" for b, d in result.max_abs_diff.items())
     say("checker   onnx.checker passed")
-    say(f"parity    max |onnxruntime - torch| = {diffs}; limit {result.tolerance:g}"
-        + (" level" if result.output == "uint8" else ""))
+    say(
+        f"parity    max |onnxruntime - torch| = {diffs}; limit {result.tolerance:g}"
+        + (" level" if result.output == "uint8" else "")
+    )

@@ -15,11 +15,17 @@ from ganlab.cli.eval_cmd import WEIGHTS_HELP
 def fid_(
     a: str = typer.Argument(..., help="Image folder, .npz statistics, run folder or dataset name."),
     b: str = typer.Argument(..., help="The same kinds as A; with --save-stats, the .npz file to write."),
-    n: Optional[int] = typer.Option(None, "--n", help="Samples drawn from a run's generator / images taken from a dataset. [default: 5000 / all]"),
+    n: Optional[int] = typer.Option(
+        None, "--n", help="Samples drawn from a run's generator / images taken from a dataset. [default: 5000 / all]"
+    ),
     dims: int = typer.Option(2048, "--dims", help="Inception feature block: 64, 192, 768 or 2048 (pool3)."),
     fid_weights: Optional[Path] = typer.Option(None, "--fid-weights", help=WEIGHTS_HELP),
-    save_stats: bool = typer.Option(False, "--save-stats", help="Write A's statistics to B as pytorch-fid's .npz (mu, sigma)."),
-    image_size: Optional[int] = typer.Option(None, "--image-size", help="Image size for a dataset name. [default: the dataset's]"),
+    save_stats: bool = typer.Option(
+        False, "--save-stats", help="Write A's statistics to B as pytorch-fid's .npz (mu, sigma)."
+    ),
+    image_size: Optional[int] = typer.Option(
+        None, "--image-size", help="Image size for a dataset name. [default: the dataset's]"
+    ),
     batch_size: int = typer.Option(50, "--batch-size", help="Images per Inception forward pass."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
 ) -> None:
@@ -31,8 +37,14 @@ def fid_(
     from ganlab.metrics.fid_sources import save_stats as write_stats
 
     with ui.make_progress(transient=True) as progress:
-        options = EvalOptions(n=n, dims=dims, fid_weights=str(fid_weights) if fid_weights else None,
-                              batch_size=batch_size, device=device, progress=ui.ProgressReporter(progress))
+        options = EvalOptions(
+            n=n,
+            dims=dims,
+            fid_weights=str(fid_weights) if fid_weights else None,
+            batch_size=batch_size,
+            device=device,
+            progress=ui.ProgressReporter(progress),
+        )
         if save_stats:
             stats = write_stats(a, b, options, image_size)
         else:

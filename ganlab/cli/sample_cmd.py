@@ -12,20 +12,28 @@ from ganlab.cli.app import app, notice
 
 @app.command("sample")
 def sample(
-    source: Optional[Path] = typer.Argument(None, help="Run folder or checkpoint .pt (torch); an .onnx file works too."),
+    source: Optional[Path] = typer.Argument(
+        None, help="Run folder or checkpoint .pt (torch); an .onnx file works too."
+    ),
     onnx: Optional[Path] = typer.Option(None, "--onnx", help="ONNX file made by `ganlab export` (onnxruntime)."),
     n: int = typer.Option(64, "--n", "-n", help="How many samples."),
-    seed: int = typer.Option(0, "--seed", help="Seed of z ~ N(0, I); the same seed gives the same z for a run "
-                             "and its export."),
-    out: Optional[Path] = typer.Option(None, "--out", help="PNG grid (images) or scatter plot (points). "
-                                       "(default: samples.png when nothing else is asked)"),
+    seed: int = typer.Option(
+        0, "--seed", help="Seed of z ~ N(0, I); the same seed gives the same z for a run and its export."
+    ),
+    out: Optional[Path] = typer.Option(
+        None,
+        "--out",
+        help="PNG grid (images) or scatter plot (points). (default: samples.png when nothing else is asked)",
+    ),
     out_dir: Optional[Path] = typer.Option(None, "--out-dir", help="Folder for one PNG per image (for FID tools)."),
     npy: Optional[Path] = typer.Option(None, "--npy", help="Save the raw array (.npy)."),
-    provider: str = typer.Option("auto", "--provider", help="auto, cuda, tensorrt or cpu. auto: CUDA when it "
-                                 "can start, else the CPU."),
+    provider: str = typer.Option(
+        "auto", "--provider", help="auto, cuda, tensorrt or cpu. auto: CUDA when it can start, else the CPU."
+    ),
     checkpoint: str = typer.Option("last", "--checkpoint", help="last, best or a file (runs only)."),
-    latent_dim: Optional[int] = typer.Option(None, "--latent-dim", help="Width of z, for .onnx files "
-                                             "without ganlab metadata."),
+    latent_dim: Optional[int] = typer.Option(
+        None, "--latent-dim", help="Width of z, for .onnx files without ganlab metadata."
+    ),
 ) -> None:
     """Sample from a trained generator and write a grid, per-image PNGs and/or a .npy array."""
     from ganlab.cli import ui

@@ -65,12 +65,15 @@ class TrainProgress(Callback):
 
     def on_start(self, trainer: Trainer) -> None:
         self.progress.start()
-        self.task = self.progress.add_task(self.description, total=trainer.config.steps,
-                                           completed=trainer.step, info="")
+        self.task = self.progress.add_task(
+            self.description, total=trainer.config.steps, completed=trainer.step, info=""
+        )
 
     def on_step(self, trainer: Trainer, stats: dict[str, float]) -> None:
-        info = (f"D {stats['d_loss']:.3f}  G {stats['g_loss']:.3f}  "
-                f"D(x) {stats['d_real']:.2f}  D(G(z)) {stats['d_fake']:.2f}")
+        info = (
+            f"D {stats['d_loss']:.3f}  G {stats['g_loss']:.3f}  "
+            f"D(x) {stats['d_real']:.2f}  D(G(z)) {stats['d_fake']:.2f}"
+        )
         self.progress.update(self.task, advance=1, info=info)
 
     def close(self) -> None:
@@ -83,8 +86,13 @@ def plugins_table(rows: list[Any]) -> Table:
         table.add_column(column, overflow="fold")
     for row in rows:
         ok = row.status == "ok"
-        table.add_row(row.spec.kind, row.spec.name, row.spec.origin, row.spec.target,
-                      Text(row.status, style="green" if ok else "red"))
+        table.add_row(
+            row.spec.kind,
+            row.spec.name,
+            row.spec.origin,
+            row.spec.target,
+            Text(row.status, style="green" if ok else "red"),
+        )
     return table
 
 
@@ -121,6 +129,7 @@ def metrics_table(results: dict[str, dict[str, Any]], title: str = "metrics") ->
     for name, r in results.items():
         value = f"{r['value']:.4g}" + (f" ± {r['std']:.2g}" if r.get("std") is not None else "")
         counts = f"{r['n']}" + (f" / {r['n_real']}" if r.get("n_real") is not None else "")
-        table.add_row(name, value, r["better"], counts, "-" if r.get("dims") is None else str(r["dims"]),
-                      r["feature_net"])
+        table.add_row(
+            name, value, r["better"], counts, "-" if r.get("dims") is None else str(r["dims"]), r["feature_net"]
+        )
     return table

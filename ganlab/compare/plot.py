@@ -35,7 +35,7 @@ def _mean_curve(records: list[RunRecord], key: str) -> tuple[np.ndarray, np.ndar
         rows = [row for row in r.run.metrics() if key in row]
         if rows:
             values = viz._smooth([row[key] for row in rows], max(1, len(rows) // 50))
-            curves.append(dict(zip((row["step"] for row in rows), values)))
+            curves.append(dict(zip((row["step"] for row in rows), values, strict=False)))
     if not curves:
         return None
     steps = sorted(set.intersection(*(set(c) for c in curves)))
@@ -55,7 +55,7 @@ def save_curves(c: Comparison, path: str | Path) -> Path:
     nrows = (len(panels) + 1) // 2
     fig, axes = plt.subplots(nrows, 2, figsize=(11, 3.2 * nrows), dpi=100, squeeze=False)
     colors = [plt.get_cmap("tab10")(i % 10) for i in range(len(c.rows))]
-    for ax, (key, title) in zip(axes.flat, panels):
+    for ax, (key, title) in zip(axes.flat, panels, strict=False):
         if key in dict(CURVES):
             _loss_panel(ax, c, key, colors)
         elif any(len(h.get(key, [])) > 1 for hs in histories for h in hs):
@@ -65,7 +65,7 @@ def save_curves(c: Comparison, path: str | Path) -> Path:
             title = f"{key} at the end of training (dots: seeds; bar: mean ± std)"
         ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3)
-    for ax in list(axes.flat)[len(panels):]:
+    for ax in list(axes.flat)[len(panels) :]:
         ax.set_visible(False)
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=min(4, max(1, len(labels))), fontsize=8)
@@ -74,7 +74,7 @@ def save_curves(c: Comparison, path: str | Path) -> Path:
 
 
 def _loss_panel(ax, c: Comparison, key: str, colors: list) -> None:
-    for row, group, color in zip(c.rows, c.groups, colors):
+    for row, group, color in zip(c.rows, c.groups, colors, strict=False):
         curve = _mean_curve(group, key)
         if curve is not None:
             steps, mean, std = curve
@@ -84,21 +84,22 @@ def _loss_panel(ax, c: Comparison, key: str, colors: list) -> None:
 
 
 def _metric_curves(ax, c: Comparison, histories: list[list], colors: list) -> None:
-    for row, runs, color in zip(c.rows, histories, colors):
+    for row, runs, color in zip(c.rows, histories, colors, strict=False):
         for j, points in enumerate(p for p in runs if p):
-            xs, ys = zip(*points)
+            xs, ys = zip(*points, strict=False)
             ax.plot(xs, ys, marker="o", color=color, label=row["name"] if j == 0 else None)
     ax.set_xlabel("generator step")
 
 
 def _metric_spread(ax, c: Comparison, key: str, colors: list) -> None:
-    for i, (row, group, color) in enumerate(zip(c.rows, c.groups, colors)):
+    for i, (row, group, color) in enumerate(zip(c.rows, c.groups, colors, strict=False)):
         values = [e["value"] for e in (r.metric("final", key) for r in group) if e]
         ax.scatter([i] * len(values), values, color=color, alpha=0.7, zorder=3)
         cell = row["metrics"][key].get("final")
         if cell is not None:
-            ax.errorbar([i + 0.15], [cell["mean"]], yerr=[cell["std"] or 0.0], fmt="_", color="black",
-                        capsize=4, markersize=12)
+            ax.errorbar(
+                [i + 0.15], [cell["mean"]], yerr=[cell["std"] or 0.0], fmt="_", color="black", capsize=4, markersize=12
+            )
     ax.set_xticks(range(len(c.rows)))
     ax.set_xticklabels([row["name"] for row in c.rows], rotation=15, fontsize=7, ha="right")
     ax.set_xlim(-0.5, len(c.rows) - 0.5)
@@ -119,11 +120,10 @@ def save_grid(c: Comparison, path: str | Path) -> Path:
 
     ncols = max(len(g) for g in c.groups)
     plt = viz._pyplot()
-    fig, axes = plt.subplots(len(c.groups), ncols, figsize=(2.6 * ncols, 2.9 * len(c.groups)),
-                             dpi=100, squeeze=False)
+    fig, axes = plt.subplots(len(c.groups), ncols, figsize=(2.6 * ncols, 2.9 * len(c.groups)), dpi=100, squeeze=False)
     found = 0
-    for ax_row, group in zip(axes, c.groups):
-        for ax, record in zip(ax_row, group):
+    for ax_row, group in zip(axes, c.groups, strict=False):
+        for ax, record in zip(ax_row, group, strict=False):
             image = final_samples(record)
             if image is not None:
                 ax.imshow(mpimg.imread(image), cmap="gray")
@@ -134,7 +134,7 @@ def save_grid(c: Comparison, path: str | Path) -> Path:
         for ax in ax_row:
             ax.set_xticks([])
             ax.set_yticks([])
-        for ax in ax_row[len(group):]:
+        for ax in ax_row[len(group) :]:
             ax.set_visible(False)
     if not found:
         plt.close(fig)
@@ -152,8 +152,10 @@ def check_path(path: str | Path, flag: str) -> None:
     if path.is_dir():
         raise ConfigError(f"{flag} {str(path)!r} is a folder; pass a file name, e.g. {flag} {path / 'compare.png'}")
     if path.suffix.lower().lstrip(".") not in FigureCanvasBase.get_supported_filetypes():
-        raise ConfigError(f"{flag} {str(path)!r} must end in .png, .pdf, .svg or another ending matplotlib "
-                          f"writes; pass e.g. {flag} {path.with_suffix('.png')}")
+        raise ConfigError(
+            f"{flag} {str(path)!r} must end in .png, .pdf, .svg or another ending matplotlib "
+            f"writes; pass e.g. {flag} {path.with_suffix('.png')}"
+        )
 
 
 def _save(fig, plt, path: str | Path) -> Path:

@@ -19,8 +19,10 @@ from ganlab.run.trainer import Callback, Trainer
 FORMATS = ("table", "json", "csv", "markdown")
 BEST_STYLE = "bold green"
 ARROW = {"lower": "↓", "higher": "↑"}
-LEGEND = ("mean ± sample std over seeds; D(x), D(G(z)): mean sigmoid(D) over the last 100 steps; "
-          "best of each metric column in bold")
+LEGEND = (
+    "mean ± sample std over seeds; D(x), D(G(z)): mean sigmoid(D) over the last 100 steps; "
+    "best of each metric column in bold"
+)
 STATS = ("steps", "wall_time_s", "steps_per_s", "d_real", "d_fake")
 
 
@@ -63,7 +65,7 @@ def metric_header(name: str, kind: str, col: dict[str, Any], notes: dict[tuple, 
 def legend(notes: dict[tuple, int]) -> str:
     """The table's footnote: how to read it, and each metric setting (one line, however many)."""
     if len(notes) == 1:
-        (n, net), = notes
+        ((n, net),) = notes
         return f"{LEGEND}; metrics from n={n} samples, {net}"
     return "; ".join([LEGEND] + [f"[{i}] n={n}, {net}" for (n, net), i in notes.items()])
 
@@ -91,8 +93,10 @@ def columns(c: Comparison, notes: dict[tuple, int]) -> list[tuple[str, Callable[
             col = c.columns.get(f"{name}/{kind}")
             if col is not None:
                 cols.append((metric_header(name, kind, col, notes), _metric_cell(name, kind)))
-    cols += [("D(x)", plain(lambda r: fmt_stat(r["d_real"], r["n_seeds"], digits=3))),
-             ("D(G(z))", plain(lambda r: fmt_stat(r["d_fake"], r["n_seeds"], digits=3)))]
+    cols += [
+        ("D(x)", plain(lambda r: fmt_stat(r["d_real"], r["n_seeds"], digits=3))),
+        ("D(G(z))", plain(lambda r: fmt_stat(r["d_fake"], r["n_seeds"], digits=3))),
+    ]
     if any(r["status"] != "complete" for r in c.rows):
         cols.append(("status", plain(lambda r: str(r["status"]))))
     return cols
@@ -102,6 +106,7 @@ def _metric_cell(name: str, kind: str) -> Callable[[dict], Cell]:
     def cell(row: dict) -> Cell:
         s = row["metrics"][name].get(kind)
         return fmt_stat(s, row["n_seeds"]), bool(s and s["is_best"])
+
     return cell
 
 
@@ -122,8 +127,10 @@ def rich_table(c: Comparison) -> Table:
 def to_markdown(c: Comparison) -> str:
     notes = setting_notes(c)
     cols = columns(c, notes)
-    lines = ["| " + " | ".join(h for h, _ in cols) + " |",
-             "|" + "|".join("---" if h in ("name", "loss", "arch", "data", "status") else "--:" for h, _ in cols) + "|"]
+    lines = [
+        "| " + " | ".join(h for h, _ in cols) + " |",
+        "|" + "|".join("---" if h in ("name", "loss", "arch", "data", "status") else "--:" for h, _ in cols) + "|",
+    ]
     for row in c.rows:
         cells = [getter(row) for _, getter in cols]
         lines.append("| " + " | ".join(f"**{t}**" if best else t for t, best in cells) + " |")
@@ -187,8 +194,9 @@ class RunBar(Callback):
         self.progress, self.description, self.task = progress, description, None
 
     def on_start(self, trainer: Trainer) -> None:
-        self.task = self.progress.add_task(self.description, total=trainer.config.steps,
-                                           completed=trainer.step, info="")
+        self.task = self.progress.add_task(
+            self.description, total=trainer.config.steps, completed=trainer.step, info=""
+        )
 
     def on_step(self, trainer: Trainer, stats: dict[str, float]) -> None:
         info = f"D {stats['d_loss']:.3f}  G {stats['g_loss']:.3f}  D(x) {stats['d_real']:.2f}  D(G(z)) {stats['d_fake']:.2f}"
@@ -203,8 +211,9 @@ class StudyProgress(StudyHooks):
 
     def on_plan(self, planned: list[PlannedRun]) -> None:
         reused = sum(p.action == "reuse" for p in planned)
-        self.study_task = self.progress.add_task("study", total=len(planned), completed=reused,
-                                                 info=f"{reused} reused, {len(planned) - reused} to train")
+        self.study_task = self.progress.add_task(
+            "study", total=len(planned), completed=reused, info=f"{reused} reused, {len(planned) - reused} to train"
+        )
 
     def train_callbacks(self, item: PlannedRun) -> list[Callback]:
         if item.action == "reuse":

@@ -20,14 +20,36 @@ from ganlab.run.rundir import RunDir
 NOT_EXPERIMENT = ("seed", "name", "runs_dir", "data_root", "sample_every", "checkpoint_every", "n_samples")
 
 # Display order of the metric columns; metrics not listed here follow alphabetically.
-METRIC_ORDER = ("fid", "kid", "classifier_fd", "classes_covered", "class_kl",
-                "modes_covered", "high_quality_pct", "mode_kl")
+METRIC_ORDER = (
+    "fid",
+    "kid",
+    "classifier_fd",
+    "classes_covered",
+    "class_kl",
+    "modes_covered",
+    "high_quality_pct",
+    "mode_kl",
+)
 # Used only when a summary lacks the "better" field of the shared metrics format.
-BETTER = {"fid": "lower", "kid": "lower", "classifier_fd": "lower", "class_kl": "lower", "mode_kl": "lower",
-          "classes_covered": "higher", "modes_covered": "higher", "high_quality_pct": "higher"}
+BETTER = {
+    "fid": "lower",
+    "kid": "lower",
+    "classifier_fd": "lower",
+    "class_kl": "lower",
+    "mode_kl": "lower",
+    "classes_covered": "higher",
+    "modes_covered": "higher",
+    "high_quality_pct": "higher",
+}
 # Non-metric sort keys and their direction (True: larger first).
-OTHER_SORT_KEYS = {"name": False, "steps": True, "wall_time_s": False, "steps_per_s": True,
-                   "d_real": False, "d_fake": False}
+OTHER_SORT_KEYS = {
+    "name": False,
+    "steps": True,
+    "wall_time_s": False,
+    "steps_per_s": True,
+    "d_real": False,
+    "d_fake": False,
+}
 SECTIONS = {"final": "metrics", "best": "metrics_best"}  # column kind -> summary.json section
 
 
@@ -88,8 +110,9 @@ def find_runs(patterns: Iterable[str]) -> tuple[list[RunDir], list[str]]:
     if not found:
         given = ", ".join(repr(p) for p in patterns) or "nothing"
         why = f" ({'; '.join(w.removesuffix('; skipped') for w in warnings)})" if warnings else ""
-        raise RunError(f"no runs matched {given}{why}; pass run folders made by `ganlab train` or globs "
-                       "such as 'runs/*'")
+        raise RunError(
+            f"no runs matched {given}{why}; pass run folders made by `ganlab train` or globs such as 'runs/*'"
+        )
     return list(found.values()), warnings
 
 
@@ -104,8 +127,10 @@ def _runs_at(path: Path, explicit: bool) -> tuple[list[RunDir], str | None]:
     children = sorted(c for c in path.iterdir() if (c / "config.toml").is_file())
     if children:
         return [RunDir(c) for c in children], None
-    return [], (f"{str(path)!r} is not a ganlab run (no config.toml) and holds none; skipped "
-                "(pass folders made by `ganlab train`)")
+    return [], (
+        f"{str(path)!r} is not a ganlab run (no config.toml) and holds none; skipped "
+        "(pass folders made by `ganlab train`)"
+    )
 
 
 def load_record(run: RunDir) -> RunRecord:
@@ -120,8 +145,11 @@ def stat(values: Iterable[float | None]) -> dict[str, Any] | None:
     vals = [float(v) for v in values if v is not None]
     if not vals:
         return None
-    return {"mean": statistics.fmean(vals), "std": statistics.stdev(vals) if len(vals) > 1 else None,
-            "n_seeds": len(vals)}
+    return {
+        "mean": statistics.fmean(vals),
+        "std": statistics.stdev(vals) if len(vals) > 1 else None,
+        "n_seeds": len(vals),
+    }
 
 
 def group_name(records: list[RunRecord]) -> str:
@@ -165,7 +193,9 @@ def build_row(records: list[RunRecord], metrics: list[str]) -> dict[str, Any]:
         "paths": [str(r.run.path) for r in records],
         "seeds": [r.config.get("seed") for r in records],
         "n_seeds": len(records),
-        "loss": first.get("loss"), "arch": first.get("arch"), "data": first.get("data"),
+        "loss": first.get("loss"),
+        "arch": first.get("arch"),
+        "data": first.get("data"),
         "image_size": first.get("image_size"),
         "status": _only(statuses) if len(statuses) == 1 else ", ".join(sorted(statuses)),
         "steps": stat(r.step() for r in records),
@@ -200,15 +230,18 @@ def describe_column(records: list[RunRecord], kind: str, name: str) -> dict[str,
         return None
     settings = list(by_setting)
     n, net = settings[0] if len(settings) == 1 else (None, None)
-    return {"comparable": len(by_setting) == 1, "n": n, "feature_net": net, "better": better,
-            "settings": by_setting}
+    return {"comparable": len(by_setting) == 1, "n": n, "feature_net": net, "better": better, "settings": by_setting}
 
 
 def mismatch_warning(column: str, settings: dict[tuple, list[str]]) -> str:
-    parts = [f"n={n} {net} ({', '.join(names[:3])}{' ...' if len(names) > 3 else ''})"
-             for (n, net), names in settings.items()]
-    return (f"column {column} mixes {'; '.join(parts)}: values are not comparable, so no best is marked; "
-            "evaluate them alike: `ganlab eval RUN --n N` with the same --dims/--fid-weights for every run")
+    parts = [
+        f"n={n} {net} ({', '.join(names[:3])}{' ...' if len(names) > 3 else ''})"
+        for (n, net), names in settings.items()
+    ]
+    return (
+        f"column {column} mixes {'; '.join(parts)}: values are not comparable, so no best is marked; "
+        "evaluate them alike: `ganlab eval RUN --n N` with the same --dims/--fid-weights for every run"
+    )
 
 
 def mark_best(rows: list[dict[str, Any]], columns: dict[str, dict[str, Any]]) -> None:
@@ -240,8 +273,9 @@ def sort_rows(comparison: Comparison, key: str) -> None:
         close = difflib.get_close_matches(key, valid, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         choices = ", ".join(valid) if comparison.metrics else ", ".join(valid) + " (no run has metrics yet)"
-        comparison.warnings.append(f"unknown sort metric {key!r}{hint}; rows left unsorted. "
-                                   f"Choose --sort from: {choices}")
+        comparison.warnings.append(
+            f"unknown sort metric {key!r}{hint}; rows left unsorted. Choose --sort from: {choices}"
+        )
         return
     name, kind = (key[:-5], "best") if key.endswith("_best") and key[:-5] in comparison.metrics else (key, "final")
     if name in comparison.metrics:
@@ -280,8 +314,9 @@ def compare(patterns: Iterable[str], group: bool = True, sort: str | None = None
     return compare_records(records, group, sort, warnings)
 
 
-def compare_records(records: list[RunRecord], group: bool = True, sort: str | None = None,
-                    warnings: list[str] | None = None) -> Comparison:
+def compare_records(
+    records: list[RunRecord], group: bool = True, sort: str | None = None, warnings: list[str] | None = None
+) -> Comparison:
     groups: dict[tuple, list[RunRecord]] = {}
     for r in records:
         groups.setdefault(r.experiment() if group else (str(r.run.path),), []).append(r)
@@ -293,8 +328,10 @@ def compare_records(records: list[RunRecord], group: bool = True, sort: str | No
     missing = [r.name for r in records if not r.summary.get("metrics")]
     if missing:
         listed = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-        comparison.warnings.append(f"{len(missing)} run(s) have no evaluation metrics (shown as \"-\"): "
-                                   f"{listed}; compute them with `ganlab eval RUN`")
+        comparison.warnings.append(
+            f'{len(missing)} run(s) have no evaluation metrics (shown as "-"): '
+            f"{listed}; compute them with `ganlab eval RUN`"
+        )
     if sort:
         sort_rows(comparison, sort)
     return comparison

@@ -70,7 +70,9 @@ class StudyHooks:
     """What a front end may show while a study runs; the defaults show nothing."""
 
     def on_plan(self, planned: list[PlannedRun]) -> None: ...
-    def train_callbacks(self, item: PlannedRun) -> list[Callback]: return []
+    def train_callbacks(self, item: PlannedRun) -> list[Callback]:
+        return []
+
     def on_evaluate(self, item: PlannedRun) -> None: ...
     def on_run_done(self, item: PlannedRun) -> None: ...
 
@@ -99,8 +101,10 @@ def _check_spec(spec: StudySpec) -> None:
     if not isinstance(spec.seeds, int) or spec.seeds < 1:
         raise ConfigError(f"--seeds must be an integer >= 1, got {spec.seeds!r}; pass e.g. --seeds 3")
     if spec.eval_n is not None and (not isinstance(spec.eval_n, int) or spec.eval_n < 2):
-        raise ConfigError(f"--eval-n must be an integer >= 2 (a covariance needs two samples), got {spec.eval_n!r}; "
-                          "pass e.g. --eval-n 1000")
+        raise ConfigError(
+            f"--eval-n must be an integer >= 2 (a covariance needs two samples), got {spec.eval_n!r}; "
+            "pass e.g. --eval-n 1000"
+        )
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", spec.name):
         raise ConfigError(f"study name {spec.name!r} is not a plain folder name; use letters, digits, - _ .")
     for flag, names in (("--loss", spec.losses), ("--arch", spec.archs), ("--data", spec.datas)):
@@ -117,8 +121,10 @@ def classify(config: RunConfig) -> PlannedRun:
         raise RunError(f"{str(path)!r} exists but is not a ganlab run; move it away or pass --study ANOTHER_NAME")
     differences = config_differences(run.config(), config)
     if differences:
-        raise ConfigError(f"run {str(path)!r} was made with {differences}, not what this study asks; "
-                          "pass --study ANOTHER_NAME to keep both, or delete that folder")
+        raise ConfigError(
+            f"run {str(path)!r} was made with {differences}, not what this study asks; "
+            "pass --study ANOTHER_NAME to keep both, or delete that folder"
+        )
     if run.summary().get("status") in FINISHED:
         return PlannedRun(config, "reuse")
     if run.checkpoints_dir.is_dir() and any(run.checkpoints_dir.glob("last*.pt")):  # last.pt or its previous copy
@@ -127,7 +133,7 @@ def classify(config: RunConfig) -> PlannedRun:
 
 
 def config_differences(saved: RunConfig, planned: RunConfig) -> str:
-    """"steps=100 (study: 200), ..." for every field that differs, ignoring NOT_COMPARED."""
+    """ "steps=100 (study: 200), ..." for every field that differs, ignoring NOT_COMPARED."""
     old, new = saved.to_dict(), planned.to_dict()
     keys = [k for k in new if k not in NOT_COMPARED and old.get(k) != new[k]]
     return ", ".join(f"{k}={old.get(k)!r} (study: {new[k]!r})" for k in keys)
@@ -191,9 +197,11 @@ def execute(item: PlannedRun, callbacks: list[Callback]) -> str | None:
             runner.start(item.config, callbacks)
     except Interrupted as exc:  # runner's own hint (`ganlab train --resume`) would skip the other runs
         step = RunDir(item.path).summary().get("step")
-        raise Interrupted(f"study interrupted during {item.config.name} at step {step} (checkpoint saved); "
-                          "run the same command again to continue: finished runs are reused, this one "
-                          "resumes") from exc
+        raise Interrupted(
+            f"study interrupted during {item.config.name} at step {step} (checkpoint saved); "
+            "run the same command again to continue: finished runs are reused, this one "
+            "resumes"
+        ) from exc
     except DivergenceError as exc:
         return f"{item.config.name} diverged ({exc}); it is shown with status 'diverged'"
     return None

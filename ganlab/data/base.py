@@ -93,8 +93,11 @@ def resize_uint8(images: Tensor, size: int) -> Tensor:
     if x.shape[-1] != size or x.shape[-2] != size:
         out = []
         for chunk in x.split(4096):  # bounded memory on 60k-image sets
-            out.append(torch.nn.functional.interpolate(
-                chunk, size=(size, size), mode="bilinear", antialias=True, align_corners=False))
+            out.append(
+                torch.nn.functional.interpolate(
+                    chunk, size=(size, size), mode="bilinear", antialias=True, align_corners=False
+                )
+            )
         x = torch.cat(out)
     return (x.clamp(0, 1) * 255.0).round().to(torch.uint8)
 

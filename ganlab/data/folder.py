@@ -40,8 +40,10 @@ class ImageFolder(Dataset):
             raise DataError(f"data root {root!r} does not exist; pass a folder of images")
         files = list_images(path)
         if not files:
-            raise DataError(f"no images under {root!r} (looked for {', '.join(sorted(EXTENSIONS))}); "
-                            "pass a folder that holds image files")
+            raise DataError(
+                f"no images under {root!r} (looked for {', '.join(sorted(EXTENSIONS))}); "
+                "pass a folder that holds image files"
+            )
         size = image_size or self.default_image_size
         shape = Compose([Resize(size), CenterCrop(size)])
         mode = "RGB" if self.channels == 3 else "L"

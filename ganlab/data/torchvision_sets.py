@@ -37,16 +37,21 @@ class _TorchvisionSet(Dataset):
         try:
             ds = self.open(path, download=root is None)
         except RuntimeError as exc:  # torchvision: "Dataset not found or corrupted"
-            raise DataError(f"no {self.label} files under {str(path)!r} ({exc}); "
-                            f"run once online without --data-root to download them") from exc
+            raise DataError(
+                f"no {self.label} files under {str(path)!r} ({exc}); "
+                f"run once online without --data-root to download them"
+            ) from exc
         except OSError as exc:  # offline download attempt
-            raise DataError(f"could not download {self.label} to {str(path)!r} ({exc}); "
-                            f"go online or pass --data-root DIR with the files already there") from exc
+            raise DataError(
+                f"could not download {self.label} to {str(path)!r} ({exc}); "
+                f"go online or pass --data-root DIR with the files already there"
+            ) from exc
         data = ds.data if isinstance(ds.data, torch.Tensor) else torch.from_numpy(np.asarray(ds.data))
         images = data.unsqueeze(1) if data.dim() == 3 else data.permute(0, 3, 1, 2)  # -> (N, C, H, W)
         labels = torch.as_tensor(np.asarray(ds.targets)).long()
-        return ImageSource(resize_uint8(images.contiguous(), image_size or self.default_image_size),
-                           labels, {"num_classes": 10})
+        return ImageSource(
+            resize_uint8(images.contiguous(), image_size or self.default_image_size), labels, {"num_classes": 10}
+        )
 
 
 class MNIST(_TorchvisionSet):
@@ -56,6 +61,7 @@ class MNIST(_TorchvisionSet):
 
     def open(self, root: Path, download: bool):
         from torchvision.datasets import MNIST as TV
+
         return TV(str(root), train=self.split == "train", download=download)
 
 
@@ -66,6 +72,7 @@ class FashionMNIST(_TorchvisionSet):
 
     def open(self, root: Path, download: bool):
         from torchvision.datasets import FashionMNIST as TV
+
         return TV(str(root), train=self.split == "train", download=download)
 
 
@@ -76,4 +83,5 @@ class CIFAR10(_TorchvisionSet):
 
     def open(self, root: Path, download: bool):
         from torchvision.datasets import CIFAR10 as TV
+
         return TV(str(root), train=self.split == "train", download=download)

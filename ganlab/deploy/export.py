@@ -99,8 +99,10 @@ def check_opset(opset: int | None) -> None:
 
     newest = onnx.defs.onnx_opset_version()
     if opset is not None and not MIN_OPSET <= opset <= newest:
-        raise ConfigError(f"--opset {opset} is outside what the exporter writes ({MIN_OPSET} to {newest}); "
-                          f"pass --opset {MIN_OPSET} or newer, or leave it out for torch's default")
+        raise ConfigError(
+            f"--opset {opset} is outside what the exporter writes ({MIN_OPSET} to {newest}); "
+            f"pass --opset {MIN_OPSET} or newer, or leave it out for torch's default"
+        )
 
 
 def to_onnx(module: nn.Module, latent_dim: int, out_name: str, opset: int | None, arch: str):
@@ -110,17 +112,28 @@ def to_onnx(module: nn.Module, latent_dim: int, out_name: str, opset: int | None
     batch = torch.export.Dim("batch")
     try:
         with _quiet():
-            program = torch.onnx.export(module, (example,), input_names=["z"], output_names=[out_name],
-                                        opset_version=opset, dynamic_shapes={"z": {0: batch}},
-                                        dynamo=True, verbose=False)
+            program = torch.onnx.export(
+                module,
+                (example,),
+                input_names=["z"],
+                output_names=[out_name],
+                opset_version=opset,
+                dynamic_shapes={"z": {0: batch}},
+                dynamo=True,
+                verbose=False,
+            )
     except Exception as exc:  # the exporter raises many kinds; all mean "this G does not export"
-        raise ExportError(f"torch.onnx.export failed for arch {arch!r} ({_root_cause(exc)}); its G must be "
-                          "exportable (no data-dependent control flow); --debug shows the traceback") from exc
+        raise ExportError(
+            f"torch.onnx.export failed for arch {arch!r} ({_root_cause(exc)}); its G must be "
+            "exportable (no data-dependent control flow); --debug shows the traceback"
+        ) from exc
     proto = program.model_proto
     written = next(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx"))
     if opset is not None and written != opset:
-        raise ExportError(f"torch.onnx.export wrote opset {written}, not the --opset {opset} asked for; "
-                          f"pass --opset {written} or leave it out")
+        raise ExportError(
+            f"torch.onnx.export wrote opset {written}, not the --opset {opset} asked for; "
+            f"pass --opset {written} or leave it out"
+        )
     return proto
 
 
@@ -132,8 +145,11 @@ def _quiet():
     level = torch_logger.level
     torch_logger.setLevel(logging.ERROR)
     try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
-                contextlib.redirect_stderr(io.StringIO()):
+        with (
+            warnings.catch_warnings(),
+            contextlib.redirect_stdout(io.StringIO()),
+            contextlib.redirect_stderr(io.StringIO()),
+        ):
             warnings.simplefilter("ignore")
             yield
     finally:
@@ -156,17 +172,23 @@ def verify(model_bytes: bytes, module: nn.Module, latent_dim: int, tolerance: fl
     try:
         onnx.checker.check_model(onnx.load_from_string(model_bytes), full_check=True)
     except onnx.checker.ValidationError as exc:
-        raise ExportError(f"onnx.checker rejects the exported graph ({str(exc).splitlines()[0]}); "
-                          "export with another --opset or report the arch") from exc
+        raise ExportError(
+            f"onnx.checker rejects the exported graph ({str(exc).splitlines()[0]}); "
+            "export with another --opset or report the arch"
+        ) from exc
     try:
         session = ort.InferenceSession(model_bytes, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
         newest = re.search(r"official support for domain ai.onnx is till opset (\d+)", str(exc))
         if newest:
-            raise ExportError(f"onnxruntime {ort.__version__} runs opsets up to {newest[1]}; "
-                              f"pass --opset {newest[1]} or older (nothing was written)") from exc
-        raise ExportError(f"onnxruntime {ort.__version__} cannot load the export ({_first_line(exc)}); "
-                          "pass an older --opset (nothing was written)") from exc
+            raise ExportError(
+                f"onnxruntime {ort.__version__} runs opsets up to {newest[1]}; "
+                f"pass --opset {newest[1]} or older (nothing was written)"
+            ) from exc
+        raise ExportError(
+            f"onnxruntime {ort.__version__} cannot load the export ({_first_line(exc)}); "
+            "pass an older --opset (nothing was written)"
+        ) from exc
     z = torch.randn(max(PARITY_BATCHES), latent_dim, generator=torch.Generator().manual_seed(PARITY_SEED))
     diffs = {}
     with torch.no_grad():
@@ -174,13 +196,17 @@ def verify(model_bytes: bytes, module: nn.Module, latent_dim: int, tolerance: fl
             expected = module(z[:batch]).numpy()
             got = session.run(None, {"z": z[:batch].numpy()})[0]
             if got.shape != expected.shape:
-                raise ExportError(f"onnxruntime returned shape {got.shape} at batch {batch}, torch {expected.shape}; "
-                                  "the batch axis did not export as dynamic")
+                raise ExportError(
+                    f"onnxruntime returned shape {got.shape} at batch {batch}, torch {expected.shape}; "
+                    "the batch axis did not export as dynamic"
+                )
             diffs[batch] = float(np.abs(got.astype(np.float64) - expected.astype(np.float64)).max())
     worst = max(diffs.values())
     if not worst <= tolerance:  # `not <=` also catches NaN
-        raise ExportError(f"onnxruntime output differs from torch by {worst:.3g} (limit {tolerance:g}); "
-                          "nothing was written; try another --opset or pass --no-verify to keep it anyway")
+        raise ExportError(
+            f"onnxruntime output differs from torch by {worst:.3g} (limit {tolerance:g}); "
+            "nothing was written; try another --opset or pass --no-verify to keep it anyway"
+        )
     return diffs
 
 
@@ -195,8 +221,14 @@ def default_path(source: Path, output: str) -> Path:
     return source.with_suffix(".onnx") if source.is_file() else source / name
 
 
-def export_onnx(source: str | Path, out: str | Path | None = None, opset: int | None = None,
-                checkpoint: str = "last", output: str = "float", verify_model: bool = True) -> ExportResult:
+def export_onnx(
+    source: str | Path,
+    out: str | Path | None = None,
+    opset: int | None = None,
+    checkpoint: str = "last",
+    output: str = "float",
+    verify_model: bool = True,
+) -> ExportResult:
     """Exports the generator of a run (or a checkpoint file) to ONNX, verified unless told not to."""
     import onnx
 
@@ -204,13 +236,17 @@ def export_onnx(source: str | Path, out: str | Path | None = None, opset: int | 
     from ganlab.run.restore import restore
 
     if output not in OUTPUTS:
-        raise ConfigError(f"--output {output!r} is not one of {', '.join(OUTPUTS)}; pass --output float or --output uint8")
+        raise ConfigError(
+            f"--output {output!r} is not one of {', '.join(OUTPUTS)}; pass --output float or --output uint8"
+        )
     check_opset(opset)
     source = Path(source)
     restored = restore(source, checkpoint)
     if output == "uint8" and restored.data_kind != "image":
-        raise ConfigError(f"--output uint8 makes 8-bit images, but {str(source)!r} generates {restored.data_kind}; "
-                          "drop --output uint8")
+        raise ConfigError(
+            f"--output uint8 makes 8-bit images, but {str(source)!r} generates {restored.data_kind}; "
+            "drop --output uint8"
+        )
     out = Path(out) if out is not None else default_path(source, output)
     if out.suffix != ".onnx":
         raise ConfigError(f"--out {str(out)!r} must end in .onnx; pass e.g. --out {out.with_suffix('.onnx')}")

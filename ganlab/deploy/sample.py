@@ -17,8 +17,11 @@ import torch
 from ganlab.errors import ConfigError, ExportError
 
 PROVIDER_CHOICES = ("auto", "cuda", "tensorrt", "cpu")
-ORT_PROVIDERS = {"tensorrt": "TensorrtExecutionProvider", "cuda": "CUDAExecutionProvider",
-                 "cpu": "CPUExecutionProvider"}
+ORT_PROVIDERS = {
+    "tensorrt": "TensorrtExecutionProvider",
+    "cuda": "CUDAExecutionProvider",
+    "cpu": "CPUExecutionProvider",
+}
 CHUNK = 256  # z is drawn in chunks of Restored.sample's batch size, so torch and ONNX see the same z
 
 
@@ -61,8 +64,10 @@ class Generator:
 def torch_device(provider: str) -> str:
     check_provider(provider)
     if provider == "tensorrt":
-        raise ConfigError("--provider tensorrt runs .onnx files only; export the run with `ganlab export` "
-                          "and pass --onnx FILE, or use --provider auto")
+        raise ConfigError(
+            "--provider tensorrt runs .onnx files only; export the run with `ganlab export` "
+            "and pass --onnx FILE, or use --provider auto"
+        )
     if provider == "cuda" and not torch.cuda.is_available():
         raise ConfigError("--provider cuda: torch sees no CUDA GPU here; pass --provider cpu or auto")
     if provider == "auto":
@@ -81,8 +86,14 @@ def from_run(source: str | Path, checkpoint: str = "last", provider: str = "auto
         return restored.G(z.to(device)).float().cpu().numpy()
 
     c = restored.config
-    return Generator(restored.data_kind, restored.latent_dim, f"torch ({device})", run, restored.data_meta,
-                     f"{c.loss} / {c.arch}, step {restored.step}")
+    return Generator(
+        restored.data_kind,
+        restored.latent_dim,
+        f"torch ({device})",
+        run,
+        restored.data_meta,
+        f"{c.loss} / {c.arch}, step {restored.step}",
+    )
 
 
 # --- onnxruntime --------------------------------------------------------------------------
@@ -122,8 +133,10 @@ def open_session(model: str | bytes, provider: str = "auto"):
     session = _session(model, [wanted, "CPUExecutionProvider"])
     if session.get_providers()[0] == wanted:
         return session, None
-    why = (f"onnxruntime lists {wanted} but could not start it (no GPU visible, or its CUDA/cuDNN"
-           f"{'/TensorRT' if provider == 'tensorrt' else ''} libraries are missing)")
+    why = (
+        f"onnxruntime lists {wanted} but could not start it (no GPU visible, or its CUDA/cuDNN"
+        f"{'/TensorRT' if provider == 'tensorrt' else ''} libraries are missing)"
+    )
     if provider == "auto":
         return session, f"{why}; running on the CPU"
     raise ConfigError(f"--provider {provider}: {why}; pass --provider cpu or auto")
@@ -142,8 +155,9 @@ def from_onnx(path: str | Path, provider: str = "auto", latent_dim: int | None =
         # drop the C++ location onnxruntime puts before the reason ("/onnxruntime_src/...model.cc:256
         # onnxruntime::Model::Model(...) Unsupported model IR version: 14, ..."), so the reason shows
         first = re.sub(r"/?[\w./-]+\.(?:cc|cpp|h):\d+ [^()]*\([^()]*\)\s*", " ", first)[:300]
-        raise ExportError(f"{str(path)!r} is not an ONNX model onnxruntime can load ({first}); "
-                          "pass a file made by `ganlab export`") from exc
+        raise ExportError(
+            f"{str(path)!r} is not an ONNX model onnxruntime can load ({first}); pass a file made by `ganlab export`"
+        ) from exc
     meta = session.get_modelmeta().custom_metadata_map
     dim, kind = _describe(session, meta, latent_dim, path)
     in_name, out_name = session.get_inputs()[0].name, session.get_outputs()[0].name
@@ -162,34 +176,48 @@ def _describe(session, meta: dict[str, str], latent_dim: int | None, path: Path)
         raise ConfigError(f"--latent-dim must be an integer >= 1, got {latent_dim}; pass the width of z")
     inputs, outputs = session.get_inputs(), session.get_outputs()
     if len(inputs) != 1 or len(inputs[0].shape) != 2:
-        raise ExportError(f"{str(path)!r} does not take a single z of shape (batch, latent_dim); "
-                          "pass a generator exported by `ganlab export`")
+        raise ExportError(
+            f"{str(path)!r} does not take a single z of shape (batch, latent_dim); "
+            "pass a generator exported by `ganlab export`"
+        )
     if "ganlab_version" in meta:
         kind, dim = meta["kind"], int(meta["latent_dim"])
     elif latent_dim is None:
-        raise ExportError(f"{str(path)!r} has no ganlab metadata (not made by `ganlab export`); "
-                          "pass --latent-dim N, the width of its input z")
+        raise ExportError(
+            f"{str(path)!r} has no ganlab metadata (not made by `ganlab export`); "
+            "pass --latent-dim N, the width of its input z"
+        )
     else:
         rank = len(outputs[0].shape)
         kind, dim = {4: "image", 2: "points"}.get(rank), latent_dim
         if kind is None:
-            raise ExportError(f"{str(path)!r} outputs rank-{rank} tensors; ganlab samples images "
-                              "(N, C, H, W) or points (N, D)")
+            raise ExportError(
+                f"{str(path)!r} outputs rank-{rank} tensors; ganlab samples images (N, C, H, W) or points (N, D)"
+            )
     width = inputs[0].shape[1]
     if latent_dim is not None and isinstance(width, int) and width != latent_dim:
-        raise ConfigError(f"--latent-dim {latent_dim} does not fit {str(path)!r}, whose z has width {width}; "
-                          f"pass --latent-dim {width}")
+        raise ConfigError(
+            f"--latent-dim {latent_dim} does not fit {str(path)!r}, whose z has width {width}; "
+            f"pass --latent-dim {width}"
+        )
     return dim, kind
 
 
-def load(source: str | Path | None = None, onnx: str | Path | None = None, provider: str = "auto",
-         checkpoint: str = "last", latent_dim: int | None = None) -> Generator:
+def load(
+    source: str | Path | None = None,
+    onnx: str | Path | None = None,
+    provider: str = "auto",
+    checkpoint: str = "last",
+    latent_dim: int | None = None,
+) -> Generator:
     """A run folder or .pt file (torch), or an .onnx file (onnxruntime); exactly one."""
     if source is not None and onnx is None and Path(source).suffix == ".onnx":
         source, onnx = None, source
     if (source is None) == (onnx is None):
-        raise ConfigError("pass either a RUN folder (torch) or --onnx FILE (onnxruntime), not "
-                          f"{'both' if source is not None else 'neither'}")
+        raise ConfigError(
+            "pass either a RUN folder (torch) or --onnx FILE (onnxruntime), not "
+            f"{'both' if source is not None else 'neither'}"
+        )
     if onnx is not None:
         return from_onnx(onnx, provider, latent_dim)
     if latent_dim is not None:
@@ -207,11 +235,14 @@ def check_outputs(kind: str, out_dir: Path | None, out: Path | None = None, npy:
     if out_dir is None:
         return
     if kind != "image":
-        raise ConfigError("--out-dir writes one PNG per image, but this generator makes 2D points; "
-                          "use --out plot.png or --npy FILE")
+        raise ConfigError(
+            "--out-dir writes one PNG per image, but this generator makes 2D points; use --out plot.png or --npy FILE"
+        )
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.glob("*.png"))):
-        raise ConfigError(f"--out-dir {str(out_dir)!r} is not an empty folder (FID tools would mix in "
-                          "its other PNGs); pass a new or empty folder")
+        raise ConfigError(
+            f"--out-dir {str(out_dir)!r} is not an empty folder (FID tools would mix in "
+            "its other PNGs); pass a new or empty folder"
+        )
 
 
 def picture_suffixes(kind: str) -> tuple[str, ...]:
@@ -229,15 +260,18 @@ def picture_suffixes(kind: str) -> tuple[str, ...]:
 def _check_file(path: Path, flag: str, suffixes: tuple[str, ...], endings: str, example: str) -> None:
     path = Path(path)
     if path.is_dir():
-        raise ConfigError(f"{flag} {str(path)!r} is a folder; pass a file name, e.g. {flag} {path / ('samples' + example)}")
+        raise ConfigError(
+            f"{flag} {str(path)!r} is a folder; pass a file name, e.g. {flag} {path / ('samples' + example)}"
+        )
     if path.suffix.lower() not in suffixes:
         raise ConfigError(f"{flag} {str(path)!r} must end in {endings}; pass e.g. {flag} {path.with_suffix(example)}")
     if not path.parent.is_dir():
         raise ConfigError(f"folder {str(path.parent)!r} for {flag} does not exist; create it or pass another {flag}")
 
 
-def write(gen: Generator, samples: np.ndarray, out: Path | None = None, out_dir: Path | None = None,
-          npy: Path | None = None) -> list[tuple[str, Path]]:
+def write(
+    gen: Generator, samples: np.ndarray, out: Path | None = None, out_dir: Path | None = None, npy: Path | None = None
+) -> list[tuple[str, Path]]:
     """Writes what was asked; returns (what, path) pairs in the order written."""
     from ganlab import viz
 

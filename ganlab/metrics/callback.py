@@ -18,8 +18,7 @@ class EvalCallback(Callback):
     """Writes summary["metrics"] (latest evaluation) and summary["metrics_best"] (best value per
     metric with its step), and checkpoints/best.pt whenever the primary metric improves."""
 
-    def __init__(self, run: RunDir, every: int, metrics: list[str] | None = None,
-                 options: EvalOptions | None = None):
+    def __init__(self, run: RunDir, every: int, metrics: list[str] | None = None, options: EvalOptions | None = None):
         self.run, self.every = run, every
         self.names = metrics
         self.options = options or EvalOptions()
@@ -50,8 +49,9 @@ class EvalCallback(Callback):
         # drops the entries past the step it resumed from
         history = [h for h in summary.get("metrics_history", []) if h["step"] < trainer.step]
         history.append({"step": trainer.step, **{name: e["value"] for name, e in results.items()}})
-        self.run.update_summary(metrics={**summary.get("metrics", {}), **results}, metrics_best=best,
-                                metrics_history=history)
+        self.run.update_summary(
+            metrics={**summary.get("metrics", {}), **results}, metrics_best=best, metrics_history=history
+        )
         new_score = score(results, self.primary)
         if self.best_score is None or new_score > self.best_score:
             self.best_score = new_score

@@ -32,11 +32,16 @@ class SmallCNN(nn.Module):
     def __init__(self, channels: int, num_classes: int):
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(channels, 16, 3, stride=2, padding=1), nn.ReLU(),
-            nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.ReLU(),
-            nn.Conv2d(32, 64, 3, stride=2, padding=1), nn.ReLU(),
-            nn.AdaptiveAvgPool2d(2), nn.Flatten(),
-            nn.Linear(256, FEATURE_DIMS), nn.ReLU(),  # the feature space of classifier_fd
+            nn.Conv2d(channels, 16, 3, stride=2, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(16, 32, 3, stride=2, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(32, 64, 3, stride=2, padding=1),
+            nn.ReLU(),
+            nn.AdaptiveAvgPool2d(2),
+            nn.Flatten(),
+            nn.Linear(256, FEATURE_DIMS),
+            nn.ReLU(),  # the feature space of classifier_fd
         )
         self.head = nn.Linear(FEATURE_DIMS, num_classes)
 
@@ -73,8 +78,10 @@ def supports(dataset: str) -> bool:
 def get_classifier(dataset: str, shape: tuple[int, ...], data_root: str | None = None) -> Classifier:
     """The cached classifier for `dataset` at image `shape`; trained (and cached) on first use."""
     if dataset not in DATASETS:
-        raise MetricError(f"the classifier metrics need a labelled dataset ({', '.join(DATASETS)}), "
-                          f"not {dataset!r}; use --metrics fid,kid")
+        raise MetricError(
+            f"the classifier metrics need a labelled dataset ({', '.join(DATASETS)}), "
+            f"not {dataset!r}; use --metrics fid,kid"
+        )
     c, h, w = shape
     path = cache_dir() / "classifiers" / f"{dataset}-{c}x{h}x{w}-v{FORMAT}.pt"
     if str(path) in _loaded:
@@ -83,9 +90,18 @@ def get_classifier(dataset: str, shape: tuple[int, ...], data_root: str | None =
     if clf is None:
         clf = train_classifier(dataset, (c, h, w), data_root)
         path.parent.mkdir(parents=True, exist_ok=True)
-        checkpoint.save(path, {"state": clf.net.state_dict(), "dataset": dataset, "shape": list(clf.shape),
-                               "num_classes": clf.net.head.out_features, "test_accuracy": clf.test_accuracy,
-                               "train_steps": TRAIN_STEPS, "classifier_format": FORMAT})
+        checkpoint.save(
+            path,
+            {
+                "state": clf.net.state_dict(),
+                "dataset": dataset,
+                "shape": list(clf.shape),
+                "num_classes": clf.net.head.out_features,
+                "test_accuracy": clf.test_accuracy,
+                "train_steps": TRAIN_STEPS,
+                "classifier_format": FORMAT,
+            },
+        )
     _loaded[str(path)] = clf
     return clf
 
@@ -107,8 +123,10 @@ def train_classifier(dataset: str, shape: tuple[int, int, int], data_root: str |
     accuracy on the held-out split. Leaves the global RNG as it was (training may be running)."""
     train_set, test_set = _splits(dataset, shape[1], data_root)
     if tuple(train_set.shape) != shape:
-        raise MetricError(f"dataset {dataset!r} gives images of shape {tuple(train_set.shape)}, not {shape}; "
-                          "evaluate the run with the image size it was trained at")
+        raise MetricError(
+            f"dataset {dataset!r} gives images of shape {tuple(train_set.shape)}, not {shape}; "
+            "evaluate the run with the image size it was trained at"
+        )
     num_classes = int(train_set.labels.max()) + 1
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
@@ -134,10 +152,11 @@ def _splits(dataset: str, image_size: int, data_root: str | None) -> tuple[Image
         order = torch.randperm(len(full.images), generator=torch.Generator().manual_seed(0))
         cut = int(len(order) * (1 - DIGITS_TEST_SHARE))
         train, test = order[:cut], order[cut:]
-        return (ImageSource(full.images[train], full.labels[train]),
-                ImageSource(full.images[test], full.labels[test]))
-    return tuple(plugins.create("dataset", dataset, {"split": split})[0].load(image_size, data_root)
-                 for split in ("train", "test"))
+        return (ImageSource(full.images[train], full.labels[train]), ImageSource(full.images[test], full.labels[test]))
+    return tuple(
+        plugins.create("dataset", dataset, {"split": split})[0].load(image_size, data_root)
+        for split in ("train", "test")
+    )
 
 
 def class_metrics(gen_labels: np.ndarray, real_labels: np.ndarray, num_classes: int) -> dict[str, float]:

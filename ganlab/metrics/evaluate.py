@@ -31,11 +31,16 @@ class EvalOptions:
         from ganlab.metrics.fid import DIMS
 
         if self.n is not None and (not isinstance(self.n, int) or self.n < 2):
-            raise MetricError(f"--n must be at least 2 (a covariance needs two samples), got {self.n}; pass --n 2 or more")
+            raise MetricError(
+                f"--n must be at least 2 (a covariance needs two samples), got {self.n}; pass --n 2 or more"
+            )
         if self.dims not in DIMS:
             raise MetricError(f"unknown FID --dims {self.dims}; choose one of {', '.join(map(str, DIMS))}")
-        for flag, value, low in (("--batch-size", self.batch_size, 1), ("--kid-subsets", self.kid_subsets, 1),
-                                 ("--kid-subset-size", self.kid_subset_size, 2)):
+        for flag, value, low in (
+            ("--batch-size", self.batch_size, 1),
+            ("--kid-subsets", self.kid_subsets, 1),
+            ("--kid-subset-size", self.kid_subset_size, 2),
+        ):
             if not isinstance(value, int) or value < low:
                 raise MetricError(f"{flag} must be an integer >= {low}, got {value}; pass {flag} {low} or more")
 
@@ -55,9 +60,11 @@ def default_metrics(subject: Subject, options: EvalOptions) -> list[str]:
     if classifier.supports(subject.dataset):
         names += ["classifier_fd", "classes_covered", "class_kl"]
     if not names:
-        raise MetricError(f"no metric is available offline for dataset {subject.dataset!r}: FID needs the "
-                          f"Inception weights; pass --fid-weights PATH or put {fid.hub_weights_path().name} "
-                          f"in {fid.hub_weights_path().parent}")
+        raise MetricError(
+            f"no metric is available offline for dataset {subject.dataset!r}: FID needs the "
+            f"Inception weights; pass --fid-weights PATH or put {fid.hub_weights_path().name} "
+            f"in {fid.hub_weights_path().parent}"
+        )
     return names
 
 
@@ -78,8 +85,13 @@ def evaluate(subject: Subject, names: list[str], options: EvalOptions) -> dict[s
     return results
 
 
-def evaluate_run(run_path: str | Path, metrics: list[str] | str | None = None, n: int | None = None,
-                 checkpoint: str = "last", **options: Any) -> dict[str, dict[str, Any]]:
+def evaluate_run(
+    run_path: str | Path,
+    metrics: list[str] | str | None = None,
+    n: int | None = None,
+    checkpoint: str = "last",
+    **options: Any,
+) -> dict[str, dict[str, Any]]:
     """Scores a run's generator (checkpoint "last", "best" or a file) and merges the results into
     summary["metrics"]; returns them."""
     from ganlab.run.device import pick_device

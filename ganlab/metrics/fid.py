@@ -50,8 +50,10 @@ def configured_weights(explicit: str | Path | None = None) -> Path | None:
         if value:
             path = Path(value).expanduser()
             if not path.is_file():
-                raise MetricError(f"FID weights file {str(path)!r} (from {origin}) does not exist; "
-                                  f"pass the path of {os.path.basename(weights_url())}")
+                raise MetricError(
+                    f"FID weights file {str(path)!r} (from {origin}) does not exist; "
+                    f"pass the path of {os.path.basename(weights_url())}"
+                )
             return path
     hub = hub_weights_path()
     return hub if hub.is_file() else None
@@ -69,9 +71,11 @@ def find_weights(explicit: str | Path | None = None) -> Path:
         inception.load_state_dict_from_url(weights_url(), progress=True)
     except Exception as exc:  # URLError, HTTPError, OSError, ... : offline or blocked
         reason = " ".join(str(exc).split())[:120]
-        raise MetricError(f"FID weights {hub.name} are missing and could not be downloaded ({reason}); "
-                          f"put the file at {hub} (from {weights_url()}) or pass --fid-weights PATH "
-                          f"(or set {WEIGHTS_ENV})") from exc
+        raise MetricError(
+            f"FID weights {hub.name} are missing and could not be downloaded ({reason}); "
+            f"put the file at {hub} (from {weights_url()}) or pass --fid-weights PATH "
+            f"(or set {WEIGHTS_ENV})"
+        ) from exc
     return hub
 
 
@@ -103,8 +107,10 @@ class FeatureNet:
             try:
                 self.model = inception.InceptionV3([block]).to(device).eval()
             except RuntimeError as exc:  # missing / unexpected keys, wrong shapes
-                raise MetricError(f"{str(weights)!r} is not a pytorch-fid FID Inception weights file "
-                                  f"({str(exc).splitlines()[0]}); pass {os.path.basename(weights_url())}") from exc
+                raise MetricError(
+                    f"{str(weights)!r} is not a pytorch-fid FID Inception weights file "
+                    f"({str(exc).splitlines()[0]}); pass {os.path.basename(weights_url())}"
+                ) from exc
         self.weights, self.dims, self.device = weights, dims, torch.device(device)
         self.sha256 = file_sha256(weights)
 
@@ -133,8 +139,10 @@ def _load_state(weights: Path) -> dict:
     try:
         return torch.load(weights, map_location="cpu", weights_only=True)
     except Exception as exc:  # truncated download, not a torch file, pickled code
-        raise MetricError(f"cannot read FID weights {str(weights)!r} ({checkpoint.load_failure_reason(exc)[:120]}); "
-                          f"download {os.path.basename(weights_url())} again") from exc
+        raise MetricError(
+            f"cannot read FID weights {str(weights)!r} ({checkpoint.load_failure_reason(exc)[:120]}); "
+            f"download {os.path.basename(weights_url())} again"
+        ) from exc
 
 
 def feature_net(weights: str | Path | None = None, dims: int = 2048, device: str = "cpu") -> FeatureNet:
@@ -167,8 +175,13 @@ def cached_features(key: dict, compute: Callable[[], np.ndarray]) -> np.ndarray:
     try:
         save_npz(path, mu, sigma, features=feats, key=np.array(json.dumps(key, sort_keys=True)))
     except OSError as exc:  # a read-only cache costs time on the next run, not this result
-        warnings.warn(GanlabNotice(f"could not cache real-data features in {path.parent} ({exc.strerror or exc}); "
-                                   "set GANLAB_CACHE to a writable folder"), stacklevel=2)
+        warnings.warn(
+            GanlabNotice(
+                f"could not cache real-data features in {path.parent} ({exc.strerror or exc}); "
+                "set GANLAB_CACHE to a writable folder"
+            ),
+            stacklevel=2,
+        )
     return feats
 
 
@@ -188,16 +201,22 @@ def save_npz(path: Path, mu: np.ndarray, sigma: np.ndarray, **extra: np.ndarray)
 def load_npz(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """pytorch-fid statistics file -> (mu, sigma); anything else is a one-line MetricError."""
     if Path(path).is_file() and not zipfile.is_zipfile(path):  # np.load would try a pickle or a bare .npy
-        raise MetricError(f"{str(path)!r} is not an .npz archive; pass statistics written by "
-                          "`ganlab fid --save-stats` or `python -m pytorch_fid --save-stats`")
+        raise MetricError(
+            f"{str(path)!r} is not an .npz archive; pass statistics written by "
+            "`ganlab fid --save-stats` or `python -m pytorch_fid --save-stats`"
+        )
     try:
         with np.load(path) as f:
             missing = [k for k in ("mu", "sigma") if k not in f.files]
             if missing:
-                raise MetricError(f"{str(path)!r} has no {' or '.join(missing)} array (it holds "
-                                  f"{', '.join(f.files) or 'nothing'}); pass statistics written by "
-                                  "`ganlab fid --save-stats` or `python -m pytorch_fid --save-stats`")
+                raise MetricError(
+                    f"{str(path)!r} has no {' or '.join(missing)} array (it holds "
+                    f"{', '.join(f.files) or 'nothing'}); pass statistics written by "
+                    "`ganlab fid --save-stats` or `python -m pytorch_fid --save-stats`"
+                )
             return f["mu"].astype(np.float64), f["sigma"].astype(np.float64)
     except (OSError, ValueError) as exc:
-        raise MetricError(f"cannot read statistics file {str(path)!r} ({' '.join(str(exc).split())[:100]}); "
-                          "pass an .npz written by --save-stats") from exc
+        raise MetricError(
+            f"cannot read statistics file {str(path)!r} ({' '.join(str(exc).split())[:100]}); "
+            "pass an .npz written by --save-stats"
+        ) from exc

@@ -41,8 +41,9 @@ def folder_images(path: Path) -> list[Path]:
     files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower().lstrip(".") in IMAGE_EXTENSIONS)
     if len(files) < 2:
         found = "no image files" if not files else f"only 1 image ({files[0].name})"
-        raise MetricError(f"folder {str(path)!r} has {found}; FID needs at least 2 images "
-                          f"({', '.join(sorted(IMAGE_EXTENSIONS))})")
+        raise MetricError(
+            f"folder {str(path)!r} has {found}; FID needs at least 2 images ({', '.join(sorted(IMAGE_EXTENSIONS))})"
+        )
     return files
 
 
@@ -57,13 +58,14 @@ def check_sizes(files: list[Path]) -> None:
                 size = img.size
         except (UnidentifiedImageError, OSError) as exc:
             reason = " ".join(str(exc).split())[:80] or exc.__class__.__name__
-            raise MetricError(f"cannot read image {str(file)!r} ({reason}); "
-                              "remove or replace the file") from exc
+            raise MetricError(f"cannot read image {str(file)!r} ({reason}); remove or replace the file") from exc
         if first is None:
             first = (file, size)
         elif size != first[1]:
-            raise MetricError(f"mixed image sizes: {file.name} is {size[0]}x{size[1]} but {first[0].name} is "
-                              f"{first[1][0]}x{first[1][1]}; resize the folder's images to one size")
+            raise MetricError(
+                f"mixed image sizes: {file.name} is {size[0]}x{size[1]} but {first[0].name} is "
+                f"{first[1][0]}x{first[1][1]}; resize the folder's images to one size"
+            )
 
 
 def file_batches(files: list[Path], batch_size: int) -> Iterator[torch.Tensor]:
@@ -72,13 +74,14 @@ def file_batches(files: list[Path], batch_size: int) -> Iterator[torch.Tensor]:
 
     for start in range(0, len(files), batch_size):
         arrays = []
-        for file in files[start:start + batch_size]:
+        for file in files[start : start + batch_size]:
             try:
                 with Image.open(file) as img:
                     arrays.append(np.asarray(img.convert("RGB"), dtype=np.uint8))
             except OSError as exc:  # truncated data shows only when the pixels are decoded
-                raise MetricError(f"cannot read image {str(file)!r} ({' '.join(str(exc).split())[:80]}); "
-                                  "remove or replace the file") from exc
+                raise MetricError(
+                    f"cannot read image {str(file)!r} ({' '.join(str(exc).split())[:80]}); remove or replace the file"
+                ) from exc
         yield torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).float().div(255)
 
 
@@ -89,8 +92,10 @@ def resolve(spec: str, options, image_size: int | None = None) -> Stats:
     path = Path(spec)
     if path.is_file():
         if path.suffix.lower() != ".npz":
-            raise MetricError(f"{spec!r} is a file but not a .npz of statistics; pass an image folder, "
-                              "a .npz, a run directory or a dataset name")
+            raise MetricError(
+                f"{spec!r} is a file but not a .npz of statistics; pass an image folder, "
+                "a .npz, a run directory or a dataset name"
+            )
         mu, sigma = fid.load_npz(path)
         return Stats(mu, sigma, None, "npz", spec)
     if path.is_dir():
@@ -146,14 +151,17 @@ def _dataset_stats(name: str, options, image_size: int | None) -> Stats:
     from ganlab.metrics.subject import Subject
 
     if name not in plugins.available("dataset"):
-        raise MetricError(f"{name!r} is not an image folder, a .npz file, a run directory or a dataset name "
-                          f"(datasets: {', '.join(plugins.available('dataset'))}); check the path")
+        raise MetricError(
+            f"{name!r} is not an image folder, a .npz file, a run directory or a dataset name "
+            f"(datasets: {', '.join(plugins.available('dataset'))}); check the path"
+        )
     dataset, _ = plugins.create("dataset", name, {})
     source = dataset.load(image_size, None)
     if source.kind != "image":
         raise MetricError(f"dataset {name!r} is 2D points, not images; FID needs images")
-    subject = Subject(None, 0, torch.device("cpu"), 0, source.kind, tuple(source.shape), source.meta, name,
-                      {}, None, lambda: source)
+    subject = Subject(
+        None, 0, torch.device("cpu"), 0, source.kind, tuple(source.shape), source.meta, name, {}, None, lambda: source
+    )
     n = min(options.n, len(source)) if options.n is not None else len(source)
     net = _net(options)
     feats = real_inception_features(subject, n, net, options)

@@ -22,8 +22,10 @@ def statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     (np.mean, np.cov with N - 1 in the denominator)."""
     features = np.asarray(features, dtype=np.float64)
     if features.ndim != 2 or len(features) < 2:
-        raise MetricError(f"need at least 2 feature vectors for a covariance, got {len(features)}; "
-                          "pass 2 or more images (--n 2 or more)")
+        raise MetricError(
+            f"need at least 2 feature vectors for a covariance, got {len(features)}; "
+            "pass 2 or more images (--n 2 or more)"
+        )
     return features.mean(axis=0), np.cov(features, rowvar=False)
 
 
@@ -33,12 +35,16 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
     mu1, mu2 = np.atleast_1d(np.asarray(mu1, np.float64)), np.atleast_1d(np.asarray(mu2, np.float64))
     sigma1, sigma2 = np.atleast_2d(np.asarray(sigma1, np.float64)), np.atleast_2d(np.asarray(sigma2, np.float64))
     if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape or sigma1.shape != mu1.shape * 2:
-        raise MetricError(f"statistics do not match: mean {mu1.shape} / {mu2.shape}, covariance "
-                          f"{sigma1.shape} / {sigma2.shape}; compute both with the same --dims")
-    if not (np.isfinite(mu1).all() and np.isfinite(mu2).all()
-            and np.isfinite(sigma1).all() and np.isfinite(sigma2).all()):
-        raise MetricError("statistics contain NaN or Inf; the generator or the feature network "
-                          "produced non-finite values")
+        raise MetricError(
+            f"statistics do not match: mean {mu1.shape} / {mu2.shape}, covariance "
+            f"{sigma1.shape} / {sigma2.shape}; compute both with the same --dims"
+        )
+    if not (
+        np.isfinite(mu1).all() and np.isfinite(mu2).all() and np.isfinite(sigma1).all() and np.isfinite(sigma2).all()
+    ):
+        raise MetricError(
+            "statistics contain NaN or Inf; the generator or the feature network produced non-finite values"
+        )
     diff = mu1 - mu2
     return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * trace_sqrt_product(sigma1, sigma2))
 
@@ -57,8 +63,9 @@ def frechet_distance_features(features1: np.ndarray, features2: np.ndarray) -> f
     if len(x) < 2 or len(y) < 2:
         statistics(x if len(x) < 2 else y)  # raises: a covariance needs two samples
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
-        raise MetricError("features contain NaN or Inf; the generator or the feature network "
-                          "produced non-finite values")
+        raise MetricError(
+            "features contain NaN or Inf; the generator or the feature network produced non-finite values"
+        )
     mu1, mu2 = x.mean(axis=0), y.mean(axis=0)
     a, b = (x - mu1) / np.sqrt(len(x) - 1), (y - mu2) / np.sqrt(len(y) - 1)  # (n1, D), (n2, D)
     diff = mu1 - mu2

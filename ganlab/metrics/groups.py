@@ -18,14 +18,20 @@ def check_applicable(metric, subject: Subject) -> None:
 
     name, dataset = metric.name, subject.dataset
     if metric.group == "modes" and (subject.data_kind != "points" or "modes" not in subject.data_meta):
-        raise MetricError(f"metric {name!r} needs a 2D mixture (ring, grid), not dataset {dataset!r}; "
-                          "use --metrics fid,kid or the classifier metrics for images")
+        raise MetricError(
+            f"metric {name!r} needs a 2D mixture (ring, grid), not dataset {dataset!r}; "
+            "use --metrics fid,kid or the classifier metrics for images"
+        )
     if metric.group != "modes" and subject.data_kind != "image":
-        raise MetricError(f"metric {name!r} needs images, but dataset {dataset!r} is 2D points; "
-                          "use --metrics modes_covered,high_quality_pct,mode_kl")
+        raise MetricError(
+            f"metric {name!r} needs images, but dataset {dataset!r} is 2D points; "
+            "use --metrics modes_covered,high_quality_pct,mode_kl"
+        )
     if metric.group == "classifier" and not classifier.supports(dataset):
-        raise MetricError(f"metric {name!r} needs a labelled dataset ({', '.join(classifier.DATASETS)}), "
-                          f"not {dataset!r}; use --metrics fid,kid")
+        raise MetricError(
+            f"metric {name!r} needs a labelled dataset ({', '.join(classifier.DATASETS)}), "
+            f"not {dataset!r}; use --metrics fid,kid"
+        )
 
 
 def sample_count(options, group: str) -> int:
@@ -91,10 +97,18 @@ def inception_group(subject: Subject, names: list[str], options) -> dict[str, di
 def real_inception_features(subject: Subject, n_real: int, net, options) -> np.ndarray:
     from ganlab.metrics import fid
 
-    key = {"dataset": subject.dataset, "split": str(subject.data_options.get("split", "train")),
-           "image_size": subject.data_shape[-1], "n": n_real, "dims": net.dims, "channels": subject.data_shape[0],
-           "options": subject.data_options, "root": subject.data_root, "weights_sha256": net.sha256,
-           "format": CACHE_FORMAT}
+    key = {
+        "dataset": subject.dataset,
+        "split": str(subject.data_options.get("split", "train")),
+        "image_size": subject.data_shape[-1],
+        "n": n_real,
+        "dims": net.dims,
+        "channels": subject.data_shape[0],
+        "options": subject.data_options,
+        "root": subject.data_root,
+        "weights_sha256": net.sha256,
+        "format": CACHE_FORMAT,
+    }
 
     def compute() -> np.ndarray:
         unit = (fid.generator_to_unit(b) for b in real_batches(subject, n_real, options.batch_size))
@@ -130,8 +144,10 @@ def modes_group(subject: Subject, names: list[str], options) -> dict[str, dict[s
     means, std = subject.data_meta["modes"], float(subject.data_meta["std"])
     values = modes.mode_metrics(points, torch.tensor(means), std)
     net = f"nearest of {len(means)} modes, std {std:g}"
-    return {name: {"value": values[name], "std": None, "n": n, "dims": points.shape[1], "feature_net": net}
-            for name in names}
+    return {
+        name: {"value": values[name], "std": None, "n": n, "dims": points.shape[1], "feature_net": net}
+        for name in names
+    }
 
 
 GROUPS = {"inception": inception_group, "classifier": classifier_group, "modes": modes_group}

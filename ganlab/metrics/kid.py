@@ -23,8 +23,7 @@ def mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
     m = len(x)
     k_xx, k_yy, k_xy = polynomial_kernel(x, x), polynomial_kernel(y, y), polynomial_kernel(x, y)
     off = m * (m - 1)
-    return float((k_xx.sum() - np.trace(k_xx)) / off + (k_yy.sum() - np.trace(k_yy)) / off
-                 - 2.0 * k_xy.sum() / (m * m))
+    return float((k_xx.sum() - np.trace(k_xx)) / off + (k_yy.sum() - np.trace(k_yy)) / off - 2.0 * k_xy.sum() / (m * m))
 
 
 def check_counts(n1: int, n2: int, subsets: int = SUBSETS, subset_size: int = SUBSET_SIZE) -> None:
@@ -32,14 +31,17 @@ def check_counts(n1: int, n2: int, subsets: int = SUBSETS, subset_size: int = SU
     if subset_size < 2:
         raise MetricError(f"KID subset size must be at least 2, got {subset_size}; pass --kid-subset-size 2 or more")
     if min(n1, n2) < subset_size:
-        raise MetricError(f"KID needs at least {subset_size} samples per set (its subset size), got {min(n1, n2)}; "
-                          f"pass --n {subset_size} or more, or a smaller --kid-subset-size")
+        raise MetricError(
+            f"KID needs at least {subset_size} samples per set (its subset size), got {min(n1, n2)}; "
+            f"pass --n {subset_size} or more, or a smaller --kid-subset-size"
+        )
     if subsets < 1:
         raise MetricError(f"KID needs at least 1 subset, got {subsets}; pass --kid-subsets 1 or more")
 
 
-def kid(features1: np.ndarray, features2: np.ndarray, subsets: int = SUBSETS,
-        subset_size: int = SUBSET_SIZE, seed: int = 0) -> tuple[float, float]:
+def kid(
+    features1: np.ndarray, features2: np.ndarray, subsets: int = SUBSETS, subset_size: int = SUBSET_SIZE, seed: int = 0
+) -> tuple[float, float]:
     """Mean and standard deviation of MMD^2 over `subsets` pairs of random subsets of
     `subset_size` from each set (drawn without replacement within a subset)."""
     x = np.asarray(features1, dtype=np.float64)
@@ -48,9 +50,12 @@ def kid(features1: np.ndarray, features2: np.ndarray, subsets: int = SUBSETS,
         raise MetricError(f"KID feature sizes differ ({x.shape[1:]} vs {y.shape[1:]}); use the same --dims for both")
     check_counts(len(x), len(y), subsets, subset_size)
     rng = np.random.default_rng(seed)
-    values = np.array([
-        mmd2_unbiased(x[rng.choice(len(x), subset_size, replace=False)],
-                      y[rng.choice(len(y), subset_size, replace=False)])
-        for _ in range(subsets)
-    ])
+    values = np.array(
+        [
+            mmd2_unbiased(
+                x[rng.choice(len(x), subset_size, replace=False)], y[rng.choice(len(y), subset_size, replace=False)]
+            )
+            for _ in range(subsets)
+        ]
+    )
     return float(values.mean()), float(values.std())

@@ -39,4 +39,4 @@ def mode_metrics(points: Tensor, means: Tensor, std: float) -> dict[str, float]:
 
 def perfect_high_quality_pct() -> float:
     """The expected high-quality share of a sampler that draws from the true mixture."""
-    return 100.0 * (1.0 - math.exp(-QUALITY_STDS ** 2 / 2))
+    return 100.0 * (1.0 - math.exp(-(QUALITY_STDS**2) / 2))

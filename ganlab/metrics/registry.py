@@ -17,16 +17,19 @@ class Metric:
     about: str
 
 
-METRICS = {m.name: m for m in (
-    Metric("fid", "inception", "lower", "Fréchet Inception Distance, pytorch-fid features (Heusel et al. 2017)"),
-    Metric("kid", "inception", "lower", "Kernel Inception Distance, cubic-kernel MMD^2 (Binkowski et al. 2018)"),
-    Metric("classifier_fd", "classifier", "lower", "Fréchet distance in ganlab's small classifier's features"),
-    Metric("classes_covered", "classifier", "higher", "classes the classifier finds among the samples"),
-    Metric("class_kl", "classifier", "lower", "KL(generated || real) of predicted class histograms"),
-    Metric("modes_covered", "modes", "higher", "mixture modes with a sample within 3 std"),
-    Metric("high_quality_pct", "modes", "higher", "% of samples within 3 std of their nearest mode"),
-    Metric("mode_kl", "modes", "lower", "KL(mode histogram || uniform)"),
-)}
+METRICS = {
+    m.name: m
+    for m in (
+        Metric("fid", "inception", "lower", "Fréchet Inception Distance, pytorch-fid features (Heusel et al. 2017)"),
+        Metric("kid", "inception", "lower", "Kernel Inception Distance, cubic-kernel MMD^2 (Binkowski et al. 2018)"),
+        Metric("classifier_fd", "classifier", "lower", "Fréchet distance in ganlab's small classifier's features"),
+        Metric("classes_covered", "classifier", "higher", "classes the classifier finds among the samples"),
+        Metric("class_kl", "classifier", "lower", "KL(generated || real) of predicted class histograms"),
+        Metric("modes_covered", "modes", "higher", "mixture modes with a sample within 3 std"),
+        Metric("high_quality_pct", "modes", "higher", "% of samples within 3 std of their nearest mode"),
+        Metric("mode_kl", "modes", "lower", "KL(mode histogram || uniform)"),
+    )
+}
 DEFAULT_N = {"inception": 5000, "classifier": 5000, "modes": 2500}  # pytorch-fid: use >= 2048 for FID
 
 
@@ -53,8 +56,6 @@ def primary_metric(names: list[str]) -> str:
     return names[0]
 
 
-
-
 def order(names) -> list[str]:
     """`names` in registry order (the display order of tables and plots); unknown names follow,
     sorted (a summary written by a newer ganlab, or a plugin's metric)."""
@@ -64,6 +65,6 @@ def order(names) -> list[str]:
 
 
 def better(name: str) -> str:
-    """"lower" or "higher"; an unknown metric counts as lower-is-better (distances)."""
+    """ "lower" or "higher"; an unknown metric counts as lower-is-better (distances)."""
     metric = METRICS.get(name)
     return metric.better if metric is not None else "lower"

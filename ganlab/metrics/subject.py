@@ -38,16 +38,36 @@ class Subject:
             dataset, _ = plugins.create("dataset", config.data, config.data_options)
             return dataset.load(config.image_size, config.data_root)
 
-        return cls(restored.G, config.latent_dim, device, restored.step, restored.data_kind,
-                   tuple(restored.data_shape), restored.data_meta, config.data, dict(config.data_options),
-                   config.data_root, load_real)
+        return cls(
+            restored.G,
+            config.latent_dim,
+            device,
+            restored.step,
+            restored.data_kind,
+            tuple(restored.data_shape),
+            restored.data_meta,
+            config.data,
+            dict(config.data_options),
+            config.data_root,
+            load_real,
+        )
 
     @classmethod
     def from_trainer(cls, trainer) -> "Subject":
         c = trainer.config
-        return cls(trainer.G, c.latent_dim, trainer.device, trainer.step, trainer.data.kind,
-                   tuple(trainer.data.shape), trainer.data.meta, c.data, dict(c.data_options), c.data_root,
-                   lambda: trainer.data)
+        return cls(
+            trainer.G,
+            c.latent_dim,
+            trainer.device,
+            trainer.step,
+            trainer.data.kind,
+            tuple(trainer.data.shape),
+            trainer.data.meta,
+            c.data,
+            dict(c.data_options),
+            c.data_root,
+            lambda: trainer.data,
+        )
 
     def real(self) -> DataSource:
         if self._real is None:

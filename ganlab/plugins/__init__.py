@@ -18,5 +18,18 @@ from ganlab.plugins.registry import (
     provenance,
 )
 
-__all__ = ["GROUPS", "NAME_RE", "PluginSpec", "PluginStatus", "available", "base_class", "create",
-           "discover", "find", "import_spec", "list_all", "load", "provenance"]
+__all__ = [
+    "GROUPS",
+    "NAME_RE",
+    "PluginSpec",
+    "PluginStatus",
+    "available",
+    "base_class",
+    "create",
+    "discover",
+    "find",
+    "import_spec",
+    "list_all",
+    "load",
+    "provenance",
+]

@@ -21,8 +21,7 @@ def check_generator_output(who: str, out: Tensor, batch: int, shape: tuple[int, 
     if len(shape) == 3:
         lo, hi = out.min().item(), out.max().item()
         if lo < -1 - RANGE_TOLERANCE or hi > 1 + RANGE_TOLERANCE:
-            raise PluginError(f"{who}: generator images span [{lo:.4g}, {hi:.4g}], expected [-1, 1] "
-                              "(end G with tanh)")
+            raise PluginError(f"{who}: generator images span [{lo:.4g}, {hi:.4g}], expected [-1, 1] (end G with tanh)")
 
 
 def check_discriminator_output(who: str, out: Tensor, batch: int) -> None:

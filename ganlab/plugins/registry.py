@@ -73,9 +73,7 @@ def find(kind: str, name: str, recorded_dist: str | None = None) -> PluginSpec:
         hint = f"did you mean {close[0]!r}? " if close else ""
         if recorded_dist and recorded_dist != "unknown":
             hint = f"it came from the package {recorded_dist!r}: pip install {recorded_dist}; "
-        raise PluginError(
-            f"unknown {kind} {name!r}; {hint}available: {', '.join(names) or '(none)'}"
-        )
+        raise PluginError(f"unknown {kind} {name!r}; {hint}available: {', '.join(names) or '(none)'}")
     if len(specs[name]) > 1:
         claims = " and ".join(s.origin + f" ({s.target})" for s in specs[name])
         raise PluginError(
@@ -94,9 +92,7 @@ def import_spec(spec: PluginSpec) -> type:
     try:
         obj = spec.entry_point.load()
     except Exception as exc:  # any import-time failure of third-party code
-        raise PluginError(
-            f"{spec.describe()} failed to import: {type(exc).__name__}: {exc}"
-        ) from exc
+        raise PluginError(f"{spec.describe()} failed to import: {type(exc).__name__}: {exc}") from exc
     base = base_class(spec.kind)
     if not (inspect.isclass(obj) and issubclass(obj, base)):
         raise PluginError(
@@ -111,8 +107,9 @@ def load(kind: str, name: str, recorded_dist: str | None = None) -> tuple[type, 
     return import_spec(spec), spec
 
 
-def create(kind: str, name: str, options: dict[str, Any] | None = None,
-           recorded_dist: str | None = None) -> tuple[Any, PluginSpec]:
+def create(
+    kind: str, name: str, options: dict[str, Any] | None = None, recorded_dist: str | None = None
+) -> tuple[Any, PluginSpec]:
     """Loads and instantiates a plugin with its options; a bad option lists the valid ones."""
     cls, spec = load(kind, name, recorded_dist)
     options = dict(options or {})
@@ -136,11 +133,14 @@ def create(kind: str, name: str, options: dict[str, Any] | None = None,
 def base_class(kind: str) -> type:
     if kind == "loss":
         from ganlab.losses.base import Loss
+
         return Loss
     if kind == "arch":
         from ganlab.archs.base import Arch
+
         return Arch
     from ganlab.data.base import Dataset
+
     return Dataset
 
 
@@ -154,7 +154,7 @@ def list_all() -> list[PluginStatus]:
     """Every plugin of every kind with its status; a broken plugin never stops the listing."""
     rows: list[PluginStatus] = []
     for kind in GROUPS:
-        for name, specs in sorted(discover(kind).items()):
+        for _name, specs in sorted(discover(kind).items()):
             for spec in specs:
                 if len(specs) > 1:
                     others = ", ".join(s.origin for s in specs if s is not spec)

@@ -40,16 +40,19 @@ def load_failure_reason(exc: Exception) -> str:
     at = next((i for i, line in enumerate(lines) if "Unpickler error" in line), None)
     if at is None:
         return lines[0]
-    return "WeightsUnpickler error: " + (lines[at].split("Unpickler error:", 1)[-1].strip()
-                                         or (lines[at + 1:] or ["?"])[0])
+    return "WeightsUnpickler error: " + (
+        lines[at].split("Unpickler error:", 1)[-1].strip() or (lines[at + 1 :] or ["?"])[0]
+    )
 
 
 def _safe_torch_load(source, path: Path):
     try:
         return torch.load(source, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises UnpicklingError, RuntimeError, EOFError... on bad files
-        raise RunError(f"checkpoint {str(path)!r} cannot be loaded safely ({load_failure_reason(exc)}); "
-                       "it is corrupt or not a ganlab checkpoint") from exc
+        raise RunError(
+            f"checkpoint {str(path)!r} cannot be loaded safely ({load_failure_reason(exc)}); "
+            "it is corrupt or not a ganlab checkpoint"
+        ) from exc
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -79,6 +82,7 @@ def load_or_previous(path: Path) -> dict[str, Any]:
         if not previous.is_file():
             raise
         state = load(previous)
-        warnings.warn(GanlabNotice(f"{exc}; using the previous checkpoint {previous.name} "
-                                   f"(step {state['step']})"), stacklevel=2)
+        warnings.warn(
+            GanlabNotice(f"{exc}; using the previous checkpoint {previous.name} (step {state['step']})"), stacklevel=2
+        )
         return state

@@ -62,9 +62,20 @@ def restore(source: str | Path, which: str = "last", device: str = "cpu") -> Res
         G.load_state_dict(state["G"])
         D.load_state_dict(state["D"])
     except RuntimeError as exc:
-        raise RunError(f"checkpoint of {str(source)!r} does not fit arch {config.arch!r} "
-                       f"({str(exc).splitlines()[0]}); was the plugin changed since training?") from exc
+        raise RunError(
+            f"checkpoint of {str(source)!r} does not fit arch {config.arch!r} "
+            f"({str(exc).splitlines()[0]}); was the plugin changed since training?"
+        ) from exc
     G.to(device).eval()
     D.to(device).eval()
-    return Restored(G, D, config, int(state["step"]), state["data"]["kind"], shape,
-                    state["data"].get("meta", {}), state.get("plugins", {}), run)
+    return Restored(
+        G,
+        D,
+        config,
+        int(state["step"]),
+        state["data"]["kind"],
+        shape,
+        state["data"].get("meta", {}),
+        state.get("plugins", {}),
+        run,
+    )

@@ -73,8 +73,10 @@ class RunDir:
         try:
             return json.loads(self.summary_file.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
-            raise RunError(f"{str(self.summary_file)!r} is not valid JSON ({exc}); "
-                           "delete it and run `ganlab eval` to rebuild the numbers") from exc
+            raise RunError(
+                f"{str(self.summary_file)!r} is not valid JSON ({exc}); "
+                "delete it and run `ganlab eval` to rebuild the numbers"
+            ) from exc
 
     def metrics(self) -> list[dict[str, Any]]:
         if not self.metrics_file.is_file():
@@ -135,21 +137,23 @@ def open_run(path: str | Path) -> RunDir:
 def new_run(config: RunConfig) -> RunDir:
     """Creates runs/<name>/; refuses to reuse an existing folder (nothing is overwritten)."""
     if config.name is not None and (Path(config.name).name != config.name or config.name in ("", ".", "..")):
-        raise ConfigError(f"--name {config.name!r} is not a plain folder name; runs go under --runs-dir "
-                          f"{config.runs_dir!r}, so pass e.g. --name {Path(config.name).name or 'my-run'}")
+        raise ConfigError(
+            f"--name {config.name!r} is not a plain folder name; runs go under --runs-dir "
+            f"{config.runs_dir!r}, so pass e.g. --name {Path(config.name).name or 'my-run'}"
+        )
     name = config.name or f"{config.loss}-{config.arch}-{config.data}-{time.strftime('%Y%m%d-%H%M%S')}"
     path = Path(config.runs_dir) / name
     if path.exists():
         if config.name is None:  # two auto-named runs in the same second
             path = Path(config.runs_dir) / f"{name}-{time.time_ns() % 10**6:06d}"
         else:
-            raise RunError(f"run {str(path)!r} already exists; continue it with --resume {path} "
-                           "or choose another --name")
+            raise RunError(
+                f"run {str(path)!r} already exists; continue it with --resume {path} or choose another --name"
+            )
     try:
         path.mkdir(parents=True)
         (path / "samples").mkdir()
         (path / "checkpoints").mkdir()
     except OSError as exc:
-        raise RunError(f"cannot create run folder {str(path)!r} ({exc.strerror}); "
-                       "pass a writable --runs-dir") from exc
+        raise RunError(f"cannot create run folder {str(path)!r} ({exc.strerror}); pass a writable --runs-dir") from exc
     return RunDir(path)

@@ -46,8 +46,10 @@ class Recorder(Callback):
         try:
             viz.save_samples(trainer.samples(), trainer.data.kind, path, trainer.data.meta, title)
         except OSError as exc:  # the run folder was removed or the disk filled up mid-run
-            raise RunError(f"cannot write samples {str(path)!r} at step {trainer.step} ({exc.strerror or exc}); "
-                           f"check the run folder, then ganlab train --resume {self.run.path}") from exc
+            raise RunError(
+                f"cannot write samples {str(path)!r} at step {trainer.step} ({exc.strerror or exc}); "
+                f"check the run folder, then ganlab train --resume {self.run.path}"
+            ) from exc
         return path
 
     def write_checkpoint(self, trainer: Trainer) -> None:
@@ -55,9 +57,11 @@ class Recorder(Callback):
         try:
             checkpoint.save(self.run.last_checkpoint, trainer.state_dict())
         except OSError as exc:  # full disk, lost permissions: the previous checkpoint is untouched
-            raise RunError(f"cannot write checkpoint {str(self.run.last_checkpoint)!r} at step {trainer.step} "
-                           f"({exc.strerror or exc}); free space or fix permissions, then "
-                           f"ganlab train --resume {self.run.path}") from exc
+            raise RunError(
+                f"cannot write checkpoint {str(self.run.last_checkpoint)!r} at step {trainer.step} "
+                f"({exc.strerror or exc}); free space or fix permissions, then "
+                f"ganlab train --resume {self.run.path}"
+            ) from exc
 
     def close(self) -> None:
         if self.log is not None:
@@ -78,8 +82,9 @@ def start(config: RunConfig, callbacks: Iterable[Callback] = ()) -> tuple[RunDir
         raise
 
 
-def resume(path: str | Path, steps: int | None = None,
-           callbacks: Iterable[Callback] = ()) -> tuple[RunDir, dict[str, Any]]:
+def resume(
+    path: str | Path, steps: int | None = None, callbacks: Iterable[Callback] = ()
+) -> tuple[RunDir, dict[str, Any]]:
     """Continues a run from checkpoints/last.pt up to `steps` (default: the configured steps)."""
     run = open_run(path)
     config = run.config()
@@ -91,8 +96,10 @@ def resume(path: str | Path, steps: int | None = None,
             raise ConfigError(f"steps must be an integer >= 1, got {steps}; set --steps 1 or more")
         config.steps = steps
     if config.steps < state["step"]:
-        raise ConfigError(f"run {run.name!r} is already at step {state['step']}; "
-                          f"pass --steps larger than {state['step']} to continue it")
+        raise ConfigError(
+            f"run {run.name!r} is already at step {state['step']}; "
+            f"pass --steps larger than {state['step']} to continue it"
+        )
     trainer = Trainer(config, recorded=state.get("plugins"))
     if not fresh:
         trainer.load_state_dict(state)
@@ -103,8 +110,9 @@ def resume(path: str | Path, steps: int | None = None,
     return run, _train_into(run, trainer, config.steps, callbacks, previous=run.summary())
 
 
-def _train_into(run: RunDir, trainer: Trainer, until: int, callbacks: Iterable[Callback],
-                previous: dict[str, Any]) -> dict[str, Any]:
+def _train_into(
+    run: RunDir, trainer: Trainer, until: int, callbacks: Iterable[Callback], previous: dict[str, Any]
+) -> dict[str, Any]:
     recorder = Recorder(run)
     if trainer.config.eval_every:  # --eval-every: writes metrics / metrics_best into summary.json as it trains
         from ganlab.metrics.callback import EvalCallback
@@ -119,8 +127,9 @@ def _train_into(run: RunDir, trainer: Trainer, until: int, callbacks: Iterable[C
     except KeyboardInterrupt as exc:
         recorder.write_checkpoint(trainer)  # a Ctrl-C keeps everything up to this step
         run.write_summary(_with_metrics(run, summary) | {"status": "interrupted", "step": trainer.step})
-        raise Interrupted(f"interrupted at step {trainer.step}; checkpoint saved. "
-                          f"Continue with: ganlab train --resume {run.path}") from exc
+        raise Interrupted(
+            f"interrupted at step {trainer.step}; checkpoint saved. Continue with: ganlab train --resume {run.path}"
+        ) from exc
     except DivergenceError as exc:
         run.write_summary(_with_metrics(run, summary) | {"status": "diverged", "step": trainer.step, "error": str(exc)})
         raise
@@ -142,8 +151,16 @@ def _with_metrics(run: RunDir, summary: dict[str, Any]) -> dict[str, Any]:
     return summary | {k: v for k, v in run.summary().items() if k in ("metrics", "metrics_best", "metrics_history")}
 
 
-def build_summary(run: RunDir, trainer: Trainer, rows: list[dict], wall: float, timing: dict,
-                  started: str, samples: Path, previous: dict[str, Any]) -> dict[str, Any]:
+def build_summary(
+    run: RunDir,
+    trainer: Trainer,
+    rows: list[dict],
+    wall: float,
+    timing: dict,
+    started: str,
+    samples: Path,
+    previous: dict[str, Any],
+) -> dict[str, Any]:
     tail = rows[-100:]  # single-step GAN losses are noisy; the mean of the last 100 is steadier
     keys = ("d_loss", "g_loss", "d_real", "d_fake")
     return {
@@ -166,4 +183,3 @@ def build_summary(run: RunDir, trainer: Trainer, rows: list[dict], wall: float, 
         "versions": versions(trainer.specs),
         "plugins": {k: plugins.provenance(s) for k, s in trainer.specs.items()},
     }
-

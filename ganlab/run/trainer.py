@@ -102,7 +102,8 @@ class Trainer:
         if self._finite(g_loss, "g_loss"):
             g_loss.backward()
             grad_norm = torch.linalg.vector_norm(
-                torch.stack([p.grad.detach().norm() for p in self.G.parameters() if p.grad is not None]))
+                torch.stack([p.grad.detach().norm() for p in self.G.parameters() if p.grad is not None])
+            )
             if self._finite(grad_norm, "generator gradient norm"):
                 self.opt_g.step()
         self.step += 1
@@ -138,12 +139,17 @@ class Trainer:
             self.skipped += 1
             return False
         quantity = f"{what} = {value.item()}" + (f" ({where} hold NaN/Inf)" if where else "")
-        raise DivergenceError(f"training diverged at step {self.step + 1}: {quantity}; the last checkpoint "
-                              "is kept (lower --lr-d/--lr-g, or --on-nan skip-batch to drop such batches)")
+        raise DivergenceError(
+            f"training diverged at step {self.step + 1}: {quantity}; the last checkpoint "
+            "is kept (lower --lr-d/--lr-g, or --on-nan skip-batch to drop such batches)"
+        )
 
     def _nonfinite_weights(self) -> str:
-        bad = [name for name, net in (("G weights", self.G), ("D weights", self.D))
-               if not all(torch.isfinite(p).all() for p in net.parameters())]
+        bad = [
+            name
+            for name, net in (("G weights", self.G), ("D weights", self.D))
+            if not all(torch.isfinite(p).all() for p in net.parameters())
+        ]
         return " and ".join(bad)
 
     @torch.no_grad()

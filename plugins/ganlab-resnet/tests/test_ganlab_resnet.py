@@ -6,7 +6,6 @@ import math
 
 import pytest
 import torch
-from ganlab_resnet.resnet import ResNet
 from torch import nn
 
 from ganlab import plugins
@@ -14,6 +13,7 @@ from ganlab.config import RunConfig
 from ganlab.errors import ConfigError
 from ganlab.run.trainer import Trainer
 from ganlab.testing import check_arch
+from ganlab_resnet.resnet import ResNet
 
 torch.set_num_threads(2)
 
@@ -26,8 +26,9 @@ def test_installed_entry_point_comes_from_this_package():
 
 def test_contract_suite_at_16_32_and_64_px_with_onnx_export():
     shapes = [(1, 16, 16), (3, 32, 32), (1, 64, 64)]
-    checked = check_arch("resnet", {"width": 8}, shapes=shapes,
-                         unsupported=[(3, 48, 48), (1, 32, 16), (3, 8, 8), (1, 128, 128), (2,)])
+    checked = check_arch(
+        "resnet", {"width": 8}, shapes=shapes, unsupported=[(3, 48, 48), (1, 32, 16), (3, 8, 8), (1, 128, 128), (2,)]
+    )
     assert checked == shapes
 
 
@@ -91,10 +92,11 @@ def test_state_dict_round_trip_rebuilds_the_same_networks():
 
 
 def test_trains_on_digits_at_its_default_size():
-    config = RunConfig(loss="nonsaturating", arch="resnet", arch_options={"width": 8}, batch_size=4,
-                       latent_dim=8, device="cpu")
+    config = RunConfig(
+        loss="nonsaturating", arch="resnet", arch_options={"width": 8}, batch_size=4, latent_dim=8, device="cpu"
+    )
     trainer = Trainer(config)
     before = [p.detach().clone() for p in trainer.G.parameters()]
     stats = [trainer.train_step() for _ in range(2)]
     assert all(math.isfinite(s["d_loss"]) and math.isfinite(s["g_loss"]) for s in stats)
-    assert all(not torch.equal(a, b) for a, b in zip(before, trainer.G.parameters()))
+    assert all(not torch.equal(a, b) for a, b in zip(before, trainer.G.parameters(), strict=True))

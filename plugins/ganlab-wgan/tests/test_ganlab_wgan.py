@@ -6,8 +6,6 @@ import math
 
 import pytest
 import torch
-from ganlab_wgan.hinge import Hinge
-from ganlab_wgan.wgan_gp import WGANGP, gradient_penalty
 from torch import nn
 
 from ganlab import plugins
@@ -15,6 +13,8 @@ from ganlab.config import RunConfig
 from ganlab.errors import ConfigError
 from ganlab.run.trainer import Trainer
 from ganlab.testing import check_loss
+from ganlab_wgan.hinge import Hinge
+from ganlab_wgan.wgan_gp import WGANGP, gradient_penalty
 
 
 class Linear(nn.Module):
@@ -114,8 +114,17 @@ def test_bad_lambda_is_a_config_error_naming_the_option(bad):
 
 
 def tiny(loss: str, seed: int = 0) -> RunConfig:
-    return RunConfig(loss=loss, arch="mlp", data="ring", arch_options={"hidden": 16}, batch_size=16,
-                     latent_dim=4, steps=3, seed=seed, device="cpu")
+    return RunConfig(
+        loss=loss,
+        arch="mlp",
+        data="ring",
+        arch_options={"hidden": 16},
+        batch_size=16,
+        latent_dim=4,
+        steps=3,
+        seed=seed,
+        device="cpu",
+    )
 
 
 @pytest.mark.parametrize("loss", ["wgan-gp", "hinge"])
@@ -126,7 +135,7 @@ def test_trains_and_seeded_runs_repeat_exactly(loss):
         before = [p.detach().clone() for p in trainer.G.parameters()]
         stats = [trainer.train_step() for _ in range(3)]
         assert all(math.isfinite(s["d_loss"]) and math.isfinite(s["g_loss"]) for s in stats)
-        assert any(not torch.equal(a, b) for a, b in zip(before, trainer.G.parameters()))
+        assert any(not torch.equal(a, b) for a, b in zip(before, trainer.G.parameters(), strict=True))
         runs.append(stats)
     assert runs[0] == runs[1]
     if loss == "wgan-gp":
