@@ -18,6 +18,7 @@ from ganlab.errors import (
     RunError,
 )
 from ganlab.run import checkpoint
+from ganlab.run.lock import RunLock, writes_run
 from ganlab.run.rundir import RunDir, new_run, open_run
 from ganlab.run.trainer import Callback, Trainer, train, versions
 
@@ -73,15 +74,22 @@ def start(config: RunConfig, callbacks: Iterable[Callback] = ()) -> tuple[RunDir
     folder is created, so a bad command leaves nothing behind."""
     trainer = Trainer(config)
     run = new_run(config)
-    run.write_config(config)
     try:
-        return run, _train_into(run, trainer, config.steps, callbacks, previous={})
+        held = RunLock(run.path).acquire()  # one writer per run (issue 19)
     except GanlabError:
-        if not run.has_checkpoint():  # failed before saving anything: leave no husk behind
-            shutil.rmtree(run.path, ignore_errors=True)
+        shutil.rmtree(run.path, ignore_errors=True)  # the folder is ours and empty: leave nothing behind
         raise
+    with held:
+        run.write_config(config)
+        try:
+            return run, _train_into(run, trainer, config.steps, callbacks, previous={})
+        except GanlabError:
+            if not run.has_checkpoint():  # failed before saving anything: leave no husk behind
+                shutil.rmtree(run.path, ignore_errors=True)
+            raise
 
 
+@writes_run("path")  # held for the whole resume: a second writer is refused before any work
 def resume(
     path: str | Path, steps: int | None = None, callbacks: Iterable[Callback] = ()
 ) -> tuple[RunDir, dict[str, Any]]:
