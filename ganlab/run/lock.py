@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 from ganlab.errors import GanlabNotice, RunError, RunLocked
-from ganlab.run.rundir import RunDir
 
 LOCK_NAME = ".lock"
 HOLDER_WAIT_S = 0.5  # a holder writes its details right after taking the lock; wait this long for them
@@ -78,21 +77,26 @@ _HELD_GUARD = threading.Lock()
 
 
 class RunLock:
-    """`with RunLock(path):` holds the run's lock, or raises RunLocked naming the holder at once."""
+    """`with RunLock(path):` holds the run's lock for the block, or raises RunLocked naming the
+    holder at once. `with RunLock(path).acquire():` does the same with the lock taken first (a
+    caller that must clean up when taking it fails). One instance is one acquisition."""
 
     def __init__(self, run_path: str | Path, command: str | None = None):
         self.run_path = Path(run_path)
         self.path = self.run_path / LOCK_NAME
         self.command = command  # None: this process's command line
-        self._key: tuple[int, str] | None = None
+        self._key: tuple[int, str] | None = None  # set while this instance holds the lock
+        self._acquired = False
 
     def acquire(self) -> RunLock:
+        if self._acquired:
+            return self
         key = (os.getpid(), os.path.realpath(self.path))
         with _HELD_GUARD:
             held = _HELD.get(key)
             if held is not None and held.thread == threading.get_ident():
                 held.depth += 1
-                self._key = key
+                self._key, self._acquired = key, True
                 return self
         fd = self._open()
         try:
@@ -115,16 +119,18 @@ class RunLock:
                 ),
                 stacklevel=2,
             )
+            self._acquired = True
             return self
         holder = Holder(os.getpid(), socket.gethostname(), self.command or command_line(), time.time())
         _write_holder(fd, holder)
         with _HELD_GUARD:
             _HELD[key] = _Held(fd, threading.get_ident())
-        self._key = key
+        self._key, self._acquired = key, True
         return self
 
     def release(self) -> None:
-        if self._key is None:
+        self._acquired = False
+        if self._key is None:  # never held, or on a filesystem without locks
             return
         with _HELD_GUARD:
             held = _HELD[self._key]
@@ -174,6 +180,8 @@ def writes_run(arg: str) -> Callable[[F], F]:
 
         @functools.wraps(fn)
         def locked(*args: Any, **kwargs: Any) -> Any:
+            from ganlab.run.rundir import RunDir  # here: taking a lock must not import torch
+
             try:
                 path = Path(signature.bind(*args, **kwargs).arguments[arg])
             except (TypeError, KeyError):
