@@ -242,6 +242,21 @@ def test_atomic_writes_follow_the_umask_even_over_an_older_file(tmp_path, umask)
     ]
 
 
+def test_feature_caches_and_sample_folders_follow_the_umask(tmp_path, umask):
+    import numpy as np
+
+    from ganlab.deploy.sample import save_pngs
+    from ganlab.metrics.fid import save_npz
+
+    save_npz(tmp_path / "cache" / "fid-stats" / "digits.npz", np.zeros(2), np.eye(2))  # as fid.py caches
+    (tmp_path / "cache" / "classifiers").mkdir()
+    checkpoint.save(tmp_path / "cache" / "classifiers" / "digits.pt", {"state": {}})  # as classifier.py caches
+    save_pngs(np.zeros((2, 1, 4, 4), dtype=np.uint8), tmp_path / "pngs")  # sample --out-dir
+    found = {p: m for p, m in modes(tmp_path).items() if p != "."}
+    want = {p: oct((0o777 if (tmp_path / p).is_dir() else 0o666) & ~umask) for p in found}
+    assert found == want and len(found) == 8, found
+
+
 @pytest.mark.slow
 def test_a_trained_evaluated_exported_run_follows_the_umask(tmp_path, umask):
     from ganlab.deploy import sample
