@@ -74,19 +74,25 @@ def start(config: RunConfig, callbacks: Iterable[Callback] = ()) -> tuple[RunDir
     folder is created, so a bad command leaves nothing behind."""
     trainer = Trainer(config)
     run = new_run(config)
+    held = _lock_new(run)
     try:
-        held = RunLock(run.path).acquire()  # one writer per run (issue 19)
-    except GanlabError:
-        shutil.rmtree(run.path, ignore_errors=True)  # the folder is ours and empty: leave nothing behind
-        raise
-    with held:
         run.write_config(config)
-        try:
-            return run, _train_into(run, trainer, config.steps, callbacks, previous={})
-        except GanlabError:
-            if not run.has_checkpoint():  # failed before saving anything: leave no husk behind
-                shutil.rmtree(run.path, ignore_errors=True)
-            raise
+        return run, _train_into(run, trainer, config.steps, callbacks, previous={})
+    except GanlabError:
+        if not run.has_checkpoint():  # failed before saving anything: leave no husk behind
+            shutil.rmtree(run.path, ignore_errors=True)
+        raise
+    finally:
+        held.release()
+
+
+def _lock_new(run: RunDir) -> RunLock:
+    """The new run's lock (one writer per run, issue 19), taken before anything is written into it."""
+    try:
+        return RunLock(run.path).acquire()
+    except GanlabError:
+        shutil.rmtree(run.path, ignore_errors=True)  # the folder is ours and still empty: leave nothing
+        raise
 
 
 @writes_run("path")  # held for the whole resume: a second writer is refused before any work
