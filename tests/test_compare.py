@@ -149,7 +149,8 @@ def test_rich_table_prints_the_rows_and_highlights(cli, runs):
     assert "12.00 ± 2.00" in result.out and "8.500 ± 0.707" in result.out
     assert "fid final ↓" in result.out and "classes_covered final ↑" in result.out
     assert "metrics from n=1000 samples, digits-cnn" in " ".join(result.out.split())
-    from ganlab.compare.render import BEST_STYLE, rich_table
+    from ganlab.cli.compare_cmd import rich_table
+    from ganlab.compare.render import BEST_STYLE
 
     table = rich_table(compare.compare([str(runs)]))
     fid_col = next(c for c in table.columns if str(c.header).startswith("fid final"))

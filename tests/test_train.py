@@ -99,7 +99,7 @@ def test_run_folder_contents(tmp_path):
 def test_resumed_run_ends_bit_identical_to_uninterrupted_run(tmp_path):
     full, _ = runner.start(tiny_config(runs_dir=str(tmp_path), name="full", steps=6, checkpoint_every=100))
     half, _ = runner.start(tiny_config(runs_dir=str(tmp_path), name="half", steps=3, checkpoint_every=100))
-    resumed, summary = runner.resume(half.path, steps=6)
+    resumed, summary = runner.resume(half.path, {"steps": 6})
     a, b = full.checkpoint("last"), resumed.checkpoint("last")
     assert a["step"] == b["step"] == 6
     for key in ("G", "D"):

@@ -20,7 +20,6 @@ from typing import Any
 from ganlab import files
 from ganlab.config import RunConfig, dump_toml, load_toml
 from ganlab.errors import ConfigError, RunError
-from ganlab.run import checkpoint
 
 
 @dataclass
@@ -103,6 +102,8 @@ class RunDir:
         if not self.has_checkpoint(which):
             hint = "train it first" if which == "last" else "pass --checkpoint last"
             raise RunError(f"run {str(self.path)!r} has no checkpoint {which!r} ({path}); {hint}")
+        from ganlab.run import checkpoint  # torch, only when a checkpoint is read
+
         return checkpoint.load_or_previous(path)
 
     # --- writing --------------------------------------------------------------------------

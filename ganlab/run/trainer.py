@@ -13,17 +13,10 @@ from ganlab import __version__, plugins
 from ganlab.config import RunConfig
 from ganlab.errors import DivergenceError
 from ganlab.plugins import contract
+from ganlab.run.callback import Callback
 from ganlab.run.device import pick_device
 
 POINTS_IN_SCATTER = 2500  # the sample count the mode metrics use on ring/grid
-
-
-class Callback:
-    """Hooks the loop calls; override what you need (progress bars, logs, tests)."""
-
-    def on_start(self, trainer: "Trainer") -> None: ...
-    def on_step(self, trainer: "Trainer", stats: dict[str, float]) -> None: ...
-    def on_end(self, trainer: "Trainer", summary: dict[str, Any]) -> None: ...
 
 
 class Trainer:
