@@ -134,7 +134,7 @@ def classify(config: RunConfig) -> PlannedRun:
     if not path.exists():
         return PlannedRun(config, "train")
     run = RunDir(path)
-    if not run.config_file.is_file():
+    if not run.is_run:
         raise RunError(f"{str(path)!r} exists but is not a ganlab run; move it away or pass --study ANOTHER_NAME")
     differences = config_differences(run.config(), config)
     if differences:
@@ -144,7 +144,7 @@ def classify(config: RunConfig) -> PlannedRun:
         )
     if run.summary().get("status") in FINISHED:
         return PlannedRun(config, "reuse")
-    if run.checkpoints_dir.is_dir() and any(run.checkpoints_dir.glob("last*.pt")):  # last.pt or its previous copy
+    if run.has_checkpoint():
         return PlannedRun(config, "resume")
     return PlannedRun(config, "restart")  # died before its first checkpoint: nothing to keep
 

@@ -73,8 +73,8 @@ def start(config: RunConfig, callbacks: Iterable[Callback] = ()) -> tuple[RunDir
     folder is created, so a bad command leaves nothing behind."""
     trainer = Trainer(config)
     run = new_run(config)
-    run.write_config(config)
     try:
+        run.write_config(config)  # inside: a full disk here must not leave a half-made folder
         return run, _train_into(run, trainer, config.steps, callbacks, previous={})
     except GanlabError:
         if not run.has_checkpoint():  # failed before saving anything: leave no husk behind
@@ -148,8 +148,6 @@ def _train_into(
     wall = previous.get("wall_time_s", 0.0) + timing["wall_time_s"]
     summary = _with_metrics(run, build_summary(run, trainer, rows, wall, timing, started, final_samples, previous))
     run.write_summary(summary)
-    for cb in callbacks:
-        cb.on_end(trainer, summary)
     return summary
 
 
