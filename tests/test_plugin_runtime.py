@@ -10,7 +10,7 @@ import textwrap
 import pytest
 from conftest import TINY_IMAGE
 
-from ganlab.cli import ui
+from ganlab.cli.console import console
 from ganlab.errors import PluginError
 from ganlab.testing import check_arch, check_loss
 from tests.helpers import write_dist
@@ -103,7 +103,7 @@ def fake_site(tmp_path, monkeypatch):
     write_dist(site, "ganlab-fake", "0.0.1", FAKE_EPS)
     write_dist(site, "ganlab-fake-two", "0.0.2", {"ganlab.losses": {"twin": "ganlab_fake_runtime:VectorLoss"}})
     monkeypatch.syspath_prepend(str(site))
-    monkeypatch.setattr(ui.console, "_width", 400)  # table rows on one line each, for the asserts
+    monkeypatch.setattr(console, "_width", 400)  # table rows on one line each, for the asserts
     yield site
     for name in FAKE_MODULES:
         sys.modules.pop(name, None)

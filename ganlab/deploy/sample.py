@@ -9,12 +9,13 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import torch
 
 from ganlab.errors import ConfigError, ExportError
+from ganlab.run.latent import latents
 
 PROVIDER_CHOICES = ("auto", "cuda", "tensorrt", "cpu")
 ORT_PROVIDERS = {
@@ -22,14 +23,6 @@ ORT_PROVIDERS = {
     "cuda": "CUDAExecutionProvider",
     "cpu": "CPUExecutionProvider",
 }
-CHUNK = 256  # z is drawn in chunks of Restored.sample's batch size, so torch and ONNX see the same z
-
-
-def latents(n: int, latent_dim: int, seed: int) -> Iterator[torch.Tensor]:
-    """z ~ N(0, I) in chunks, drawn exactly as `Restored.sample(n, seed)` draws them."""
-    gen = torch.Generator().manual_seed(seed)
-    for start in range(0, n, CHUNK):
-        yield torch.randn(min(CHUNK, n - start), latent_dim, generator=gen)
 
 
 def check_count(n: int) -> None:
