@@ -69,8 +69,8 @@ class _Held:
     depth: int = 1
 
 
-# One process may enter the same run's lock again on the same thread (a callback that evaluates the
-# run it is training); flock on a second descriptor would refuse it as if it were a stranger.
+# One process may enter the same run's lock again on the same thread (say a training callback that
+# calls evaluate_run on its own run); flock on a second descriptor would refuse it as a stranger.
 # Another thread of this process is refused like another process: it is another writer.
 _HELD: dict[tuple[int, str], _Held] = {}  # (pid, lock file's real path): a forked child starts afresh
 _HELD_GUARD = threading.Lock()
