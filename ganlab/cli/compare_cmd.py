@@ -8,10 +8,10 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from ganlab.cli import options as o
 from ganlab.cli.app import app, notice
 from ganlab.cli.console import console
 from ganlab.cli.options import EVAL, STUDY_PANEL, WEIGHTS_HELP, metrics_option, run_overrides
-from ganlab.cli.options import StudySettings as S
 from ganlab.compare.study import StudySpec
 
 SPEC = StudySpec()
@@ -69,21 +69,21 @@ def compare(
     runs_dir: Annotated[
         Optional[str], _study("--runs-dir", f"Where the study folder goes. (default: {SPEC.runs_dir})")
     ] = None,
-    steps: S.steps = None,
-    batch_size: S.batch_size = None,
-    latent_dim: S.latent_dim = None,
-    image_size: S.image_size = None,
-    lr_g: S.lr_g = None,
-    lr_d: S.lr_d = None,
-    d_steps: S.d_steps = None,
-    device: S.device = None,
-    data_root: S.data_root = None,
-    sample_every: S.sample_every = None,
-    checkpoint_every: S.checkpoint_every = None,
-    eval_every: S.eval_every = None,
-    arch_opt: S.arch_opt = None,
-    data_opt: S.data_opt = None,
-    loss_opt: S.loss_opt = None,
+    steps: o.StudySteps = None,
+    batch_size: o.StudyBatchSize = None,
+    latent_dim: o.StudyLatentDim = None,
+    image_size: o.StudyImageSize = None,
+    lr_g: o.StudyLrG = None,
+    lr_d: o.StudyLrD = None,
+    d_steps: o.StudyDSteps = None,
+    device: o.StudyDevice = None,
+    data_root: o.StudyDataRoot = None,
+    sample_every: o.StudySampleEvery = None,
+    checkpoint_every: o.StudyCheckpointEvery = None,
+    eval_every: o.StudyEvalEvery = None,
+    arch_opt: o.StudyArchOpt = None,
+    data_opt: o.StudyDataOpt = None,
+    loss_opt: o.StudyLossOpt = None,
     metrics: Annotated[Optional[list[str]], metrics_option(STUDY_PANEL)] = None,
     eval_n: Annotated[
         Optional[int],

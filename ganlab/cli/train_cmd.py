@@ -5,9 +5,9 @@ from typing import Annotated, Optional
 
 import typer
 
+from ganlab.cli import options as o
 from ganlab.cli.app import app
 from ganlab.cli.console import console
-from ganlab.cli.options import TrainSettings as S
 from ganlab.cli.options import run_option, run_overrides
 
 
@@ -16,26 +16,26 @@ def train(
     loss: Annotated[Optional[str], run_option("loss")] = None,
     arch: Annotated[Optional[str], run_option("arch")] = None,
     data: Annotated[Optional[str], run_option("data")] = None,
-    steps: S.steps = None,
-    d_steps: S.d_steps = None,
-    batch_size: S.batch_size = None,
-    latent_dim: S.latent_dim = None,
-    lr_g: S.lr_g = None,
-    lr_d: S.lr_d = None,
+    steps: o.Steps = None,
+    d_steps: o.DSteps = None,
+    batch_size: o.BatchSize = None,
+    latent_dim: o.LatentDim = None,
+    lr_g: o.LrG = None,
+    lr_d: o.LrD = None,
     optimizer: Annotated[Optional[str], run_option("optimizer")] = None,
     on_nan: Annotated[Optional[str], run_option("on_nan")] = None,
     seed: Annotated[Optional[int], run_option("seed")] = None,
-    device: S.device = None,
-    image_size: S.image_size = None,
-    data_root: S.data_root = None,
+    device: o.Device = None,
+    image_size: o.ImageSize = None,
+    data_root: o.DataRoot = None,
     name: Annotated[Optional[str], run_option("name")] = None,
     runs_dir: Annotated[Optional[str], run_option("runs_dir")] = None,
-    sample_every: S.sample_every = None,
-    checkpoint_every: S.checkpoint_every = None,
-    eval_every: S.eval_every = None,
-    loss_opt: S.loss_opt = None,
-    arch_opt: S.arch_opt = None,
-    data_opt: S.data_opt = None,
+    sample_every: o.SampleEvery = None,
+    checkpoint_every: o.CheckpointEvery = None,
+    eval_every: o.EvalEvery = None,
+    loss_opt: o.LossOpt = None,
+    arch_opt: o.ArchOpt = None,
+    data_opt: o.DataOpt = None,
     config: Annotated[Optional[Path], typer.Option("--config", help="TOML run config; flags override it.")] = None,
     resume: Annotated[
         Optional[Path], typer.Option("--resume", help="Continue the run in this folder (only --steps may change).")
