@@ -65,17 +65,17 @@ def test_train_and_compare_share_run_settings():
     assert "(default: 5e-05)" in helps["train"]["--lr-d"]  # from RunConfig, not typed by hand
 
 
-def test_an_error_line_does_not_import_torch():
-    code = (
-        "import sys\n"
-        "from ganlab.cli.app import print_error\n"
-        "import ganlab.cli\n"
-        "print_error('x')\n"
-        "assert 'torch' not in sys.modules, 'torch was imported'\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+def _stderr_without_torch(code: str) -> str:
+    """Runs `code` in a fresh interpreter, then asserts torch was never imported; returns stderr."""
+    check = "\nimport sys\nassert 'torch' not in sys.modules, 'torch was imported'\n"
+    done = subprocess.run([sys.executable, "-c", code + check], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert done.stderr.startswith("Error: x")
+    return done.stderr
+
+
+def test_an_error_line_does_not_import_torch():
+    err = _stderr_without_torch("import ganlab.cli\nfrom ganlab.cli.app import print_error\nprint_error('x')")
+    assert err.startswith("Error: x")
 
 
 def test_a_usage_error_does_not_import_torch():
@@ -87,8 +87,5 @@ def test_a_usage_error_does_not_import_torch():
         "    main()\n"
         "except SystemExit as exc:\n"
         "    assert exc.code == 1\n"
-        "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert "Error: unknown --format 'xml'" in done.stderr
+    assert "Error: unknown --format 'xml'" in _stderr_without_torch(code)
