@@ -150,7 +150,7 @@ def test_readers_do_not_wait_for_a_writer(cli, ring_run, tmp_path):
 
 
 def test_a_study_does_not_restart_a_run_another_process_is_starting(tmp_path, monkeypatch):
-    from ganlab.compare import study
+    from ganlab.comparison import study
 
     config = tiny_config(runs_dir=str(tmp_path), name="r", steps=1, **RING)
     (tmp_path / "r").mkdir()

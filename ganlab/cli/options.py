@@ -9,7 +9,6 @@ default in the help as "(default: X)": rich would swallow a literal "[default: X
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Annotated, Any, Optional
 
 import typer
@@ -72,31 +71,38 @@ def plugin_options(kind: str, example: str, panel: str | None = None) -> Any:
     return typer.Option(flag, help=OPT_HELP.format(kind, f"{flag} {example}"), rich_help_panel=panel)
 
 
-# --- settings of a run that `train` and compare's study mode share ------------------------------------
-def run_settings(panel: str | None = None) -> dict[str, Any]:
-    """Annotated types of the run settings both commands take, keyed by parameter name."""
-    return {
-        "steps": Annotated[Optional[int], run_option("steps", panel)],
-        "batch_size": Annotated[Optional[int], run_option("batch_size", panel)],
-        "latent_dim": Annotated[Optional[int], run_option("latent_dim", panel)],
-        "image_size": Annotated[Optional[int], run_option("image_size", panel)],
-        "lr_g": Annotated[Optional[float], run_option("lr_g", panel)],
-        "lr_d": Annotated[Optional[float], run_option("lr_d", panel)],
-        "d_steps": Annotated[Optional[int], run_option("d_steps", panel)],
-        "device": Annotated[Optional[str], run_option("device", panel)],
-        "data_root": Annotated[Optional[str], run_option("data_root", panel)],
-        "sample_every": Annotated[Optional[int], run_option("sample_every", panel)],
-        "checkpoint_every": Annotated[Optional[int], run_option("checkpoint_every", panel)],
-        "eval_every": Annotated[Optional[int], run_option("eval_every", panel)],
-        "loss_opt": Annotated[Optional[list[str]], plugin_options("loss", "a=-1", panel)],
-        "arch_opt": Annotated[Optional[list[str]], plugin_options("arch", "width=32", panel)],
-        "data_opt": Annotated[Optional[list[str]], plugin_options("dataset", "channels=1", panel)],
-    }
-
-
-# `steps: TrainSettings.steps = None` in a command's signature
-TrainSettings = SimpleNamespace(**run_settings())
-StudySettings = SimpleNamespace(**run_settings(STUDY_PANEL))
+# --- settings of a run that `train` and compare's study mode share: one alias each, the Study
+# panel's twin prefixed with Study (`steps: Steps = None` in a command's signature)
+Steps = Annotated[Optional[int], run_option("steps")]
+StudySteps = Annotated[Optional[int], run_option("steps", STUDY_PANEL)]
+BatchSize = Annotated[Optional[int], run_option("batch_size")]
+StudyBatchSize = Annotated[Optional[int], run_option("batch_size", STUDY_PANEL)]
+LatentDim = Annotated[Optional[int], run_option("latent_dim")]
+StudyLatentDim = Annotated[Optional[int], run_option("latent_dim", STUDY_PANEL)]
+ImageSize = Annotated[Optional[int], run_option("image_size")]
+StudyImageSize = Annotated[Optional[int], run_option("image_size", STUDY_PANEL)]
+LrG = Annotated[Optional[float], run_option("lr_g")]
+StudyLrG = Annotated[Optional[float], run_option("lr_g", STUDY_PANEL)]
+LrD = Annotated[Optional[float], run_option("lr_d")]
+StudyLrD = Annotated[Optional[float], run_option("lr_d", STUDY_PANEL)]
+DSteps = Annotated[Optional[int], run_option("d_steps")]
+StudyDSteps = Annotated[Optional[int], run_option("d_steps", STUDY_PANEL)]
+Device = Annotated[Optional[str], run_option("device")]
+StudyDevice = Annotated[Optional[str], run_option("device", STUDY_PANEL)]
+DataRoot = Annotated[Optional[str], run_option("data_root")]
+StudyDataRoot = Annotated[Optional[str], run_option("data_root", STUDY_PANEL)]
+SampleEvery = Annotated[Optional[int], run_option("sample_every")]
+StudySampleEvery = Annotated[Optional[int], run_option("sample_every", STUDY_PANEL)]
+CheckpointEvery = Annotated[Optional[int], run_option("checkpoint_every")]
+StudyCheckpointEvery = Annotated[Optional[int], run_option("checkpoint_every", STUDY_PANEL)]
+EvalEvery = Annotated[Optional[int], run_option("eval_every")]
+StudyEvalEvery = Annotated[Optional[int], run_option("eval_every", STUDY_PANEL)]
+LossOpt = Annotated[Optional[list[str]], plugin_options("loss", "a=-1")]
+StudyLossOpt = Annotated[Optional[list[str]], plugin_options("loss", "a=-1", STUDY_PANEL)]
+ArchOpt = Annotated[Optional[list[str]], plugin_options("arch", "width=32")]
+StudyArchOpt = Annotated[Optional[list[str]], plugin_options("arch", "width=32", STUDY_PANEL)]
+DataOpt = Annotated[Optional[list[str]], plugin_options("dataset", "channels=1")]
+StudyDataOpt = Annotated[Optional[list[str]], plugin_options("dataset", "channels=1", STUDY_PANEL)]
 
 # --- evaluation settings that `eval`, `fid` and compare's study mode share -----------------------------
 METRICS_HELP = f"Comma-separated or repeated: {', '.join(METRICS)}. (default: the best available offline for the data)"

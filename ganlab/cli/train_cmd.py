@@ -5,9 +5,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from ganlab.cli.app import app
+from ganlab.cli import options as o
+from ganlab.cli.app import app, notice
 from ganlab.cli.console import console
-from ganlab.cli.options import TrainSettings as S
 from ganlab.cli.options import run_option, run_overrides
 
 
@@ -16,35 +16,39 @@ def train(
     loss: Annotated[Optional[str], run_option("loss")] = None,
     arch: Annotated[Optional[str], run_option("arch")] = None,
     data: Annotated[Optional[str], run_option("data")] = None,
-    steps: S.steps = None,
-    d_steps: S.d_steps = None,
-    batch_size: S.batch_size = None,
-    latent_dim: S.latent_dim = None,
-    lr_g: S.lr_g = None,
-    lr_d: S.lr_d = None,
+    steps: o.Steps = None,
+    d_steps: o.DSteps = None,
+    batch_size: o.BatchSize = None,
+    latent_dim: o.LatentDim = None,
+    lr_g: o.LrG = None,
+    lr_d: o.LrD = None,
     optimizer: Annotated[Optional[str], run_option("optimizer")] = None,
     on_nan: Annotated[Optional[str], run_option("on_nan")] = None,
     seed: Annotated[Optional[int], run_option("seed")] = None,
-    device: S.device = None,
-    image_size: S.image_size = None,
-    data_root: S.data_root = None,
+    device: o.Device = None,
+    image_size: o.ImageSize = None,
+    data_root: o.DataRoot = None,
     name: Annotated[Optional[str], run_option("name")] = None,
     runs_dir: Annotated[Optional[str], run_option("runs_dir")] = None,
-    sample_every: S.sample_every = None,
-    checkpoint_every: S.checkpoint_every = None,
-    eval_every: S.eval_every = None,
-    loss_opt: S.loss_opt = None,
-    arch_opt: S.arch_opt = None,
-    data_opt: S.data_opt = None,
+    sample_every: o.SampleEvery = None,
+    checkpoint_every: o.CheckpointEvery = None,
+    eval_every: o.EvalEvery = None,
+    loss_opt: o.LossOpt = None,
+    arch_opt: o.ArchOpt = None,
+    data_opt: o.DataOpt = None,
     config: Annotated[Optional[Path], typer.Option("--config", help="TOML run config; flags override it.")] = None,
     resume: Annotated[
-        Optional[Path], typer.Option("--resume", help="Continue the run in this folder (only --steps may change).")
+        Optional[Path],
+        typer.Option(
+            "--resume", help="Continue the run in this folder (only --steps, --device and --data-root may change)."
+        ),
     ] = None,
 ) -> None:
     """Train a GAN: k discriminator steps per generator step (Goodfellow et al. 2014, Algorithm 1)."""
     from ganlab.cli import ui
     from ganlab.config import load_toml, resolve
     from ganlab.run import runner
+    from ganlab.run.rundir import free_name
 
     values = dict(locals())
     flags = run_overrides(values)
@@ -58,6 +62,11 @@ def train(
         else:
             file_values = load_toml(config) if config is not None else None
             cfg = resolve(file_values, flags, source=str(config) if config else "flags")
+            if config is not None and name is None and cfg.name is not None:  # rerunning a saved config
+                fresh = free_name(cfg.runs_dir, cfg.name)
+                if fresh != cfg.name:
+                    notice(f"run {cfg.name!r} exists already; this run is {fresh!r} (pass --name to choose)")
+                cfg.name = fresh
             run, summary = runner.start(cfg, [bar])
     finally:
         bar.close()

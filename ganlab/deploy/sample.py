@@ -37,7 +37,7 @@ def to_uint8(images: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class Generator:
+class LoadedGenerator:
     """A loaded generator, torch or onnxruntime behind it; `run(z)` maps (N, latent) -> numpy."""
 
     kind: str  # "image" or "points"
@@ -68,7 +68,7 @@ def torch_device(provider: str) -> str:
     return provider
 
 
-def from_run(source: str | Path, checkpoint: str = "last", provider: str = "auto") -> Generator:
+def from_run(source: str | Path, checkpoint: str = "last", provider: str = "auto") -> LoadedGenerator:
     from ganlab.run.restore import restore
 
     device = torch_device(provider)
@@ -79,7 +79,7 @@ def from_run(source: str | Path, checkpoint: str = "last", provider: str = "auto
         return restored.G(z.to(device)).float().cpu().numpy()
 
     c = restored.config
-    return Generator(
+    return LoadedGenerator(
         restored.data_kind,
         restored.latent_dim,
         f"torch ({device})",
@@ -135,7 +135,7 @@ def open_session(model: str | bytes, provider: str = "auto"):
     raise ConfigError(f"--provider {provider}: {why}; pass --provider cpu or auto")
 
 
-def from_onnx(path: str | Path, provider: str = "auto", latent_dim: int | None = None) -> Generator:
+def from_onnx(path: str | Path, provider: str = "auto", latent_dim: int | None = None) -> LoadedGenerator:
     path = Path(path)
     if not path.is_file():
         raise ExportError(f"ONNX file {str(path)!r} does not exist; make one with `ganlab export RUN`")
@@ -160,7 +160,7 @@ def from_onnx(path: str | Path, provider: str = "auto", latent_dim: int | None =
 
     title = f"{meta['loss']} / {meta['arch']}, step {meta['step']}" if "ganlab_version" in meta else path.name
     data_meta = json.loads(meta.get("data_meta", "{}"))
-    return Generator(kind, dim, f"onnxruntime ({session.get_providers()[0]})", run, data_meta, title, notice)
+    return LoadedGenerator(kind, dim, f"onnxruntime ({session.get_providers()[0]})", run, data_meta, title, notice)
 
 
 def _describe(session, meta: dict[str, str], latent_dim: int | None, path: Path) -> tuple[int, str]:
@@ -182,11 +182,12 @@ def _describe(session, meta: dict[str, str], latent_dim: int | None, path: Path)
         )
     else:
         rank = len(outputs[0].shape)
-        kind, dim = {4: "image", 2: "points"}.get(rank), latent_dim
-        if kind is None:
+        found, dim = {4: "image", 2: "points"}.get(rank), latent_dim
+        if found is None:
             raise ExportError(
                 f"{str(path)!r} outputs rank-{rank} tensors; ganlab samples images (N, C, H, W) or points (N, D)"
             )
+        kind = found
     width = inputs[0].shape[1]
     if latent_dim is not None and isinstance(width, int) and width != latent_dim:
         raise ConfigError(
@@ -202,7 +203,7 @@ def load(
     provider: str = "auto",
     checkpoint: str = "last",
     latent_dim: int | None = None,
-) -> Generator:
+) -> LoadedGenerator:
     """A run folder or .pt file (torch), or an .onnx file (onnxruntime); exactly one."""
     if source is not None and onnx is None and Path(source).suffix == ".onnx":
         source, onnx = None, source
@@ -215,6 +216,7 @@ def load(
         return from_onnx(onnx, provider, latent_dim)
     if latent_dim is not None:
         raise ConfigError("--latent-dim is for .onnx files without ganlab metadata; a run knows its own")
+    assert source is not None  # exactly one of source and onnx, checked above
     return from_run(source, checkpoint, provider)
 
 
@@ -263,7 +265,11 @@ def _check_file(path: Path, flag: str, suffixes: tuple[str, ...], endings: str, 
 
 
 def write(
-    gen: Generator, samples: np.ndarray, out: Path | None = None, out_dir: Path | None = None, npy: Path | None = None
+    gen: LoadedGenerator,
+    samples: np.ndarray,
+    out: Path | None = None,
+    out_dir: Path | None = None,
+    npy: Path | None = None,
 ) -> list[tuple[str, Path]]:
     """Writes what was asked; returns (what, path) pairs in the order written."""
     from ganlab import viz
