@@ -4,16 +4,13 @@ that do not use a broken plugin keep working."""
 
 from __future__ import annotations
 
-import sys
-import textwrap
-
 import pytest
 from conftest import TINY_IMAGE
 
 from ganlab.cli import ui
 from ganlab.errors import PluginError
 from ganlab.testing import check_arch, check_loss
-from tests.helpers import write_dist
+from tests.helpers import plugins_on_path, write_plugin_package
 
 FAKE_MODULE = '''
 """Plugins with the bugs third-party code really has."""
@@ -89,24 +86,23 @@ FAKE_EPS = {
         "column-logits": "ganlab_fake_runtime:ColumnLogitsArch",
     },
 }
-FAKE_MODULES = ("ganlab_fake_runtime", "ganlab_fake_broken")
+FAKE_MODULES = {
+    "ganlab_fake_runtime": FAKE_MODULE,
+    "ganlab_fake_broken": "import ganlab_fake_missing_dependency  # not installed\n",
+}
 
 
 @pytest.fixture
 def fake_site(tmp_path, monkeypatch):
     """Installs ganlab-fake 0.0.1 (the broken plugins) and ganlab-fake-two 0.0.2 (which also
     claims `twin`) into a folder on sys.path for the duration of one test."""
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "ganlab_fake_runtime.py").write_text(textwrap.dedent(FAKE_MODULE))
-    (site / "ganlab_fake_broken.py").write_text("import ganlab_fake_missing_dependency  # not installed\n")
-    write_dist(site, "ganlab-fake", "0.0.1", FAKE_EPS)
-    write_dist(site, "ganlab-fake-two", "0.0.2", {"ganlab.losses": {"twin": "ganlab_fake_runtime:VectorLoss"}})
-    monkeypatch.syspath_prepend(str(site))
+    site = write_plugin_package(tmp_path / "site", "ganlab-fake", "0.0.1", FAKE_EPS, FAKE_MODULES)
+    write_plugin_package(
+        site, "ganlab-fake-two", "0.0.2", {"ganlab.losses": {"twin": "ganlab_fake_runtime:VectorLoss"}}
+    )
     monkeypatch.setattr(ui.console, "_width", 400)  # table rows on one line each, for the asserts
-    yield site
-    for name in FAKE_MODULES:
-        sys.modules.pop(name, None)
+    with plugins_on_path(site):
+        yield site
 
 
 def error_line(err: str) -> str:

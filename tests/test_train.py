@@ -55,9 +55,22 @@ def test_k_discriminator_steps_per_generator_step():
 
 
 def test_sgd_with_momentum_is_available():
-    trainer = Trainer(tiny_config(optimizer="sgd", lr_g=0.01, lr_d=0.01))
+    trainer = Trainer(tiny_config(optimizer="sgd", lr_g=0.1, lr_d=0.01))
     assert isinstance(trainer.opt_g, torch.optim.SGD) and trainer.opt_g.defaults["momentum"] == 0.5
+    # G's step is the last of a train step, so each parameter's .grad afterwards is the gradient that
+    # step used. Heavy-ball momentum: v1 = g1, p1 = p0 - lr v1; v2 = 0.5 v1 + g2, p2 = p1 - lr v2.
+    params = list(trainer.G.parameters())
+    p0 = [p.detach().clone() for p in params]
     trainer.train_step()
+    g1 = [p.grad.clone() for p in params]
+    p1 = [p.detach().clone() for p in params]
+    trainer.train_step()
+    g2 = [p.grad.clone() for p in params]
+    for a, b, c, d1, d2 in zip(p0, p1, params, g1, g2, strict=True):
+        torch.testing.assert_close(b, a - 0.1 * d1, rtol=0, atol=1e-6)
+        torch.testing.assert_close(c.detach(), b - 0.1 * (0.5 * d1 + d2), rtol=0, atol=1e-6)
+    # the momentum term lies far above the tolerance, so momentum 0 (or another value) would fail
+    assert max(0.1 * 0.5 * d.abs().max().item() for d in g1) > 1e-4
 
 
 def test_same_seed_gives_bit_identical_weights_and_other_seed_does_not():

@@ -32,10 +32,19 @@ def test_contract_suite_at_16_32_and_64_px_with_onnx_export():
     assert checked == shapes
 
 
-@pytest.mark.parametrize("shape", [(3, 48, 48), (1, 8, 8), (1, 128, 128), (2,)])
-def test_other_shapes_are_refused_with_the_supported_sizes(shape):
-    with pytest.raises(ConfigError, match=r"--image-size 16, 32 or 64$|use --arch mlp"):
+@pytest.mark.parametrize(
+    "shape, message",
+    [
+        ((3, 48, 48), "resnet cannot build image size 48x48; use --image-size 16, 32 or 64"),
+        ((1, 8, 8), "resnet cannot build image size 8x8; use --image-size 16, 32 or 64"),
+        ((1, 128, 128), "resnet cannot build image size 128x128; use --image-size 16, 32 or 64"),
+        ((2,), "resnet builds images, not data of shape (2,); use --arch mlp for 2D points"),
+    ],
+)
+def test_other_shapes_are_refused_with_the_supported_sizes(shape, message):
+    with pytest.raises(ConfigError) as info:
         ResNet(width=8).build(shape, 8)
+    assert str(info.value) == message
 
 
 def test_a_run_on_an_unsupported_size_fails_before_training():
