@@ -142,6 +142,14 @@ def write_plugin_package(
     return site
 
 
+def contract_breakers(module: str) -> dict[str, str]:
+    """Modules for write_plugin_package: `module`, plugins that break the runtime contract
+    (tests/fakeplugins/contract_breakers.py: NaNLoss, VectorLoss, NaNGeneratorLoss, NotALoss,
+    HalfSizeArch, OffsetArch, ColumnLogitsArch), and `module`_broken, whose import fails."""
+    source = (Path(__file__).parent / "fakeplugins" / "contract_breakers.py").read_text()
+    return {module: source, f"{module}_broken": "import ganlab_fake_missing_dependency  # not installed\n"}
+
+
 @contextlib.contextmanager
 def plugins_on_path(*sites: Path) -> Iterator[None]:
     """Installs `sites` for the duration (on sys.path, as flake8's tests do) and shows third-party

@@ -24,7 +24,7 @@ import pytest
 if __name__ == "__main__":  # run as a script to regenerate docs/errors.md: make `tests` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.helpers import environ, invoke, isolated_environ, plugins_on_path, write_plugin_package  # noqa: E402
+from tests.helpers import contract_breakers, environ, invoke, isolated_environ, plugins_on_path, write_plugin_package  # noqa: E402
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "errors.md"
 SECTIONS = ("train", "eval", "fid", "compare", "export", "sample", "plugins")
@@ -591,37 +591,6 @@ CASES = [
 ]
 
 # --- the workspace ----------------------------------------------------------------------------------
-FAKE_SWEEP = '''
-"""Plugins with the bugs third-party code really has."""
-import torch
-from ganlab.archs.dcgan import DCGAN
-from ganlab.losses.nonsaturating import NonSaturating
-
-
-class NaNLoss(NonSaturating):
-    def d_loss(self, real_logits, fake_logits):
-        return real_logits.mean() * float("nan")
-
-
-class NotALoss:
-    def d_loss(self, real_logits, fake_logits):
-        return real_logits.mean()
-
-
-class Half(torch.nn.Module):
-    def __init__(self, inner):
-        super().__init__()
-        self.inner = inner
-
-    def forward(self, z):
-        return self.inner(z)[:, :, ::2, ::2]
-
-
-class HalfSizeArch(DCGAN):
-    def build(self, shape, latent_dim):
-        G, D = super().build(shape, latent_dim)
-        return Half(G), D
-'''
 GONE = '''
 """dcgan under another name, from a package that is uninstalled after training."""
 from ganlab.archs.dcgan import DCGAN
@@ -634,10 +603,6 @@ class GoneArch(DCGAN):
 
 def fake_site(site: Path) -> Path:
     """ganlab-fake 0.0.1 (broken plugins) and ganlab-fake-two 0.0.2 (which also claims `twin`)."""
-    modules = {
-        "ganlab_fake_sweep": FAKE_SWEEP,
-        "ganlab_fake_sweep_broken": "import ganlab_fake_missing_dependency  # not installed\n",
-    }
     losses = {
         "broken-import": "ganlab_fake_sweep_broken:Loss",
         "wrong-base": "ganlab_fake_sweep:NotALoss",
@@ -646,7 +611,7 @@ def fake_site(site: Path) -> Path:
         "Shouty": "ganlab_fake_sweep:NaNLoss",
     }
     eps = {"ganlab.losses": losses, "ganlab.archs": {"half-size": "ganlab_fake_sweep:HalfSizeArch"}}
-    write_plugin_package(site, "ganlab-fake", "0.0.1", eps, modules)
+    write_plugin_package(site, "ganlab-fake", "0.0.1", eps, contract_breakers("ganlab_fake_sweep"))
     write_plugin_package(site, "ganlab-fake-two", "0.0.2", {"ganlab.losses": {"twin": "ganlab_fake_sweep:NotALoss"}})
     return site
 
