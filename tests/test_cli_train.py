@@ -15,6 +15,7 @@ def tree(path: Path) -> dict[str, float]:
     return {str(p): p.stat().st_mtime_ns for p in path.rglob("*")} if path.exists() else {}
 
 
+@pytest.mark.slow
 def test_train_writes_a_complete_run(cli, tmp_path):
     result = cli("train", "--loss", "minimax", "--arch", "dcgan", *TINY_IMAGE, "--steps", "3", "--name", "r")
     assert result.code == 0, result.err

@@ -131,6 +131,7 @@ def test_ring_run_gets_mode_metrics_by_default(runs, offline):
     assert json.loads(runs["ring"].summary_file.read_text())["metrics"]["mode_kl"] == results["mode_kl"]
 
 
+@pytest.mark.slow
 def test_fid_and_kid_with_standin_weights(runs, fid_env, cli):
     r = cli(
         "eval",
@@ -154,6 +155,7 @@ def test_fid_and_kid_with_standin_weights(runs, fid_env, cli):
     assert "classifier_fd" in metrics  # an evaluation of other metrics keeps the earlier ones
 
 
+@pytest.mark.slow
 def test_default_metrics_include_fid_when_weights_are_present(runs, fid_env):
     from ganlab.metrics.evaluate import default_metrics
     from ganlab.run.restore import restore

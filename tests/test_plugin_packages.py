@@ -16,8 +16,9 @@ import torch
 from ganlab import plugins
 from tests.helpers import CliResult, hide_dists, plugins_on_path, process_env, run_ganlab
 
-# the packages under test are third-party plugins: every test here sees them
-pytestmark = pytest.mark.third_party_plugins
+# the packages under test are third-party plugins: every test here sees them; pip install and
+# subprocess training make the module slow
+pytestmark = [pytest.mark.third_party_plugins, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = {"ganlab-wgan": ("ganlab_wgan", ["wgan-gp", "hinge"]), "ganlab-resnet": ("ganlab_resnet", ["resnet"])}

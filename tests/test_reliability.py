@@ -70,6 +70,7 @@ def test_failed_write_keeps_the_old_file(tmp_path):
     assert checkpoint.load(path)["step"] == 1 and not list(tmp_path.glob("*.tmp"))
 
 
+@pytest.mark.slow
 def test_full_disk_during_checkpoint_is_one_line_and_previous_stays_loadable(cli, tmp_path, monkeypatch):
     assert cli("train", *TINY_IMAGE, "--steps", "2", "--name", "r", "--checkpoint-every", "2").code == 0
     real_save = torch.save
@@ -165,6 +166,7 @@ def _final_weights(run: Path) -> dict:
     return {k: v for k, v in state["G"].items()} | {"D." + k: v for k, v in state["D"].items()}
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_moments_then_resume_is_bit_identical(tmp_path):
     """Kills a real training process several times (with a checkpoint every step, so some kills
     land inside a checkpoint write), resumes each time, and compares with an uninterrupted run."""
@@ -223,6 +225,7 @@ def test_sigkill_at_random_moments_then_resume_is_bit_identical(tmp_path):
     assert steps_logged == list(range(1, steps + 1))
 
 
+@pytest.mark.slow
 def test_ctrl_c_saves_a_checkpoint_and_exits_130(tmp_path):
     cmd = ganlab_argv(
         "train",

@@ -24,6 +24,7 @@ def same_weights(a, b):
 LOSSES = ["minimax", "nonsaturating", "lsgan"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("loss", LOSSES)
 @pytest.mark.parametrize("arch,data", [("dcgan", "digits"), ("mlp", "digits"), ("mlp", "ring")])
 def test_a_few_steps_for_each_loss_and_arch(loss, arch, data):
@@ -73,6 +74,7 @@ def test_sgd_with_momentum_is_available():
     assert max(0.1 * 0.5 * d.abs().max().item() for d in g1) > 1e-4
 
 
+@pytest.mark.slow
 def test_same_seed_gives_bit_identical_weights_and_other_seed_does_not():
     runs = []
     for seed in (7, 7, 8):
@@ -84,6 +86,7 @@ def test_same_seed_gives_bit_identical_weights_and_other_seed_does_not():
     assert not same_weights(runs[0][0], runs[2][0])
 
 
+@pytest.mark.slow
 def test_run_folder_contents(tmp_path):
     cfg = tiny_config(runs_dir=str(tmp_path), name="r1", steps=5, sample_every=2, checkpoint_every=2)
     run, summary = runner.start(cfg)
@@ -109,6 +112,7 @@ def test_run_folder_contents(tmp_path):
     assert {"G", "D", "opt_g", "opt_d"} <= set(state)
 
 
+@pytest.mark.slow
 def test_resumed_run_ends_bit_identical_to_uninterrupted_run(tmp_path):
     full, _ = runner.start(tiny_config(runs_dir=str(tmp_path), name="full", steps=6, checkpoint_every=100))
     half, _ = runner.start(tiny_config(runs_dir=str(tmp_path), name="half", steps=3, checkpoint_every=100))
@@ -124,6 +128,7 @@ def test_resumed_run_ends_bit_identical_to_uninterrupted_run(tmp_path):
     assert summary["status"] == "complete"
 
 
+@pytest.mark.slow
 def test_callbacks_see_every_step():
     seen = []
 

@@ -24,6 +24,7 @@ def test_installed_entry_point_comes_from_this_package():
     assert plugins.load("arch", "resnet")[0] is ResNet
 
 
+@pytest.mark.slow
 def test_contract_suite_at_16_32_and_64_px_with_onnx_export():
     shapes = [(1, 16, 16), (3, 32, 32), (1, 64, 64)]
     checked = check_arch(
@@ -53,6 +54,7 @@ def test_a_run_on_an_unsupported_size_fails_before_training():
         Trainer(config)
 
 
+@pytest.mark.slow
 def test_only_the_discriminator_is_spectrally_normalised_to_unit_norm():
     G, D = ResNet(width=8).build((1, 32, 32), 8)
     d_layers = [m for m in D.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
@@ -100,6 +102,7 @@ def test_state_dict_round_trip_rebuilds_the_same_networks():
     torch.testing.assert_close(D2(x), D(x), rtol=0, atol=0)
 
 
+@pytest.mark.slow
 def test_trains_on_digits_at_its_default_size():
     config = RunConfig(
         loss="nonsaturating", arch="resnet", arch_options={"width": 8}, batch_size=4, latent_dim=8, device="cpu"
