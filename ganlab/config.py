@@ -75,12 +75,12 @@ class RunConfig:
         for key in ("steps", "batch_size", "d_steps", "latent_dim", "sample_every", "checkpoint_every", "n_samples"):
             value = getattr(self, key)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                flag = "--" + key.replace("_", "-")
+                flag = flag_name(key)
                 raise ConfigError(f"{key} must be an integer >= 1, got {value!r}; set {flag} 1 or more")
         for key in ("lr_g", "lr_d"):
             value = getattr(self, key)
             if not isinstance(value, (int, float)) or not value > 0:
-                flag = "--" + key.replace("_", "-")
+                flag = flag_name(key)
                 raise ConfigError(
                     f"{key} must be a positive number, got {value!r}; set {flag} above 0, e.g. {flag} 2e-4"
                 )
@@ -102,6 +102,13 @@ class RunConfig:
 
 
 FIELDS = [f.name for f in dataclasses.fields(RunConfig)]
+# Fields whose command-line flag is not simply --field-name.
+FLAGS = {"loss_options": "--loss-opt", "arch_options": "--arch-opt", "data_options": "--data-opt"}
+
+
+def flag_name(field: str) -> str:
+    """The `ganlab train` flag that sets a RunConfig field."""
+    return FLAGS.get(field, "--" + field.replace("_", "-"))
 
 
 def load_toml(path: str | Path) -> dict[str, Any]:

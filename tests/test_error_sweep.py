@@ -92,7 +92,7 @@ CASES = [
         "train",
         "option value the arch rejects",
         "train --arch-opt width=-3",
-        "arch 'dcgan' rejected its options {'width': -3}: dcgan width must be a positive integer, got -3",
+        "arch 'dcgan' rejected its options {'width': -3}: dcgan option width must be a positive integer, got -3",
     ),
     C(
         "train",

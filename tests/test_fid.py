@@ -189,6 +189,18 @@ def test_real_features_are_cached_by_key(fid_env, tiny_run, tmp_path, monkeypatc
     assert len(calls) == 5 and len(list((tmp_path / "cache" / "fid-stats").glob("*.npz"))) == 2
 
 
+def test_a_cache_that_cannot_be_written_is_a_notice_not_a_crash(tmp_path, monkeypatch):
+    from ganlab.errors import GanlabNotice
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("GANLAB_CACHE", str(blocker / "cache"))  # mkdir under a file fails, even as root
+    feats = np.arange(12.0).reshape(4, 3)
+    with pytest.warns(GanlabNotice, match="could not cache real-data features in .*; set GANLAB_CACHE"):
+        out = fid.cached_features({"dataset": "digits", "n": 4}, lambda: feats)
+    np.testing.assert_array_equal(out, feats)
+
+
 # --- weights lookup ---------------------------------------------------------------------------------------
 def test_missing_weights_offline_name_the_file_and_where_to_put_it(cli, folders, tmp_path, monkeypatch):
     from pytorch_fid import inception

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ganlab.cli import ui
+from ganlab.cli.console import console
 from ganlab.errors import PluginError
 from ganlab.testing import check_arch, check_loss
 from tests.conftest import TINY_IMAGE
@@ -39,7 +39,7 @@ def fake_site(tmp_path, monkeypatch):
     write_plugin_package(
         site, "ganlab-fake-two", "0.0.2", {"ganlab.losses": {"twin": "ganlab_fake_runtime:VectorLoss"}}
     )
-    monkeypatch.setattr(ui.console, "_width", 400)  # table rows on one line each, for the asserts
+    monkeypatch.setattr(console, "_width", 400)  # table rows on one line each, for the asserts
     with plugins_on_path(site):
         yield site
 

@@ -116,7 +116,7 @@ def test_run_folder_contents(tmp_path):
 def test_resumed_run_ends_bit_identical_to_uninterrupted_run(tmp_path):
     full, _ = runner.start(tiny_config(runs_dir=str(tmp_path), name="full", steps=6, checkpoint_every=100))
     half, _ = runner.start(tiny_config(runs_dir=str(tmp_path), name="half", steps=3, checkpoint_every=100))
-    resumed, summary = runner.resume(half.path, steps=6)
+    resumed, summary = runner.resume(half.path, {"steps": 6})
     a, b = full.checkpoint("last"), resumed.checkpoint("last")
     assert a["step"] == b["step"] == 6
     for key in ("G", "D"):
@@ -129,18 +129,25 @@ def test_resumed_run_ends_bit_identical_to_uninterrupted_run(tmp_path):
 
 
 @pytest.mark.slow
-def test_callbacks_see_every_step():
+def test_callbacks_see_start_every_step_and_end():
     seen = []
 
     class Spy(Callback):
+        def on_start(self, trainer):
+            seen.append(("start", trainer.step))
+
         def on_step(self, trainer, stats):
             seen.append(stats["step"])
+
+        def on_end(self, trainer, timing):
+            seen.append(("end", timing["steps"]))
 
     from ganlab.run.trainer import train
 
     trainer = Trainer(tiny_config())
-    train(trainer, 4, [Spy()])
-    assert seen == [1, 2, 3, 4]
+    timing = train(trainer, 4, [Spy()])
+    assert seen == [("start", 0), 1, 2, 3, 4, ("end", 4)]
+    assert timing["steps"] == 4 and timing["wall_time_s"] > 0
 
 
 def test_samples_use_fixed_noise_and_do_not_disturb_training():
@@ -162,3 +169,18 @@ def test_failed_first_step_leaves_no_run_folder(tmp_path, monkeypatch):
     with pytest.raises(PluginError):
         runner.start(tiny_config(runs_dir=str(tmp_path), name="bad"))
     assert not (tmp_path / "bad").exists()
+
+
+def test_a_config_that_cannot_be_written_leaves_no_run_folder(tmp_path, monkeypatch):
+    import errno
+
+    from ganlab import files
+    from ganlab.errors import RunError
+
+    def full_disk(path, text):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(files, "atomic_write_text", full_disk)
+    with pytest.raises(RunError, match=r"cannot write .*config.toml.* \(No space left on device\)"):
+        runner.start(tiny_config(runs_dir=str(tmp_path), name="full"))
+    assert not (tmp_path / "full").exists()

@@ -7,6 +7,7 @@ import math
 from torch import Tensor, nn
 
 from ganlab.archs.base import Arch, dcgan_init
+from ganlab.plugins.options import positive_int
 
 SIZES = (8, 16, 32, 64, 128)
 
@@ -56,9 +57,7 @@ class DCGAN(Arch):
     (64 in the paper); channels double at every halving of the resolution."""
 
     def __init__(self, width: int = 64):
-        if isinstance(width, bool) or not isinstance(width, int) or width < 1:
-            raise ValueError(f"dcgan width must be a positive integer, got {width!r}")
-        self.width = width
+        self.width = positive_int("dcgan", "width", width)
 
     def supports(self, shape: tuple[int, ...]) -> str | None:
         sizes = ", ".join(map(str, SIZES))

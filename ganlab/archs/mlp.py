@@ -7,6 +7,7 @@ import math
 from torch import Tensor, nn
 
 from ganlab.archs.base import Arch
+from ganlab.plugins.options import positive_int
 
 MAX_IMAGE_SIZE = 64
 
@@ -53,10 +54,7 @@ class MLP(Arch):
     setting for the 8- and 25-Gaussian benchmarks)."""
 
     def __init__(self, hidden: int = 256, depth: int = 3):
-        for key, value in (("hidden", hidden), ("depth", depth)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"mlp {key} must be a positive integer, got {value!r}")
-        self.hidden, self.depth = hidden, depth
+        self.hidden, self.depth = positive_int("mlp", "hidden", hidden), positive_int("mlp", "depth", depth)
 
     def supports(self, shape: tuple[int, ...]) -> str | None:
         if len(shape) == 1:

@@ -19,22 +19,21 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-state = {"debug": False}
-
 
 @app.callback()
 def _root(debug: bool = typer.Option(False, "--debug", help="Show full tracebacks of errors.")) -> None:
-    state["debug"] = debug
+    """Declared for --help; main() reads --debug from argv itself, since errors are printed after
+    Typer has returned."""
 
 
 def print_error(message: str) -> None:
-    from ganlab.cli.ui import err_console
+    from ganlab.cli.console import err_console
 
     err_console.print(f"[bold red]Error:[/] {_escape(message)}")
 
 
 def notice(message: str) -> None:
-    from ganlab.cli.ui import err_console
+    from ganlab.cli.console import err_console
 
     err_console.print(f"[yellow]Note:[/] {_escape(message)}")
 

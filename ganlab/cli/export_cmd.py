@@ -9,6 +9,7 @@ from typing import Optional
 import typer
 
 from ganlab.cli.app import app
+from ganlab.cli.console import console
 
 
 @app.command("export")
@@ -29,11 +30,10 @@ def export(
     no_verify: bool = typer.Option(False, "--no-verify", help="Skip onnx.checker and the onnxruntime parity check."),
 ) -> None:
     """Export the generator to ONNX (input z, output image), then check it against torch."""
-    from ganlab.cli import ui
     from ganlab.deploy.export import export_onnx
 
     def say(line: str) -> None:
-        ui.console.print(line, soft_wrap=True)  # one line each, however long the path
+        console.print(line, soft_wrap=True)  # one line each, however long the path
 
     result = export_onnx(run, out, opset, checkpoint, output, verify_model=not no_verify)
     m = result.metadata

@@ -1,33 +1,37 @@
 """`ganlab fid A B`: FID between image folders, .npz statistics, run directories and datasets."""
 
-from __future__ import annotations
-
-from pathlib import Path
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
 
 from ganlab.cli.app import app
-from ganlab.cli.eval_cmd import WEIGHTS_HELP
+from ganlab.cli.console import console
+from ganlab.cli.options import EVAL, Dims, EvalBatch, EvalDevice, FidWeights
+from ganlab.metrics.registry import DEFAULT_N
 
 
 @app.command("fid")
 def fid_(
-    a: str = typer.Argument(..., help="Image folder, .npz statistics, run folder or dataset name."),
-    b: str = typer.Argument(..., help="The same kinds as A; with --save-stats, the .npz file to write."),
-    n: Optional[int] = typer.Option(
-        None, "--n", help="Samples drawn from a run's generator / images taken from a dataset. [default: 5000 / all]"
-    ),
-    dims: int = typer.Option(2048, "--dims", help="Inception feature block: 64, 192, 768 or 2048 (pool3)."),
-    fid_weights: Optional[Path] = typer.Option(None, "--fid-weights", help=WEIGHTS_HELP),
-    save_stats: bool = typer.Option(
-        False, "--save-stats", help="Write A's statistics to B as pytorch-fid's .npz (mu, sigma)."
-    ),
-    image_size: Optional[int] = typer.Option(
-        None, "--image-size", help="Image size for a dataset name. [default: the dataset's]"
-    ),
-    batch_size: int = typer.Option(50, "--batch-size", help="Images per Inception forward pass."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    a: Annotated[str, typer.Argument(help="Image folder, .npz statistics, run folder or dataset name.")],
+    b: Annotated[str, typer.Argument(help="The same kinds as A; with --save-stats, the .npz file to write.")],
+    n: Annotated[
+        Optional[int],
+        typer.Option(
+            "--n",
+            help="Samples drawn from a run's generator / images taken from a dataset. "
+            f"(default: {DEFAULT_N['inception']} / all)",
+        ),
+    ] = None,
+    dims: Dims = EVAL.dims,
+    fid_weights: FidWeights = None,
+    save_stats: Annotated[
+        bool, typer.Option("--save-stats", help="Write A's statistics to B as pytorch-fid's .npz (mu, sigma).")
+    ] = False,
+    image_size: Annotated[
+        Optional[int], typer.Option("--image-size", help="Image size for a dataset name. (default: the dataset's)")
+    ] = None,
+    batch_size: EvalBatch = EVAL.batch_size,
+    device: EvalDevice = EVAL.device,
 ) -> None:
     """Fréchet Inception Distance between two image sources; the same number as `python -m pytorch_fid`
     on two folders."""
@@ -50,11 +54,11 @@ def fid_(
         else:
             result = fid_between(a, b, options, image_size)
     if save_stats:
-        ui.console.print(f"saved statistics of {stats.source} ({stats.n} images, {len(stats.mu)} dims) to {b}")
+        console.print(f"saved statistics of {stats.source} ({stats.n} images, {len(stats.mu)} dims) to {b}")
         return
     for side in (result.a, result.b):
         count = "statistics file" if side.n is None else f"{side.n} images"
-        ui.console.print(f"{side.kind:<8} {side.source}  ({count})")
+        console.print(f"{side.kind:<8} {side.source}  ({count})")
     if result.feature_net:
-        ui.console.print(f"features {result.feature_net}, {result.dims} dims")
-    ui.console.print(f"FID: {result.value:.6f}")
+        console.print(f"features {result.feature_net}, {result.dims} dims")
+    console.print(f"FID: {result.value:.6f}")

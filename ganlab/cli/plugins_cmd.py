@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ganlab.cli.app import app
+from ganlab.cli.console import console
 
 
 @app.command("plugins")
@@ -11,4 +12,4 @@ def list_plugins() -> None:
     from ganlab import plugins
     from ganlab.cli import ui
 
-    ui.console.print(ui.plugins_table(plugins.list_all()))
+    console.print(ui.plugins_table(plugins.list_all()))

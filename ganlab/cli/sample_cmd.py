@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from ganlab.cli.app import app, notice
+from ganlab.cli.console import console
 
 
 @app.command("sample")
@@ -36,7 +37,6 @@ def sample(
     ),
 ) -> None:
     """Sample from a trained generator and write a grid, per-image PNGs and/or a .npy array."""
-    from ganlab.cli import ui
     from ganlab.deploy import sample as infer
 
     infer.check_count(n)  # before loading: a bad count should not wait for onnxruntime
@@ -48,5 +48,5 @@ def sample(
     infer.check_outputs(gen.kind, out_dir, out, npy)
     samples = gen.sample(n, seed)
     for what, path in infer.write(gen, samples, out, out_dir, npy):
-        ui.console.print(f"wrote  {what}: {path}", soft_wrap=True)
-    ui.console.print(f"from   {gen.backend}, {n} samples, seed {seed}", soft_wrap=True)
+        console.print(f"wrote  {what}: {path}", soft_wrap=True)
+    console.print(f"from   {gen.backend}, {n} samples, seed {seed}", soft_wrap=True)

@@ -1,10 +1,10 @@
-"""Rich consoles, progress bars and tables; the only place ganlab decides how things look."""
+"""Progress bars and tables for the terminal (rich): training, evaluation and study progress, the
+train summary, the metrics and plugins tables."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -17,10 +17,12 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from ganlab.run.trainer import Callback, Trainer
+from ganlab.cli.console import err_console
+from ganlab.compare.study import PlannedRun, StudyHooks
+from ganlab.run.callback import Callback
 
-console = Console()  # results (tables, paths) go to stdout
-err_console = Console(stderr=True, soft_wrap=True, highlight=False)  # errors and notices, one line each
+if TYPE_CHECKING:
+    from ganlab.run.trainer import Trainer
 
 
 class SpeedColumn(ProgressColumn):
@@ -56,6 +58,13 @@ def make_progress(transient: bool = False) -> Progress:
     )
 
 
+def step_info(stats: dict[str, float]) -> str:
+    """The live numbers beside a training bar."""
+    return (
+        f"D {stats['d_loss']:.3f}  G {stats['g_loss']:.3f}  D(x) {stats['d_real']:.2f}  D(G(z)) {stats['d_fake']:.2f}"
+    )
+
+
 class TrainProgress(Callback):
     """A progress bar over generator steps with live losses and D outputs. The bar appears
     when training starts, so a config error before that prints nothing but the error."""
@@ -70,11 +79,7 @@ class TrainProgress(Callback):
         )
 
     def on_step(self, trainer: Trainer, stats: dict[str, float]) -> None:
-        info = (
-            f"D {stats['d_loss']:.3f}  G {stats['g_loss']:.3f}  "
-            f"D(x) {stats['d_real']:.2f}  D(G(z)) {stats['d_fake']:.2f}"
-        )
-        self.progress.update(self.task, advance=1, info=info)
+        self.progress.update(self.task, advance=1, info=step_info(stats))
 
     def close(self) -> None:
         self.progress.stop()
@@ -133,3 +138,48 @@ def metrics_table(results: dict[str, dict[str, Any]], title: str = "metrics") ->
             name, value, r["better"], counts, "-" if r.get("dims") is None else str(r["dims"]), r["feature_net"]
         )
     return table
+
+
+# --- study progress ----------------------------------------------------------------------------------
+class RunBar(Callback):
+    """The bar of the run in training, on the study's progress display (live losses, D outputs)."""
+
+    def __init__(self, progress: Progress, description: str):
+        self.progress, self.description, self.task = progress, description, None
+
+    def on_start(self, trainer: Trainer) -> None:
+        self.task = self.progress.add_task(
+            self.description, total=trainer.config.steps, completed=trainer.step, info=""
+        )
+
+    def on_step(self, trainer: Trainer, stats: dict[str, float]) -> None:
+        self.progress.update(self.task, advance=1, info=step_info(stats))
+
+
+class StudyProgress(StudyHooks):
+    """One overall bar (runs done / total) and one bar for the run in training."""
+
+    def __init__(self, progress: Progress):
+        self.progress, self.study_task, self.bar = progress, None, None
+
+    def on_plan(self, planned: list[PlannedRun]) -> None:
+        reused = sum(p.action == "reuse" for p in planned)
+        self.study_task = self.progress.add_task(
+            "study", total=len(planned), completed=reused, info=f"{reused} reused, {len(planned) - reused} to train"
+        )
+
+    def train_callbacks(self, item: PlannedRun) -> list[Callback]:
+        if item.action == "reuse":
+            return []
+        self.bar = RunBar(self.progress, item.config.name)
+        return [self.bar]
+
+    def on_evaluate(self, item: PlannedRun) -> None:
+        self.progress.update(self.study_task, info=f"evaluating {item.config.name}")
+
+    def on_run_done(self, item: PlannedRun) -> None:
+        if self.bar is not None and self.bar.task is not None:
+            self.progress.remove_task(self.bar.task)
+        self.bar = None
+        if item.action != "reuse":
+            self.progress.update(self.study_task, advance=1, info=f"done: {item.config.name}")

@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 
 from ganlab import viz
-from ganlab.compare.rows import METRIC_ORDER, SECTIONS, Comparison, RunRecord
+from ganlab.compare.rows import SECTIONS, Comparison, RunRecord
 from ganlab.errors import ConfigError, RunError
+from ganlab.metrics.registry import METRICS
 
 CURVES = (("d_loss", "D loss"), ("g_loss", "G loss"), ("d_real", "D(x)"), ("d_fake", "D(G(z))"))
 
@@ -18,7 +19,7 @@ def metric_history(record: RunRecord) -> dict[str, list[tuple[int, float]]]:
     metrics_history), plus the latest evaluation and best values (each carries its step)."""
     points: dict[str, dict[int, float]] = {}
     for row in [*record.run.metrics(), *record.summary.get("metrics_history", [])]:
-        for name in METRIC_ORDER:
+        for name in METRICS:
             if isinstance(row.get(name), (int, float)):
                 points.setdefault(name, {})[row["step"]] = float(row[name])
     for section in SECTIONS.values():

@@ -1,4 +1,5 @@
-"""How a comparison looks: the rich table, markdown, CSV and JSON, and the study progress bars."""
+"""How a comparison reads as text: its columns and cells, and the markdown, CSV and JSON renderings
+(the rich table is drawn from the same columns by the command, in ganlab.cli.compare_cmd)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,7 @@ import json
 import math
 from typing import Any, Callable
 
-from rich.progress import Progress
-from rich.table import Table
-from rich.text import Text
-
 from ganlab.compare.rows import SECTIONS, Comparison
-from ganlab.compare.study import PlannedRun, StudyHooks
-from ganlab.run.trainer import Callback, Trainer
 
 FORMATS = ("table", "json", "csv", "markdown")
 BEST_STYLE = "bold green"
@@ -23,6 +18,7 @@ LEGEND = (
     "mean ± sample std over seeds; D(x), D(G(z)): mean sigmoid(D) over the last 100 steps; "
     "best of each metric column in bold"
 )
+TEXT_COLUMNS = ("name", "loss", "arch", "data", "status")  # left-aligned; the rest are numbers
 STATS = ("steps", "wall_time_s", "steps_per_s", "d_real", "d_fake")
 
 
@@ -110,26 +106,12 @@ def _metric_cell(name: str, kind: str) -> Callable[[dict], Cell]:
     return cell
 
 
-def rich_table(c: Comparison) -> Table:
-    n_runs = sum(len(g) for g in c.groups)
-    notes = setting_notes(c)
-    table = Table(title=f"ganlab compare: {n_runs} runs in {len(c.rows)} rows", caption=legend(notes))
-    cols = columns(c, notes)
-    for header, _ in cols:
-        numeric = header not in ("name", "loss", "arch", "data", "status")
-        table.add_column(header, justify="right" if numeric else "left")
-    for row in c.rows:
-        cells = [getter(row) for _, getter in cols]
-        table.add_row(*[Text(text, style=BEST_STYLE if best else "") for text, best in cells])
-    return table
-
-
 def to_markdown(c: Comparison) -> str:
     notes = setting_notes(c)
     cols = columns(c, notes)
     lines = [
         "| " + " | ".join(h for h, _ in cols) + " |",
-        "|" + "|".join("---" if h in ("name", "loss", "arch", "data", "status") else "--:" for h, _ in cols) + "|",
+        "|" + "|".join("---" if h in TEXT_COLUMNS else "--:" for h, _ in cols) + "|",
     ]
     for row in c.rows:
         cells = [getter(row) for _, getter in cols]
@@ -184,49 +166,3 @@ def to_csv(c: Comparison) -> str:
 
 def render(c: Comparison, fmt: str) -> str:
     return {"json": to_json, "csv": to_csv, "markdown": to_markdown}[fmt](c)
-
-
-# --- study progress ----------------------------------------------------------------------------------
-class RunBar(Callback):
-    """The bar of the run in training, on the study's progress display (live losses, D outputs)."""
-
-    def __init__(self, progress: Progress, description: str):
-        self.progress, self.description, self.task = progress, description, None
-
-    def on_start(self, trainer: Trainer) -> None:
-        self.task = self.progress.add_task(
-            self.description, total=trainer.config.steps, completed=trainer.step, info=""
-        )
-
-    def on_step(self, trainer: Trainer, stats: dict[str, float]) -> None:
-        info = f"D {stats['d_loss']:.3f}  G {stats['g_loss']:.3f}  D(x) {stats['d_real']:.2f}  D(G(z)) {stats['d_fake']:.2f}"
-        self.progress.update(self.task, advance=1, info=info)
-
-
-class StudyProgress(StudyHooks):
-    """One overall bar (runs done / total) and one bar for the run in training."""
-
-    def __init__(self, progress: Progress):
-        self.progress, self.study_task, self.bar = progress, None, None
-
-    def on_plan(self, planned: list[PlannedRun]) -> None:
-        reused = sum(p.action == "reuse" for p in planned)
-        self.study_task = self.progress.add_task(
-            "study", total=len(planned), completed=reused, info=f"{reused} reused, {len(planned) - reused} to train"
-        )
-
-    def train_callbacks(self, item: PlannedRun) -> list[Callback]:
-        if item.action == "reuse":
-            return []
-        self.bar = RunBar(self.progress, item.config.name)
-        return [self.bar]
-
-    def on_evaluate(self, item: PlannedRun) -> None:
-        self.progress.update(self.study_task, info=f"evaluating {item.config.name}")
-
-    def on_run_done(self, item: PlannedRun) -> None:
-        if self.bar is not None and self.bar.task is not None:
-            self.progress.remove_task(self.bar.task)
-        self.bar = None
-        if item.action != "reuse":
-            self.progress.update(self.study_task, advance=1, info=f"done: {item.config.name}")

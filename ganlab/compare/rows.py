@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from ganlab.errors import GanlabError, RunError
+from ganlab.errors import ConfigError, GanlabError, RunError
+from ganlab.metrics import registry as metric_registry
 from ganlab.run.rundir import RunDir
 
 # Settings that do not change what is trained: runs differing only in these are seeds of one
@@ -19,28 +20,6 @@ from ganlab.run.rundir import RunDir
 # (sample grids use their own fixed-noise generator, see Trainer.__init__).
 NOT_EXPERIMENT = ("seed", "name", "runs_dir", "data_root", "sample_every", "checkpoint_every", "n_samples")
 
-# Display order of the metric columns; metrics not listed here follow alphabetically.
-METRIC_ORDER = (
-    "fid",
-    "kid",
-    "classifier_fd",
-    "classes_covered",
-    "class_kl",
-    "modes_covered",
-    "high_quality_pct",
-    "mode_kl",
-)
-# Used only when a summary lacks the "better" field of the shared metrics format.
-BETTER = {
-    "fid": "lower",
-    "kid": "lower",
-    "classifier_fd": "lower",
-    "class_kl": "lower",
-    "mode_kl": "lower",
-    "classes_covered": "higher",
-    "modes_covered": "higher",
-    "high_quality_pct": "higher",
-}
 # Non-metric sort keys and their direction (True: larger first).
 OTHER_SORT_KEYS = {
     "name": False,
@@ -122,11 +101,11 @@ def _runs_at(path: Path, explicit: bool) -> tuple[list[RunDir], str | None]:
     if not path.is_dir():
         return [], (f"{str(path)!r} is a file, not a run folder; skipped" if explicit else None)
     run = RunDir(path)
-    if run.config_file.is_file():
+    if run.is_run:
         return [run], None
-    children = sorted(c for c in path.iterdir() if (c / "config.toml").is_file())
+    children = [RunDir(c) for c in sorted(path.iterdir()) if RunDir(c).is_run]
     if children:
-        return [RunDir(c) for c in children], None
+        return children, None
     return [], (
         f"{str(path)!r} is not a ganlab run (no config.toml) and holds none; skipped "
         "(pass folders made by `ganlab train`)"
@@ -213,14 +192,13 @@ def build_row(records: list[RunRecord], metrics: list[str]) -> dict[str, Any]:
 
 def metric_names(records: list[RunRecord]) -> list[str]:
     names = {m for r in records for s in SECTIONS.values() for m in (r.summary.get(s) or {})}
-    known = [m for m in METRIC_ORDER if m in names]
-    return known + sorted(names - set(known))
+    return metric_registry.order(names)
 
 
 def describe_column(records: list[RunRecord], kind: str, name: str) -> dict[str, Any] | None:
     """n, feature net and direction of one metric column; comparable only if all runs agree."""
     by_setting: dict[tuple, list[str]] = {}
-    better = BETTER.get(name, "lower")
+    better = metric_registry.better(name)  # a summary's own "better" field wins below
     for r in records:
         entry = r.metric(kind, name)
         if entry:
@@ -273,10 +251,7 @@ def sort_rows(comparison: Comparison, key: str) -> None:
         close = difflib.get_close_matches(key, valid, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         choices = ", ".join(valid) if comparison.metrics else ", ".join(valid) + " (no run has metrics yet)"
-        comparison.warnings.append(
-            f"unknown sort metric {key!r}{hint}; rows left unsorted. Choose --sort from: {choices}"
-        )
-        return
+        raise ConfigError(f"unknown --sort key {key!r}{hint}; choose from: {choices}")
     name, kind = (key[:-5], "best") if key.endswith("_best") and key[:-5] in comparison.metrics else (key, "final")
     if name in comparison.metrics:
         col = comparison.columns.get(f"{name}/{kind}")

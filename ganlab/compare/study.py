@@ -8,7 +8,7 @@ import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ganlab import plugins
 from ganlab.config import RunConfig
@@ -20,9 +20,10 @@ from ganlab.errors import (
     RunError,
 )
 from ganlab.metrics.registry import parse_metric_names
-from ganlab.run import runner
 from ganlab.run.rundir import RunDir
-from ganlab.run.trainer import Callback
+
+if TYPE_CHECKING:  # the trainer imports torch; planning a study does not need it
+    from ganlab.run.trainer import Callback
 
 # Where a planned run's folder already exists, compare ignores these when deciding "same run":
 # the folder name is derived from the config, and the study may have been moved.
@@ -32,9 +33,9 @@ FINISHED = ("complete", "diverged")  # retraining a diverged run would diverge a
 
 @dataclass
 class StudySpec:
-    losses: list[str]
-    archs: list[str]
-    datas: list[str]
+    losses: list[str] = field(default_factory=lambda: [RunConfig.loss])  # the defaults of `ganlab train`
+    archs: list[str] = field(default_factory=lambda: [RunConfig.arch])
+    datas: list[str] = field(default_factory=lambda: [RunConfig.data])
     seeds: int = 1  # seeds 0 .. seeds-1
     name: str = "study"  # the folder under runs_dir
     runs_dir: str = "runs"
@@ -77,6 +78,22 @@ class StudyHooks:
     def on_run_done(self, item: PlannedRun) -> None: ...
 
 
+def is_study(runs: list[str] | None, study_flags: list[str]) -> bool:
+    """Whether `ganlab compare` trains a study first: run folders and study flags (their names,
+    e.g. "--loss") exclude each other, and one of them is needed."""
+    if study_flags and runs:
+        raise ConfigError(
+            f"pass run folders or study flags, not both (got {runs[0]!r} and {study_flags[0]}); "
+            "compare the study's runs with `ganlab compare RUNS_DIR/STUDY` afterwards"
+        )
+    if not study_flags and not runs:
+        raise ConfigError(
+            "nothing to compare; pass run folders or globs (e.g. 'runs/*'), or study flags "
+            "such as --loss minimax --loss lsgan --seeds 3"
+        )
+    return bool(study_flags)
+
+
 def run_name(config: RunConfig) -> str:
     return f"{config.loss}-{config.arch}-{config.data}-s{config.seed}"
 
@@ -117,7 +134,7 @@ def classify(config: RunConfig) -> PlannedRun:
     if not path.exists():
         return PlannedRun(config, "train")
     run = RunDir(path)
-    if not run.config_file.is_file():
+    if not run.is_run:
         raise RunError(f"{str(path)!r} exists but is not a ganlab run; move it away or pass --study ANOTHER_NAME")
     differences = config_differences(run.config(), config)
     if differences:
@@ -127,7 +144,7 @@ def classify(config: RunConfig) -> PlannedRun:
         )
     if run.summary().get("status") in FINISHED:
         return PlannedRun(config, "reuse")
-    if run.checkpoints_dir.is_dir() and any(run.checkpoints_dir.glob("last*.pt")):  # last.pt or its previous copy
+    if run.has_checkpoint():
         return PlannedRun(config, "resume")
     return PlannedRun(config, "restart")  # died before its first checkpoint: nothing to keep
 
@@ -188,9 +205,11 @@ def run_study(spec: StudySpec, hooks: StudyHooks | None = None) -> StudyResult:
 
 def execute(item: PlannedRun, callbacks: list[Callback]) -> str | None:
     """Brings one run to its planned steps; returns a warning when it diverged."""
+    from ganlab.run import runner
+
     try:
         if item.action == "resume":
-            runner.resume(item.path, item.config.steps, callbacks)
+            runner.resume(item.path, {"steps": item.config.steps}, callbacks)
         elif item.action in ("train", "restart"):
             if item.action == "restart":
                 shutil.rmtree(item.path)

@@ -9,6 +9,7 @@ import torch
 
 from ganlab.data.base import Dataset, ImageSource
 from ganlab.errors import DataError
+from ganlab.plugins.options import one_of
 
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
@@ -25,9 +26,7 @@ class ImageFolder(Dataset):
     default_image_size = 64
 
     def __init__(self, channels: int = 3):
-        if channels not in (1, 3):
-            raise ValueError(f"channels must be 1 or 3, got {channels!r}")
-        self.channels = channels
+        self.channels = one_of("folder", "channels", channels, (1, 3))
 
     def load(self, image_size: int | None, root: str | None) -> ImageSource:
         from PIL import Image, UnidentifiedImageError

@@ -11,6 +11,7 @@ import torch
 
 from ganlab.data.base import Dataset, ImageSource, resize_uint8
 from ganlab.errors import DataError
+from ganlab.plugins.options import one_of
 
 
 def default_root() -> Path:
@@ -23,9 +24,7 @@ class _TorchvisionSet(Dataset):
     label = ""  # human name for messages
 
     def __init__(self, split: str = "train"):
-        if split not in ("train", "test"):
-            raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-        self.split = split
+        self.split = one_of(self.label, "split", split, ("train", "test"))
 
     def open(self, root: Path, download: bool):
         raise NotImplementedError

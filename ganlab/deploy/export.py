@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from ganlab import __version__
 from ganlab.errors import ConfigError, ExportError
+from ganlab.run.latent import latent_batch
 
 TOLERANCE = 1e-4  # max |onnxruntime - torch| on float outputs; float32 kernels differ by ~1e-7
 UINT8_TOLERANCE = 1  # one 8-bit level: a float that sits on a rounding boundary may land either side
@@ -189,7 +190,7 @@ def verify(model_bytes: bytes, module: nn.Module, latent_dim: int, tolerance: fl
             f"onnxruntime {ort.__version__} cannot load the export ({_first_line(exc)}); "
             "pass an older --opset (nothing was written)"
         ) from exc
-    z = torch.randn(max(PARITY_BATCHES), latent_dim, generator=torch.Generator().manual_seed(PARITY_SEED))
+    z = latent_batch(max(PARITY_BATCHES), latent_dim, PARITY_SEED)
     diffs = {}
     with torch.no_grad():
         for batch in PARITY_BATCHES:

@@ -9,12 +9,13 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import torch
 
 from ganlab.errors import ConfigError, ExportError
+from ganlab.run.latent import latents
 
 PROVIDER_CHOICES = ("auto", "cuda", "tensorrt", "cpu")
 ORT_PROVIDERS = {
@@ -22,14 +23,6 @@ ORT_PROVIDERS = {
     "cuda": "CUDAExecutionProvider",
     "cpu": "CPUExecutionProvider",
 }
-CHUNK = 256  # z is drawn in chunks of Restored.sample's batch size, so torch and ONNX see the same z
-
-
-def latents(n: int, latent_dim: int, seed: int) -> Iterator[torch.Tensor]:
-    """z ~ N(0, I) in chunks, drawn exactly as `Restored.sample(n, seed)` draws them."""
-    gen = torch.Generator().manual_seed(seed)
-    for start in range(0, n, CHUNK):
-        yield torch.randn(min(CHUNK, n - start), latent_dim, generator=gen)
 
 
 def check_count(n: int) -> None:
@@ -44,7 +37,7 @@ def to_uint8(images: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class Generator:
+class LoadedGenerator:
     """A loaded generator, torch or onnxruntime behind it; `run(z)` maps (N, latent) -> numpy."""
 
     kind: str  # "image" or "points"
@@ -75,7 +68,7 @@ def torch_device(provider: str) -> str:
     return provider
 
 
-def from_run(source: str | Path, checkpoint: str = "last", provider: str = "auto") -> Generator:
+def from_run(source: str | Path, checkpoint: str = "last", provider: str = "auto") -> LoadedGenerator:
     from ganlab.run.restore import restore
 
     device = torch_device(provider)
@@ -86,7 +79,7 @@ def from_run(source: str | Path, checkpoint: str = "last", provider: str = "auto
         return restored.G(z.to(device)).float().cpu().numpy()
 
     c = restored.config
-    return Generator(
+    return LoadedGenerator(
         restored.data_kind,
         restored.latent_dim,
         f"torch ({device})",
@@ -142,7 +135,7 @@ def open_session(model: str | bytes, provider: str = "auto"):
     raise ConfigError(f"--provider {provider}: {why}; pass --provider cpu or auto")
 
 
-def from_onnx(path: str | Path, provider: str = "auto", latent_dim: int | None = None) -> Generator:
+def from_onnx(path: str | Path, provider: str = "auto", latent_dim: int | None = None) -> LoadedGenerator:
     path = Path(path)
     if not path.is_file():
         raise ExportError(f"ONNX file {str(path)!r} does not exist; make one with `ganlab export RUN`")
@@ -167,7 +160,7 @@ def from_onnx(path: str | Path, provider: str = "auto", latent_dim: int | None =
 
     title = f"{meta['loss']} / {meta['arch']}, step {meta['step']}" if "ganlab_version" in meta else path.name
     data_meta = json.loads(meta.get("data_meta", "{}"))
-    return Generator(kind, dim, f"onnxruntime ({session.get_providers()[0]})", run, data_meta, title, notice)
+    return LoadedGenerator(kind, dim, f"onnxruntime ({session.get_providers()[0]})", run, data_meta, title, notice)
 
 
 def _describe(session, meta: dict[str, str], latent_dim: int | None, path: Path) -> tuple[int, str]:
@@ -209,7 +202,7 @@ def load(
     provider: str = "auto",
     checkpoint: str = "last",
     latent_dim: int | None = None,
-) -> Generator:
+) -> LoadedGenerator:
     """A run folder or .pt file (torch), or an .onnx file (onnxruntime); exactly one."""
     if source is not None and onnx is None and Path(source).suffix == ".onnx":
         source, onnx = None, source
@@ -270,7 +263,11 @@ def _check_file(path: Path, flag: str, suffixes: tuple[str, ...], endings: str, 
 
 
 def write(
-    gen: Generator, samples: np.ndarray, out: Path | None = None, out_dir: Path | None = None, npy: Path | None = None
+    gen: LoadedGenerator,
+    samples: np.ndarray,
+    out: Path | None = None,
+    out_dir: Path | None = None,
+    npy: Path | None = None,
 ) -> list[tuple[str, Path]]:
     """Writes what was asked; returns (what, path) pairs in the order written."""
     from ganlab import viz

@@ -5,6 +5,7 @@ from __future__ import annotations
 from torch import Tensor
 
 from ganlab.losses.base import Loss
+from ganlab.plugins.options import number
 
 
 class LeastSquares(Loss):
@@ -19,12 +20,10 @@ class LeastSquares(Loss):
     """
 
     def __init__(self, a: float = 0.0, b: float = 1.0, c: float = 1.0):
-        for key, value in (("a", a), ("b", b), ("c", c)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ValueError(f"lsgan option {key} must be a number, got {value!r}")
+        a, b, c = number("lsgan", "a", a), number("lsgan", "b", b), number("lsgan", "c", c)
         if a == b:
             raise ValueError(f"lsgan needs a != b (fake and real codes), got a=b={a}")
-        self.a, self.b, self.c = float(a), float(b), float(c)
+        self.a, self.b, self.c = a, b, c
 
     def d_loss(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
         return 0.5 * ((real_logits - self.b) ** 2).mean() + 0.5 * ((fake_logits - self.a) ** 2).mean()

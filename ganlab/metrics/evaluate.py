@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ganlab.errors import MetricError
-from ganlab.metrics.registry import DEFAULT_N, METRICS, parse_metric_names
-from ganlab.metrics.subject import Subject
+from ganlab.metrics.registry import DEFAULT_N, FID_DIMS, METRICS, parse_metric_names
+
+if TYPE_CHECKING:  # the subject module imports torch; `ganlab --help` should not
+    from ganlab.metrics.subject import Subject
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 
@@ -28,14 +30,12 @@ class EvalOptions:
 
     def __post_init__(self) -> None:
         """Values are checked here, before weights, checkpoints or data are touched."""
-        from ganlab.metrics.fid import DIMS
-
         if self.n is not None and (not isinstance(self.n, int) or self.n < 2):
             raise MetricError(
                 f"--n must be at least 2 (a covariance needs two samples), got {self.n}; pass --n 2 or more"
             )
-        if self.dims not in DIMS:
-            raise MetricError(f"unknown FID --dims {self.dims}; choose one of {', '.join(map(str, DIMS))}")
+        if self.dims not in FID_DIMS:
+            raise MetricError(f"unknown FID --dims {self.dims}; choose one of {', '.join(map(str, FID_DIMS))}")
         for flag, value, low in (
             ("--batch-size", self.batch_size, 1),
             ("--kid-subsets", self.kid_subsets, 1),
@@ -94,6 +94,7 @@ def evaluate_run(
 ) -> dict[str, dict[str, Any]]:
     """Scores a run's generator (checkpoint "last", "best" or a file) and merges the results into
     summary["metrics"]; returns them."""
+    from ganlab.metrics.subject import Subject
     from ganlab.run.device import pick_device
     from ganlab.run.restore import restore
     from ganlab.run.rundir import open_run

@@ -19,9 +19,9 @@ import torch
 from ganlab import files
 from ganlab.errors import GanlabNotice, MetricError
 from ganlab.metrics.frechet import statistics
+from ganlab.metrics.registry import FID_DIMS
 from ganlab.run import checkpoint
 
-DIMS = (64, 192, 768, 2048)  # pytorch-fid's InceptionV3.BLOCK_INDEX_BY_DIM
 WEIGHTS_ENV = "GANLAB_FID_WEIGHTS"
 _models: dict[tuple, "FeatureNet"] = {}  # one loaded network per (weights, dims, device) per process
 _hashes: dict[tuple, str] = {}
@@ -97,8 +97,8 @@ class FeatureNet:
     def __init__(self, weights: Path, dims: int, device: str | torch.device = "cpu"):
         from pytorch_fid import inception
 
-        if dims not in DIMS:
-            raise MetricError(f"unknown FID --dims {dims}; choose one of {', '.join(map(str, DIMS))}")
+        if dims not in FID_DIMS:
+            raise MetricError(f"unknown FID --dims {dims}; choose one of {', '.join(map(str, FID_DIMS))}")
         state = _load_state(weights)
         block = inception.InceptionV3.BLOCK_INDEX_BY_DIM[dims]
         # pytorch-fid builds its network by calling load_state_dict_from_url(FID_WEIGHTS_URL); handing

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from ganlab.errors import MetricError
+from ganlab.run.rundir import RunDir
 
 
 @dataclass
@@ -99,7 +100,7 @@ def resolve(spec: str, options, image_size: int | None = None) -> Stats:
         mu, sigma = fid.load_npz(path)
         return Stats(mu, sigma, None, "npz", spec)
     if path.is_dir():
-        if (path / "config.toml").is_file():
+        if RunDir(path).is_run:
             return _run_stats(path, options)
         return _folder_stats(path, options)
     return _dataset_stats(spec, options, image_size)

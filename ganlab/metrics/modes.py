@@ -9,7 +9,6 @@ import math
 import torch
 from torch import Tensor
 
-N_SAMPLES = 2500  # the sample count of the unrolled-GAN / VEEGAN / PacGAN tables
 QUALITY_STDS = 3.0  # "high quality": within three standard deviations of the nearest mode
 
 

@@ -30,6 +30,7 @@ METRICS = {
         Metric("mode_kl", "modes", "lower", "KL(mode histogram || uniform)"),
     )
 }
+FID_DIMS = (64, 192, 768, 2048)  # pytorch-fid's InceptionV3.BLOCK_INDEX_BY_DIM; 2048 = pool3, the standard
 DEFAULT_N = {"inception": 5000, "classifier": 5000, "modes": 2500}  # pytorch-fid: use >= 2048 for FID
 
 

@@ -10,6 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from ganlab.data.base import DataSource
+from ganlab.run.latent import latents
 
 
 @dataclass
@@ -75,17 +76,17 @@ class Subject:
         return self._real
 
     def sample_batches(self, n: int, batch_size: int, seed: int = 0) -> Iterator[Tensor]:
-        """n samples of G(z), z ~ N(0, I) drawn from `seed`, in CPU batches; G in eval mode (batch-norm
-        running statistics, as an exported G samples), its previous mode restored afterwards."""
-        gen = torch.Generator().manual_seed(seed)
+        """n samples of G(z), z from ganlab.run.latent with `seed` (the z `ganlab sample` uses), in CPU
+        batches of `batch_size`; G in eval mode (batch-norm running statistics, as an exported G
+        samples), its previous mode restored afterwards."""
         was_training = self.G.training
         self.G.eval()
         try:
-            for start in range(0, n, batch_size):
-                z = torch.randn(min(batch_size, n - start), self.latent_dim, generator=gen)
-                with torch.no_grad():  # not around the yield: the caller's grad mode stays its own
-                    batch = self.G(z.to(self.device)).float().cpu()
-                yield batch
+            for chunk in latents(n, self.latent_dim, seed):
+                for z in chunk.split(batch_size):
+                    with torch.no_grad():  # not around the yield: the caller's grad mode stays its own
+                        batch = self.G(z.to(self.device)).float().cpu()
+                    yield batch
         finally:
             self.G.train(was_training)
 

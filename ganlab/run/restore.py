@@ -14,6 +14,7 @@ from ganlab import plugins
 from ganlab.config import RunConfig
 from ganlab.errors import RunError
 from ganlab.run import checkpoint
+from ganlab.run.latent import latents
 from ganlab.run.rundir import RunDir, open_run
 
 
@@ -34,15 +35,10 @@ class Restored:
         return self.config.latent_dim
 
     @torch.no_grad()
-    def sample(self, n: int, seed: int = 0, batch_size: int = 256) -> torch.Tensor:
-        """n samples on the CPU from z ~ N(0, I) drawn with `seed`."""
-        gen = torch.Generator().manual_seed(seed)
+    def sample(self, n: int, seed: int = 0) -> torch.Tensor:
+        """n samples on the CPU from z ~ N(0, I) drawn with `seed` (ganlab.run.latent)."""
         device = next(self.G.parameters()).device
-        out = []
-        for start in range(0, n, batch_size):
-            z = torch.randn(min(batch_size, n - start), self.latent_dim, generator=gen)
-            out.append(self.G(z.to(device)).cpu())
-        return torch.cat(out)
+        return torch.cat([self.G(z.to(device)).cpu() for z in latents(n, self.latent_dim, seed)])
 
 
 def restore(source: str | Path, which: str = "last", device: str = "cpu") -> Restored:

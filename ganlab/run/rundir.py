@@ -20,7 +20,6 @@ from typing import Any
 from ganlab import files
 from ganlab.config import RunConfig, dump_toml, load_toml
 from ganlab.errors import ConfigError, RunError
-from ganlab.run import checkpoint
 
 
 @dataclass
@@ -63,6 +62,11 @@ class RunDir:
     def name(self) -> str:
         return self.path.name
 
+    @property
+    def is_run(self) -> bool:
+        """A folder made by `ganlab train`: it holds the run's config.toml (written before step 1)."""
+        return self.config_file.is_file()
+
     # --- reading --------------------------------------------------------------------------
     def config(self) -> RunConfig:
         return RunConfig.from_dict(load_toml(self.config_file), source=str(self.config_file))
@@ -103,11 +107,18 @@ class RunDir:
         if not self.has_checkpoint(which):
             hint = "train it first" if which == "last" else "pass --checkpoint last"
             raise RunError(f"run {str(self.path)!r} has no checkpoint {which!r} ({path}); {hint}")
+        from ganlab.run import checkpoint  # torch, only when a checkpoint is read
+
         return checkpoint.load_or_previous(path)
 
     # --- writing --------------------------------------------------------------------------
     def write_config(self, config: RunConfig) -> None:
-        files.atomic_write_text(self.config_file, dump_toml(config.to_dict()))
+        try:
+            files.atomic_write_text(self.config_file, dump_toml(config.to_dict()))
+        except OSError as exc:
+            raise RunError(
+                f"cannot write {str(self.config_file)!r} ({exc.strerror or exc}); free space or fix permissions"
+            ) from exc
 
     def write_summary(self, summary: dict[str, Any]) -> None:
         files.atomic_write_text(self.summary_file, json.dumps(summary, indent=2, sort_keys=False) + "\n")
@@ -129,7 +140,7 @@ def open_run(path: str | Path) -> RunDir:
     run = RunDir(Path(path))
     if not run.path.is_dir():
         raise RunError(f"run {str(path)!r} does not exist; pass a folder under runs/ made by `ganlab train`")
-    if not run.config_file.is_file():
+    if not run.is_run:
         raise RunError(f"{str(path)!r} is not a ganlab run (no config.toml); pass a folder made by `ganlab train`")
     return run
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ganlab import plugins, viz
-from ganlab.config import RunConfig
+from ganlab.config import FIELDS, RunConfig, flag_name
 from ganlab.errors import (
     ConfigError,
     DivergenceError,
@@ -73,8 +73,8 @@ def start(config: RunConfig, callbacks: Iterable[Callback] = ()) -> tuple[RunDir
     folder is created, so a bad command leaves nothing behind."""
     trainer = Trainer(config)
     run = new_run(config)
-    run.write_config(config)
     try:
+        run.write_config(config)  # inside: a full disk here must not leave a half-made folder
         return run, _train_into(run, trainer, config.steps, callbacks, previous={})
     except GanlabError:
         if not run.has_checkpoint():  # failed before saving anything: leave no husk behind
@@ -83,16 +83,23 @@ def start(config: RunConfig, callbacks: Iterable[Callback] = ()) -> tuple[RunDir
 
 
 def resume(
-    path: str | Path, steps: int | None = None, callbacks: Iterable[Callback] = ()
+    path: str | Path, changes: dict[str, Any] | None = None, callbacks: Iterable[Callback] = ()
 ) -> tuple[RunDir, dict[str, Any]]:
-    """Continues a run from checkpoints/last.pt up to `steps` (default: the configured steps)."""
+    """Continues a run from checkpoints/last.pt up to changes["steps"] (default: the configured
+    steps). A resumed run keeps its saved config: `steps` is the only change it accepts."""
+    changes = dict(changes or {})
+    steps = changes.pop("steps", None)
+    if changes:
+        first = sorted(changes)[0]  # a RunConfig field, or "config" for --config
+        flag = flag_name(first) if first in FIELDS else f"--{first}"
+        raise ConfigError(f"--resume continues a run with its saved config; drop {flag} (only --steps may change)")
     run = open_run(path)
     config = run.config()
     fresh = not run.has_checkpoint()
     # killed before its first checkpoint: the saved config is all there is, so start it over
     state = {"step": 0} if fresh else run.checkpoint("last")
     if steps is not None:
-        if steps < 1:
+        if not isinstance(steps, int) or steps < 1:
             raise ConfigError(f"steps must be an integer >= 1, got {steps}; set --steps 1 or more")
         config.steps = steps
     if config.steps < state["step"]:
@@ -141,8 +148,6 @@ def _train_into(
     wall = previous.get("wall_time_s", 0.0) + timing["wall_time_s"]
     summary = _with_metrics(run, build_summary(run, trainer, rows, wall, timing, started, final_samples, previous))
     run.write_summary(summary)
-    for cb in callbacks:
-        cb.on_end(trainer, summary)
     return summary
 
 

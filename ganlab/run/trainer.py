@@ -13,17 +13,11 @@ from ganlab import __version__, plugins
 from ganlab.config import RunConfig
 from ganlab.errors import DivergenceError
 from ganlab.plugins import contract
+from ganlab.run.callback import Callback
 from ganlab.run.device import pick_device
+from ganlab.run.latent import latent_batch
 
 POINTS_IN_SCATTER = 2500  # the sample count the mode metrics use on ring/grid
-
-
-class Callback:
-    """Hooks the loop calls; override what you need (progress bars, logs, tests)."""
-
-    def on_start(self, trainer: "Trainer") -> None: ...
-    def on_step(self, trainer: "Trainer", stats: dict[str, float]) -> None: ...
-    def on_end(self, trainer: "Trainer", summary: dict[str, Any]) -> None: ...
 
 
 class Trainer:
@@ -49,8 +43,8 @@ class Trainer:
         # one generator for minibatches and noise, so a resumed run draws the same sequence
         self.gen = torch.Generator().manual_seed(config.seed)
         n_fixed = config.n_samples if self.data.kind == "image" else POINTS_IN_SCATTER
-        fixed_gen = torch.Generator().manual_seed(config.seed + 1)  # never touches training draws
-        self.fixed_z = torch.randn(n_fixed, config.latent_dim, generator=fixed_gen)
+        # its own seed: drawing the grids' noise never touches the training draws
+        self.fixed_z = latent_batch(n_fixed, config.latent_dim, config.seed + 1)
         self.step = 0
         self.skipped = 0  # updates dropped under --on-nan skip-batch
         self.contract_checked = False
@@ -207,7 +201,8 @@ def versions(specs: dict[str, plugins.PluginSpec]) -> dict[str, Any]:
 
 
 def train(trainer: Trainer, until: int, callbacks: Iterable[Callback] = ()) -> dict[str, float]:
-    """Runs generator steps until `trainer.step == until`; returns timing of this segment."""
+    """Runs generator steps until `trainer.step == until`, calling each callback's on_start, on_step
+    and (when the segment completes) on_end; returns the segment's timing, which on_end also gets."""
     callbacks = list(callbacks)
     for cb in callbacks:
         cb.on_start(trainer)
@@ -216,5 +211,7 @@ def train(trainer: Trainer, until: int, callbacks: Iterable[Callback] = ()) -> d
         stats = trainer.train_step()
         for cb in callbacks:
             cb.on_step(trainer, stats)
-    elapsed = time.perf_counter() - start
-    return {"wall_time_s": elapsed, "steps": trainer.step - first}
+    timing = {"wall_time_s": time.perf_counter() - start, "steps": trainer.step - first}
+    for cb in callbacks:
+        cb.on_end(trainer, timing)
+    return timing

@@ -84,7 +84,7 @@ def test_width_option_and_its_validation():
     small, _ = ResNet(width=8).build((3, 32, 32), 8)
     big, _ = ResNet(width=16).build((3, 32, 32), 8)
     assert sum(p.numel() for p in big.parameters()) > 3 * sum(p.numel() for p in small.parameters())
-    with pytest.raises(ConfigError, match="resnet width must be a positive integer, got 0"):
+    with pytest.raises(ConfigError, match="resnet option width must be a positive integer, got 0"):
         plugins.create("arch", "resnet", {"width": 0})
     with pytest.raises(ConfigError, match="has no option 'depth'; valid options: width"):
         plugins.create("arch", "resnet", {"depth": 3})

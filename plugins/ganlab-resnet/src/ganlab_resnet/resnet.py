@@ -10,6 +10,7 @@ from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from ganlab.archs.base import Arch
+from ganlab.plugins.options import positive_int
 from ganlab_resnet.blocks import DBlock, GBlock, conv
 
 SIZES = (16, 32, 64)  # 32 is SNGAN's CIFAR-10 size; 16 and 64 remove or add one block
@@ -64,9 +65,7 @@ class ResNet(Arch):
     CIFAR-10; 128 here for both keeps CPU runs reasonable; `--arch-opt width=32` for quick ones)."""
 
     def __init__(self, width: int = 128):
-        if isinstance(width, bool) or not isinstance(width, int) or width < 1:
-            raise ValueError(f"resnet width must be a positive integer, got {width!r}")
-        self.width = width
+        self.width = positive_int("resnet", "width", width)
 
     def supports(self, shape: tuple[int, ...]) -> str | None:
         sizes = ", ".join(map(str, SIZES[:-1])) + f" or {SIZES[-1]}"

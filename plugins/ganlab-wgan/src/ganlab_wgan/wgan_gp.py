@@ -6,6 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from ganlab.losses.base import Loss
+from ganlab.plugins.options import number
 
 
 class WGANGP(Loss):
@@ -25,9 +26,7 @@ class WGANGP(Loss):
     """
 
     def __init__(self, lambda_gp: float = 10.0):
-        if isinstance(lambda_gp, bool) or not isinstance(lambda_gp, (int, float)) or lambda_gp < 0:
-            raise ValueError(f"wgan-gp option lambda_gp must be a number >= 0, got {lambda_gp!r}")
-        self.lambda_gp = float(lambda_gp)
+        self.lambda_gp = number("wgan-gp", "lambda_gp", lambda_gp, minimum=0)
 
     def d_loss(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
         return fake_logits.mean() - real_logits.mean()

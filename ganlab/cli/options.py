@@ -1,0 +1,151 @@
+"""Option declarations shared by the commands: one help text per setting, defaults read from the
+dataclasses that own them (RunConfig, StudySpec, EvalOptions), so help cannot drift from behaviour.
+
+Typer prints `[default: X]` itself for options whose default is a value. Options that default to
+None (so that a config file or a run's saved config can supply the value) say their effective
+default in the help as "(default: X)": rich would swallow a literal "[default: X]" as markup.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from ganlab.config import RunConfig
+from ganlab.metrics.evaluate import EvalOptions
+from ganlab.metrics.registry import FID_DIMS, METRICS
+
+RUN = RunConfig()
+EVAL = EvalOptions()
+STUDY_PANEL = "Study"
+OPT_HELP = "KEY=VALUE option for the {} plugin (TOML value), repeatable, e.g. {}"
+
+# One line per RunConfig field a flag sets; the default is appended from RunConfig.
+RUN_HELP = {
+    "loss": "Loss plugin name (see `ganlab plugins`).",
+    "arch": "Architecture plugin name.",
+    "data": "Dataset plugin name.",
+    "steps": "Generator steps.",
+    "d_steps": "k: discriminator steps per generator step (Algorithm 1).",
+    "batch_size": "Minibatch size m.",
+    "latent_dim": "Dimension of z.",
+    "lr_g": "Generator learning rate.",
+    "lr_d": "Discriminator learning rate.",
+    "optimizer": "adam or sgd (momentum SGD, as in Goodfellow et al. 2014).",
+    "on_nan": "NaN/Inf loss: stop, or skip-batch (drop that update).",
+    "seed": "Random seed; same seed on the CPU gives identical weights.",
+    "device": "auto, cpu or cuda.",
+    "image_size": "Image side in pixels.",
+    "data_root": "Folder holding dataset files (torchvision sets, folder).",
+    "name": "Run folder name.",
+    "runs_dir": "Where run folders go.",
+    "sample_every": "Write a sample grid every N steps.",
+    "checkpoint_every": "Write a checkpoint every N steps.",
+    "eval_every": "Evaluate every N steps and at the end (ganlab eval's default metrics), keeping best and last; 0: off.",
+}
+# Fields whose RunConfig default is None: what None means.
+NONE_MEANS = {
+    "image_size": "the dataset's",
+    "data_root": "the dataset's own place",
+    "name": "<loss>-<arch>-<data>-<time>",
+}
+
+
+def default_text(value: Any) -> str:
+    return f"(default: {value})"
+
+
+def run_option(field: str, panel: str | None = None) -> Any:
+    """`--field-name` for a RunConfig field; the help ends with the field's default."""
+    default = getattr(RUN, field)
+    shown = NONE_MEANS[field] if default is None else default
+    return typer.Option(
+        "--" + field.replace("_", "-"), help=f"{RUN_HELP[field]} {default_text(shown)}", rich_help_panel=panel
+    )
+
+
+def plugin_options(kind: str, example: str, panel: str | None = None) -> Any:
+    flag = {"loss": "--loss-opt", "arch": "--arch-opt", "dataset": "--data-opt"}[kind]
+    return typer.Option(flag, help=OPT_HELP.format(kind, f"{flag} {example}"), rich_help_panel=panel)
+
+
+# --- settings of a run that `train` and compare's study mode share: one alias each, the Study
+# panel's twin prefixed with Study (`steps: Steps = None` in a command's signature)
+Steps = Annotated[Optional[int], run_option("steps")]
+StudySteps = Annotated[Optional[int], run_option("steps", STUDY_PANEL)]
+BatchSize = Annotated[Optional[int], run_option("batch_size")]
+StudyBatchSize = Annotated[Optional[int], run_option("batch_size", STUDY_PANEL)]
+LatentDim = Annotated[Optional[int], run_option("latent_dim")]
+StudyLatentDim = Annotated[Optional[int], run_option("latent_dim", STUDY_PANEL)]
+ImageSize = Annotated[Optional[int], run_option("image_size")]
+StudyImageSize = Annotated[Optional[int], run_option("image_size", STUDY_PANEL)]
+LrG = Annotated[Optional[float], run_option("lr_g")]
+StudyLrG = Annotated[Optional[float], run_option("lr_g", STUDY_PANEL)]
+LrD = Annotated[Optional[float], run_option("lr_d")]
+StudyLrD = Annotated[Optional[float], run_option("lr_d", STUDY_PANEL)]
+DSteps = Annotated[Optional[int], run_option("d_steps")]
+StudyDSteps = Annotated[Optional[int], run_option("d_steps", STUDY_PANEL)]
+Device = Annotated[Optional[str], run_option("device")]
+StudyDevice = Annotated[Optional[str], run_option("device", STUDY_PANEL)]
+DataRoot = Annotated[Optional[str], run_option("data_root")]
+StudyDataRoot = Annotated[Optional[str], run_option("data_root", STUDY_PANEL)]
+SampleEvery = Annotated[Optional[int], run_option("sample_every")]
+StudySampleEvery = Annotated[Optional[int], run_option("sample_every", STUDY_PANEL)]
+CheckpointEvery = Annotated[Optional[int], run_option("checkpoint_every")]
+StudyCheckpointEvery = Annotated[Optional[int], run_option("checkpoint_every", STUDY_PANEL)]
+EvalEvery = Annotated[Optional[int], run_option("eval_every")]
+StudyEvalEvery = Annotated[Optional[int], run_option("eval_every", STUDY_PANEL)]
+LossOpt = Annotated[Optional[list[str]], plugin_options("loss", "a=-1")]
+StudyLossOpt = Annotated[Optional[list[str]], plugin_options("loss", "a=-1", STUDY_PANEL)]
+ArchOpt = Annotated[Optional[list[str]], plugin_options("arch", "width=32")]
+StudyArchOpt = Annotated[Optional[list[str]], plugin_options("arch", "width=32", STUDY_PANEL)]
+DataOpt = Annotated[Optional[list[str]], plugin_options("dataset", "channels=1")]
+StudyDataOpt = Annotated[Optional[list[str]], plugin_options("dataset", "channels=1", STUDY_PANEL)]
+
+# --- evaluation settings that `eval`, `fid` and compare's study mode share -----------------------------
+METRICS_HELP = f"Comma-separated or repeated: {', '.join(METRICS)}. (default: the best available offline for the data)"
+WEIGHTS_HELP = (
+    "pytorch-fid's pt_inception-2015-12-05-6726825d.pth. (default: $GANLAB_FID_WEIGHTS, then the torch hub "
+    "cache ($TORCH_HOME/hub/checkpoints), downloaded there when online)"
+)
+DIMS_HELP = f"Inception feature block for FID/KID: {', '.join(map(str, FID_DIMS))} (2048: pool3, the standard)."
+
+
+def metrics_option(panel: str | None = None) -> Any:
+    return typer.Option("--metrics", help=METRICS_HELP, rich_help_panel=panel)
+
+
+FidWeights = Annotated[Optional[Path], typer.Option("--fid-weights", help=WEIGHTS_HELP)]
+Dims = Annotated[int, typer.Option("--dims", help=DIMS_HELP)]
+EvalBatch = Annotated[int, typer.Option("--batch-size", help="Images per Inception forward pass.")]
+EvalDevice = Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")]
+
+
+def parse_options(pairs: list[str] | None, flag: str) -> dict | None:
+    """["a=-1", "b=1"] -> {"a": -1, "b": 1}; values are read as TOML so numbers stay numbers."""
+    from ganlab.config import tomllib
+    from ganlab.errors import ConfigError
+
+    if not pairs:
+        return None
+    out = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{flag} {pair!r} is not KEY=VALUE; write e.g. {flag} width=32")
+        try:
+            out[key.strip()] = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            out[key.strip()] = raw  # a bare word is a string
+    return out
+
+
+def run_overrides(values: dict[str, Any]) -> dict[str, Any]:
+    """Parameters of the shared run settings -> RunConfig fields (plugin options parsed)."""
+    out = {k: v for k, v in values.items() if k in RUN_HELP}  # every RunConfig field a flag sets
+    for kind, param in (("loss", "loss_opt"), ("arch", "arch_opt"), ("data", "data_opt")):
+        if param in values:
+            out[f"{kind}_options"] = parse_options(values[param], "--" + param.replace("_", "-"))
+    return out
