@@ -45,6 +45,7 @@ def test_the_readme_example_runs_and_prints_what_the_readme_shows(tmp_path, monk
     assert (tmp_path / "runs" / "api-ring" / "summary.json").is_file()
 
 
+@pytest.mark.slow
 def test_train_takes_a_runconfig_a_dict_or_a_toml_file_with_overrides(tmp_path):
     import ganlab
     from ganlab.config import RunConfig
@@ -60,6 +61,7 @@ def test_train_takes_a_runconfig_a_dict_or_a_toml_file_with_overrides(tmp_path):
         assert (saved.arch, saved.data, saved.steps, saved.name) == ("mlp", "ring", 3, name)
 
 
+@pytest.mark.slow
 def test_load_generator_gives_the_same_points_from_a_run_and_its_onnx_export(tmp_path):
     import numpy as np
 

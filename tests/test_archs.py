@@ -86,6 +86,7 @@ def test_mlp_points_are_unbounded_and_images_are_in_range():
         MLP().check((3, 128, 128))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", plugins.available("arch"))
 def test_every_registered_arch_meets_the_contract(name):
     arch, _ = plugins.create("arch", name)

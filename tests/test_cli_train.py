@@ -26,6 +26,7 @@ def test_train_writes_a_complete_run(cli, tmp_path):
     assert summary["config"]["loss"] == "minimax" and summary["step"] == 3
 
 
+@pytest.mark.slow
 def test_points_run_leaves_a_scatter_plot(cli, tmp_path):
     from PIL import Image
 
@@ -36,6 +37,7 @@ def test_points_run_leaves_a_scatter_plot(cli, tmp_path):
         assert img.size == (500, 500)  # a matplotlib figure, not an image grid
 
 
+@pytest.mark.slow
 def test_config_file_and_flag_override(cli, tmp_path):
     (tmp_path / "run.toml").write_text(
         'loss = "lsgan"\nsteps = 2\nimage_size = 8\nbatch_size = 8\nlatent_dim = 8\n'
@@ -50,6 +52,7 @@ def test_config_file_and_flag_override(cli, tmp_path):
     assert again.code == 0, again.err
 
 
+@pytest.mark.slow
 def test_resume_continues_to_more_steps(cli, tmp_path):
     assert cli("train", *TINY_IMAGE, "--steps", "2", "--name", "r").code == 0
     result = cli("train", "--resume", "runs/r", "--steps", "4")
@@ -99,6 +102,7 @@ def test_bad_input_is_one_line_exit_1_and_leaves_nothing(cli, tmp_path, args, me
     assert tree(tmp_path / "runs") == before  # no half-written run
 
 
+@pytest.mark.slow
 def test_resume_refuses_other_flags_and_keeps_run_intact(cli, tmp_path):
     assert cli("train", *TINY_IMAGE, "--steps", "2", "--name", "r").code == 0
     before = tree(tmp_path / "runs")
@@ -109,6 +113,7 @@ def test_resume_refuses_other_flags_and_keeps_run_intact(cli, tmp_path):
     assert tree(tmp_path / "runs") == before
 
 
+@pytest.mark.slow
 def test_existing_run_name_is_not_overwritten(cli, tmp_path):
     assert cli("train", *TINY_IMAGE, "--steps", "1", "--name", "r").code == 0
     before = tree(tmp_path / "runs")

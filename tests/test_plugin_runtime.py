@@ -149,6 +149,7 @@ def test_check_arch_on_installed_entry_points_names_the_plugin(fake_site, name, 
     assert message in str(info.value)
 
 
+@pytest.mark.slow
 def test_unrelated_commands_keep_working(cli, fake_site):
     listing = cli("plugins")
     assert listing.code == 0, listing.err

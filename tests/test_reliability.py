@@ -88,6 +88,7 @@ def test_full_disk_during_checkpoint_is_one_line_and_previous_stays_loadable(cli
     assert checkpoint.load(tmp_path / "runs" / "r" / "checkpoints" / "last.pt")["step"] == 2
 
 
+@pytest.mark.slow
 def test_malicious_checkpoint_is_refused_and_runs_nothing(cli, tmp_path):
     marker = tmp_path / "pwned"
 
@@ -136,6 +137,7 @@ def test_nan_loss_stops_at_that_step_and_keeps_last_checkpoint(tmp_path, monkeyp
     assert all(torch.isfinite(v).all() for v in state["G"].values() if v.is_floating_point())
 
 
+@pytest.mark.slow
 def test_skip_batch_drops_nan_updates_and_counts_them(monkeypatch):
     from ganlab.losses.minimax import Minimax
 

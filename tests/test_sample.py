@@ -21,6 +21,7 @@ from tests.conftest import tiny_config
 from tests.helpers import one_line_error
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "onnx_inference.py"
+pytestmark = pytest.mark.slow  # every test here needs `made`: two runs trained and exported (seconds)
 
 
 @pytest.fixture(scope="module")

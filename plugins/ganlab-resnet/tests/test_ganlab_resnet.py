@@ -90,6 +90,7 @@ def test_width_option_and_its_validation():
         plugins.create("arch", "resnet", {"depth": 3})
 
 
+@pytest.mark.slow
 def test_state_dict_round_trip_rebuilds_the_same_networks():
     G, D = ResNet(width=8).build((3, 32, 32), 8)
     G2, D2 = ResNet(width=8).build((3, 32, 32), 8)
