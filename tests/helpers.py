@@ -105,6 +105,15 @@ def run_ganlab(
     return CliResult(done.returncode, done.stdout, done.stderr)
 
 
+def run_python(code: str, timeout: float = 60) -> CliResult:
+    """`python -c CODE` in a fresh interpreter with process_env(): for what only a new process
+    shows (which modules an import loads, a script run as users run it)."""
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=process_env(), capture_output=True, text=True, timeout=timeout
+    )
+    return CliResult(done.returncode, done.stdout, done.stderr)
+
+
 def one_line_error(result, *fragments):
     """Exit 1, exactly one `Error:` line and nothing else, no traceback, every fragment in it."""
     assert result.code == 1, result.err

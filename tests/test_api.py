@@ -5,11 +5,11 @@ from __future__ import annotations
 import contextlib
 import io
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import run_python
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -24,8 +24,8 @@ def _readme_example() -> tuple[str, str]:
 
 def test_import_ganlab_loads_neither_torch_nor_onnxruntime():
     code = "import sys, ganlab; assert not {'torch', 'onnxruntime'} & set(sys.modules), sorted(sys.modules)"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
+    done = run_python(code)
+    assert done.code == 0, done.err
 
 
 @pytest.mark.slow

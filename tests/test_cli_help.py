@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
 import pytest
 import typer.main
 
 from ganlab.cli import app
+from tests.helpers import run_python
 
 
 def _commands() -> dict:
@@ -73,9 +72,9 @@ def test_an_error_line_does_not_import_torch():
         "print_error('x')\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert done.stderr.startswith("Error: x")
+    done = run_python(code)
+    assert done.code == 0, done.err
+    assert done.err.startswith("Error: x")
 
 
 def test_a_usage_error_does_not_import_torch():
@@ -89,6 +88,6 @@ def test_a_usage_error_does_not_import_torch():
         "    assert exc.code == 1\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert "Error: unknown --format 'xml'" in done.stderr
+    done = run_python(code)
+    assert done.code == 0, done.err
+    assert "Error: unknown --format 'xml'" in done.err
