@@ -131,6 +131,7 @@ def test_cuda_without_gpu_is_a_clear_error(cli):
     assert result.code == 1 and "torch sees no CUDA GPU; use --device cpu or auto" in result.err
 
 
+@pytest.mark.slow
 def test_a_run_made_for_cuda_resumes_on_a_cpu_box_with_device_cpu(cli, tmp_path):
     from ganlab.config import dump_toml, load_toml
 
@@ -146,6 +147,7 @@ def test_a_run_made_for_cuda_resumes_on_a_cpu_box_with_device_cpu(cli, tmp_path)
     assert summary["step"] == 3 and summary["device"] == "cpu"
 
 
+@pytest.mark.slow
 def test_resume_passes_a_new_data_root_to_the_dataset(cli, tmp_path):
     assert cli("train", *TINY_IMAGE, "--steps", "2", "--name", "r").code == 0
     result = cli("train", "--resume", "runs/r", "--data-root", "elsewhere")
@@ -153,6 +155,7 @@ def test_resume_passes_a_new_data_root_to_the_dataset(cli, tmp_path):
     assert result.code == 1 and "dataset 'digits' is built in and reads no files; drop --data-root" in result.err
 
 
+@pytest.mark.slow
 def test_train_config_of_a_saved_run_reruns_it_under_a_fresh_name(cli, tmp_path):
     assert cli("train", *TINY_IMAGE, "--steps", "2", "--name", "r").code == 0
     result = cli("train", "--config", "runs/r/config.toml")

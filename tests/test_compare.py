@@ -317,6 +317,7 @@ def _render(renderable, width: int) -> str:
     return console.export_text()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("width", [80, 120])
 def test_a_two_row_comparison_fits_the_terminal_without_cutting_a_cell(runs, width):
     from ganlab.cli.compare_cmd import rich_table
@@ -332,6 +333,7 @@ def test_a_two_row_comparison_fits_the_terminal_without_cutting_a_cell(runs, wid
         assert shown in text or f"{fid['mean']:.3f}" in text
 
 
+@pytest.mark.slow
 def test_constant_columns_move_into_the_title(runs):
     from ganlab.cli.compare_cmd import table_cells
 
@@ -341,6 +343,7 @@ def test_constant_columns_move_into_the_title(runs):
     assert "arch" not in headers and "data" not in headers and "loss" in headers  # losses differ
 
 
+@pytest.mark.slow
 def test_a_table_too_wide_for_the_terminal_switches_layout_and_never_cuts(runs):
     from ganlab.cli.compare_cmd import rich_table
 
