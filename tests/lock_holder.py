@@ -9,21 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Iterator
 
-REPO = Path(__file__).resolve().parents[1]
 READY_TIMEOUT_S = 120  # importing torch on a loaded 2-core machine can take a while
-
-
-def env() -> dict[str, str]:
-    """This checkout first on the path, one thread per process (the tests run several at once)."""
-    path = os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])
-    return dict(os.environ, PYTHONPATH=path, OMP_NUM_THREADS="1")
 
 
 def _wait_for_line(proc: subprocess.Popen, expected: str) -> None:
@@ -39,13 +31,15 @@ def holding(
     run: Path, command: str = "ganlab train --resume RUN", cwd: Path | None = None
 ) -> Iterator[subprocess.Popen]:
     """A process that holds `run`'s lock while the block runs, recorded as running `command`."""
+    from tests.helpers import process_env  # here: the holder itself imports only ganlab.run.lock
+
     proc = subprocess.Popen(
         [sys.executable, __file__, str(run), command.replace("RUN", str(run))],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=env(),
+        env=process_env(),
         cwd=cwd,
     )
     try:
@@ -75,13 +69,15 @@ ganlab.cli.main()
 
 def warm_cli(*args: str, cwd: Path | None = None) -> subprocess.Popen:
     """`ganlab ARGS` in a process that has imported everything and waits for go(proc)."""
+    from tests.helpers import process_env
+
     proc = subprocess.Popen(
         [sys.executable, "-c", WARM, *map(str, args)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=env(),
+        env=process_env(),
         cwd=cwd,
     )
     _wait_for_line(proc, "ready")
