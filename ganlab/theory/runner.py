@@ -1,0 +1,70 @@
+"""Which claims to run, checked before anything runs, and running them in order."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Callable, Sequence
+
+from ganlab import plugins
+from ganlab.errors import ConfigError
+from ganlab.theory.common import ClaimResult, Settings, apply_tolerance
+
+# claim id -> its module, in the order the table shows them
+CLAIMS = {
+    "dstar": "ganlab.theory.dstar",
+    "value": "ganlab.theory.value",
+    "lsgan": "ganlab.theory.lsgan",
+    "saturation": "ganlab.theory.saturation",
+    "convergence": "ganlab.theory.convergence",
+    "collapse": "ganlab.theory.collapse",
+}
+# the claims `--loss` swaps a loss into: dstar trains D with it (only for a D loss equal to -V),
+# saturation measures its generator gradient against minimax's; the others are about named losses
+LOSS_CLAIMS = ("dstar", "saturation")
+
+
+def plan(ids: Sequence[str], settings: Settings) -> list[str]:
+    """The claims to run, in table order. Unknown ids, --loss on a claim it does not apply to, an
+    unknown loss or bad settings are errors here, before any claim runs or any file is written.
+    With --loss and no ids: every claim that loss applies to."""
+    unknown = [i for i in ids if i not in CLAIMS]
+    if unknown:
+        raise ConfigError(f"unknown claim {unknown[0]!r}; valid claims: {', '.join(CLAIMS)}")
+    if isinstance(settings.seed, bool) or not isinstance(settings.seed, int) or settings.seed < 0:
+        raise ConfigError(f"--seed must be an integer >= 0, got {settings.seed!r}")
+    chosen = [c for c in CLAIMS if c in ids] if ids else list(CLAIMS)
+    if settings.loss is None:
+        return chosen
+    fixed = [c for c in chosen if c not in LOSS_CLAIMS]
+    if ids and fixed:
+        raise ConfigError(
+            f"--loss applies to the claims {' and '.join(LOSS_CLAIMS)} only, not {fixed[0]!r} "
+            "(its losses are part of its statement); drop --loss or the claim"
+        )
+    plugins.find("loss", settings.loss)  # an unknown loss names the close match and the choices
+    chosen = [c for c in chosen if c in LOSS_CLAIMS]
+    if "dstar" in chosen:
+        from ganlab.theory import dstar
+
+        loss, _ = plugins.create("loss", settings.loss)
+        if dstar.applies_to(loss) is not None and not ids:
+            chosen.remove("dstar")  # `--loss hinge` alone: run what hinge applies to
+        else:
+            dstar.load_loss(settings.loss)  # named explicitly: say why it does not apply
+    return chosen
+
+
+def run_claims(
+    ids: Sequence[str], settings: Settings, on_start: Callable[[str], None] | None = None
+) -> list[ClaimResult]:
+    """Runs the planned claims in order; `on_start(id)` is called before each (progress)."""
+    chosen = plan(ids, settings)
+    if settings.out is not None:
+        settings.out.mkdir(parents=True, exist_ok=True)
+    results = []
+    for claim in chosen:
+        if on_start is not None:
+            on_start(claim)
+        module = importlib.import_module(CLAIMS[claim])
+        results.append(apply_tolerance(module.run(settings), settings))
+    return results
