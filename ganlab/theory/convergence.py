@@ -21,7 +21,7 @@ from ganlab.theory.common import AffineG, Check, ClaimResult, Settings
 from ganlab.theory.dstar import P_DATA_1D, P_G_1D
 
 ID = "convergence"
-STATEMENT = "Algorithm 1 (k D steps per G step) drives p_g to p_data; exact JSD from G's parameters (Goodfellow et al. 2014, Prop. 2)"
+STATEMENT = "Algorithm 1 (k D steps per G step) with D near D* drives p_g to p_data (Goodfellow et al. 2014, Prop. 2)"
 LOSSES = ("minimax", "nonsaturating")
 KS = (1, 5)
 JSD_AT_MOST = 1e-3  # the bar; the runs below end near 1e-5 (quick) and 1e-6 (full)

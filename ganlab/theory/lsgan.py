@@ -30,7 +30,7 @@ from ganlab.theory.dstar import P_DATA_1D, P_G_1D
 
 ID = "lsgan"
 STATEMENT = (
-    "LSGAN: D*_LS = (b p_data + a p_g) / (p_data + p_g); with b - c = 1, b - a = 2 the G objective "
+    "LSGAN: D* = (b p_data + a p_g) / (p_data + p_g); if b - c = 1 and b - a = 2, G's objective "
     "is 1/2 Pearson chi^2(p_data + p_g || 2 p_g) (Mao et al. 2017)"
 )
 CODING = {"a": -1.0, "b": 1.0, "c": 0.0}
@@ -57,7 +57,7 @@ def objective_at_dstar(grid: dens.Grid) -> float:
 
 def run(settings: Settings) -> ClaimResult:
     loss, _ = plugins.create("loss", "lsgan", dict(CODING))
-    steps, n_mc = (600, 50_000) if settings.quick else (2000, 200_000)
+    steps, n_mc = (300, 50_000) if settings.quick else (1500, 200_000)
     with settings.init_seed(31):
         D = mlp_discriminator(1, hidden=32)
     gen = settings.generator(31)

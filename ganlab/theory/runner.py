@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from typing import Callable, Sequence
 
 from ganlab import plugins
 from ganlab.errors import ConfigError
+from ganlab.theory import CLAIMS, LOSS_CLAIMS
 from ganlab.theory.common import ClaimResult, Settings, apply_tolerance
-
-# claim id -> its module, in the order the table shows them
-CLAIMS = {
-    "dstar": "ganlab.theory.dstar",
-    "value": "ganlab.theory.value",
-    "lsgan": "ganlab.theory.lsgan",
-    "saturation": "ganlab.theory.saturation",
-    "convergence": "ganlab.theory.convergence",
-    "collapse": "ganlab.theory.collapse",
-}
-# the claims `--loss` swaps a loss into: dstar trains D with it (only for a D loss equal to -V),
-# saturation measures its generator gradient against minimax's; the others are about named losses
-LOSS_CLAIMS = ("dstar", "saturation")
 
 
 def plan(ids: Sequence[str], settings: Settings) -> list[str]:
@@ -32,6 +21,8 @@ def plan(ids: Sequence[str], settings: Settings) -> list[str]:
         raise ConfigError(f"unknown claim {unknown[0]!r}; valid claims: {', '.join(CLAIMS)}")
     if isinstance(settings.seed, bool) or not isinstance(settings.seed, int) or settings.seed < 0:
         raise ConfigError(f"--seed must be an integer >= 0, got {settings.seed!r}")
+    if settings.out is not None:
+        _check_out(settings.out)
     chosen = [c for c in CLAIMS if c in ids] if ids else list(CLAIMS)
     if settings.loss is None:
         return chosen
@@ -52,6 +43,15 @@ def plan(ids: Sequence[str], settings: Settings) -> list[str]:
         else:
             dstar.load_loss(settings.loss)  # named explicitly: say why it does not apply
     return chosen
+
+
+def _check_out(out: Path) -> None:
+    """The plot folder, or the nearest part of its path that exists, must be a folder."""
+    for path in (out, *out.parents):
+        if path.exists():
+            if not path.is_dir():
+                raise ConfigError(f"--out {str(out)!r}: {str(path)!r} is a file, not a folder; pass a folder for the plots")
+            return
 
 
 def run_claims(

@@ -19,7 +19,7 @@ from ganlab.theory.common import AffineG, Check, ClaimResult, Settings, mlp_disc
 from ganlab.theory.dstar import P_DATA_1D
 
 ID = "saturation"
-STATEMENT = "The minimax G loss log(1 - D(G(z))) saturates as D rejects fakes; -log D(G(z)) does not (Goodfellow et al. 2014, sec. 3)"
+STATEMENT = "G loss log(1 - D(G(z))) saturates as D rejects fakes; -log D(G(z)) does not (Goodfellow et al. 2014, sec. 3)"
 DEFAULT_LOSS = "nonsaturating"
 D_STEPS = (0, 10, 100, 1000)
 RATIO_AT_LEAST = 10.0  # the bar; measured ~100 at 1000 D steps
@@ -55,7 +55,7 @@ def run(settings: Settings) -> ClaimResult:
     rows, done = [], 0
     for steps in D_STEPS:
         # D ascends V on fresh batches (constant rate: one D, trained on between the checkpoints)
-        train_discriminator(D, minimax, P_DATA_1D.sample, G.sample, steps - done, gen, decay=False)
+        train_discriminator(D, minimax, P_DATA_1D.sample, G.sample, steps - done, gen, lr=3e-3, decay=False)
         done = steps
         with torch.no_grad():
             d_fake = float(torch.sigmoid(D(G(z))).mean())
