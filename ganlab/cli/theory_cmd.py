@@ -42,18 +42,15 @@ def theory(
     """Measure the theory GANs rest on, on densities known in closed form: the optimal D, V(D*, G) =
     -log 4 + 2 JSD, LSGAN's Pearson chi^2, saturation of the minimax G loss, convergence of
     Algorithm 1, and mode coverage on the ring. Exits 1 when a claim fails."""
-    import torch
-
     from ganlab.theory.common import Settings
-    from ganlab.theory.runner import plan, run_claims
+    from ganlab.theory.runner import plan
 
     if fmt not in FORMATS:
         raise ConfigError(f"unknown --format {fmt!r}; choose table or json")
     out = out if out is not None else Path("runs") / f"theory-{time.strftime('%Y%m%d-%H%M%S')}"
     settings = Settings(quick=quick, seed=seed, loss=loss, out=out)
-    plan(claims or [], settings)  # every bad input fails here, before a progress bar or a folder
-    torch.set_num_threads(1)  # these nets are tiny: threads cost more in sync than they give
-    results = _run(claims or [], settings)
+    chosen = plan(claims or [], settings)  # every bad input fails here, before a progress bar or a folder
+    results = _run(chosen, settings)
     if fmt == "json":
         sys.stdout.write(json.dumps({"claims": [r.to_dict() for r in results]}, indent=2) + "\n")
     else:
@@ -67,7 +64,7 @@ def _run(ids: list[str], settings) -> list:
     from ganlab.theory.runner import run_claims
 
     with ui.make_progress(transient=True) as progress:
-        task = progress.add_task("theory", total=None, info="")
+        task = progress.add_task("theory", total=len(ids), info="")
         count = {"n": 0}
 
         def on_start(claim: str) -> None:
@@ -75,6 +72,7 @@ def _run(ids: list[str], settings) -> list:
             count["n"] += 1
 
         results = run_claims(ids, settings, on_start=on_start)
+        progress.update(task, completed=len(ids), info="")
     return results
 
 
@@ -95,7 +93,7 @@ def _expected(check) -> tuple[str, str]:
 def _print_table(results: list, settings) -> None:
     from rich.table import Table
 
-    from ganlab.cli import ui
+    from ganlab.cli.console import console
 
     table = Table(title="ganlab theory" + (" (--quick)" if settings.quick else ""), show_lines=True)
     for column in ("claim", "statement", "measured", "expected", "tolerance", "pass"):
@@ -105,12 +103,12 @@ def _print_table(results: list, settings) -> None:
             what = r.statement + f"\n[dim]measured: {check.name}[/]" if i == 0 else f"[dim]{check.name}[/]"
             verdict = "[green]pass[/]" if check.passed else "[bold red]FAIL[/]"
             table.add_row(r.id if i == 0 else "", what, _number(check.measured), *_expected(check), verdict)
-    ui.console.print(table)
+    console.print(table)
     for r in results:
         for name, rows in r.tables.items():
-            ui.console.print(_rows_table(f"{r.id}: {name.replace('_', ' ')}", rows))
+            console.print(_rows_table(f"{r.id}: {name.replace('_', ' ')}", rows))
     passed = sum(r.passed for r in results)
-    ui.console.print(f"{passed} of {len(results)} claims passed; plots in {settings.out}")
+    console.print(f"{passed} of {len(results)} claims passed; plots in {settings.out}")
 
 
 def _rows_table(title: str, rows: list[dict[str, Any]]):

@@ -17,8 +17,8 @@ import math
 import torch
 
 from ganlab.config import RunConfig
-from ganlab.metrics.modes import N_SAMPLES, mode_metrics, perfect_high_quality_pct
-from ganlab.run.trainer import Trainer
+from ganlab.metrics.modes import mode_metrics, perfect_high_quality_pct
+from ganlab.run.trainer import POINTS_IN_SCATTER, Trainer
 from ganlab.theory.common import Check, ClaimResult, Settings
 
 ID = "collapse"
@@ -68,17 +68,17 @@ def _snapshot(trainer: Trainer) -> dict:
 
 
 def calibrate(settings: Settings) -> dict[str, float]:
-    """The metric on N_SAMPLES exact draws from the ring."""
+    """The metric on exact draws from the ring, as many as the trainer's fixed-noise samples."""
     from ganlab.data.toy2d import Ring
 
     source = Ring().load(None, None)
-    return mode_metrics(source.sample(N_SAMPLES, settings.generator(61)), source.means, source.std)
+    return mode_metrics(source.sample(POINTS_IN_SCATTER, settings.generator(61)), source.means, source.std)
 
 
 def run(settings: Settings) -> ClaimResult:
     exact = calibrate(settings)
     p = perfect_high_quality_pct() / 100
-    binomial_sd = 100 * math.sqrt(p * (1 - p) / N_SAMPLES)
+    binomial_sd = 100 * math.sqrt(p * (1 - p) / POINTS_IN_SCATTER)
     histories, finals = {}, {}
     for loss in LOSSES:
         histories[loss], finals[loss] = train_and_measure(run_config(loss, settings))
@@ -132,8 +132,8 @@ def _plot(path, histories: dict[str, list[dict]], finals: dict[str, torch.Tensor
     axes[0].legend(fontsize=8)
     axes[0].grid(alpha=0.3)
     for ax, (loss, points) in zip(axes[1:], finals.items(), strict=True):
-        ax.scatter(points[:, 0], points[:, 1], s=2, alpha=0.3, color="tab:blue")
-        ax.scatter(means[:, 0], means[:, 1], marker="x", s=60, color="tab:red")
+        ax.scatter(points[:, 0].numpy(), points[:, 1].numpy(), s=2, alpha=0.3, color="tab:blue")
+        ax.scatter(means[:, 0].numpy(), means[:, 1].numpy(), marker="x", s=60, color="tab:red")
         ax.set_xlim(-1.6, 1.6)
         ax.set_ylim(-1.6, 1.6)
         ax.set_aspect("equal")

@@ -113,11 +113,11 @@ def _plot(path, grid1, d1, star1, grid2, d2, star2, loss_name: str) -> None:
 
     plt = _pyplot()
     fig, (ax, ax2, ax3) = plt.subplots(1, 3, figsize=(15, 4.4), dpi=100)
-    x = grid1.points[:, 0]
-    ax.plot(x, P_DATA_1D.log_prob(grid1.points).exp(), color="tab:green", alpha=0.6, label="p_data = N(0, 1)")
-    ax.plot(x, P_G_1D.log_prob(grid1.points).exp(), color="tab:orange", alpha=0.6, label="p_g = N(1.5, 0.75²)")
-    ax.plot(x, star1, color="black", linewidth=2, label="D* = p_data / (p_data + p_g)")
-    ax.plot(x, d1, color="tab:blue", linestyle="--", linewidth=2, label=f"trained D ({loss_name} D loss)")
+    x = grid1.points[:, 0].numpy()
+    ax.plot(x, P_DATA_1D.log_prob(grid1.points).exp().numpy(), color="tab:green", alpha=0.6, label="p_data = N(0, 1)")
+    ax.plot(x, P_G_1D.log_prob(grid1.points).exp().numpy(), color="tab:orange", alpha=0.6, label="p_g = N(1.5, 0.75²)")
+    ax.plot(x, star1.numpy(), color="black", linewidth=2, label="D* = p_data / (p_data + p_g)")
+    ax.plot(x, d1.numpy(), color="tab:blue", linestyle="--", linewidth=2, label=f"trained D ({loss_name} D loss)")
     ax.set_xlabel("x")
     ax.set_title("1D: trained D against D*")
     ax.legend(fontsize=8)
@@ -125,7 +125,7 @@ def _plot(path, grid1, d1, star1, grid2, d2, star2, loss_name: str) -> None:
     n = int(round(len(grid2.points) ** 0.5))
     extent = (-4, 4, -4, 4)
     for axis, values, title in ((ax2, star2, "2D: D*"), (ax3, d2, "2D: trained D")):
-        im = axis.imshow(values.reshape(n, n).T, origin="lower", extent=extent, vmin=0, vmax=1, cmap="RdBu_r")
+        im = axis.imshow(values.reshape(n, n).T.numpy(), origin="lower", extent=extent, vmin=0, vmax=1, cmap="RdBu_r")
         axis.set_title(title)
     fig.colorbar(im, ax=[ax2, ax3], shrink=0.85)
     fig.savefig(path)

@@ -100,12 +100,12 @@ def _plot(path, grid: dens.Grid, d: torch.Tensor, d_star: torch.Tensor) -> None:
     from ganlab.viz import _pyplot
 
     plt = _pyplot()
-    x = grid.points[:, 0]
+    x = grid.points[:, 0].numpy()
     fig, ax = plt.subplots(figsize=(6.5, 4.4), dpi=100)
-    ax.plot(x, P_DATA_1D.log_prob(grid.points).exp(), color="tab:green", alpha=0.6, label="p_data")
-    ax.plot(x, P_G_1D.log_prob(grid.points).exp(), color="tab:orange", alpha=0.6, label="p_g")
-    ax.plot(x, d_star, color="black", linewidth=2, label="D*_LS = (p_data - p_g) / (p_data + p_g)")
-    ax.plot(x, d, color="tab:blue", linestyle="--", linewidth=2, label="trained D (lsgan, a=-1 b=1 c=0)")
+    ax.plot(x, P_DATA_1D.log_prob(grid.points).exp().numpy(), color="tab:green", alpha=0.6, label="p_data")
+    ax.plot(x, P_G_1D.log_prob(grid.points).exp().numpy(), color="tab:orange", alpha=0.6, label="p_g")
+    ax.plot(x, d_star.numpy(), color="black", linewidth=2, label="D*_LS = (p_data - p_g) / (p_data + p_g)")
+    ax.plot(x, d.numpy(), color="tab:blue", linestyle="--", linewidth=2, label="trained D (lsgan, a=-1 b=1 c=0)")
     ax.set_xlabel("x")
     ax.set_title("LSGAN: trained D against D*_LS")
     ax.legend(fontsize=8)

@@ -19,7 +19,9 @@ from ganlab.theory.common import AffineG, Check, ClaimResult, Settings, mlp_disc
 from ganlab.theory.dstar import P_DATA_1D
 
 ID = "saturation"
-STATEMENT = "G loss log(1 - D(G(z))) saturates as D rejects fakes; -log D(G(z)) does not (Goodfellow et al. 2014, sec. 3)"
+STATEMENT = (
+    "G loss log(1 - D(G(z))) saturates as D rejects fakes; -log D(G(z)) does not (Goodfellow et al. 2014, sec. 3)"
+)
 DEFAULT_LOSS = "nonsaturating"
 D_STEPS = (0, 10, 100, 1000)
 RATIO_AT_LEAST = 10.0  # the bar; measured ~100 at 1000 D steps
@@ -75,7 +77,13 @@ def run(settings: Settings) -> ClaimResult:
         ID,
         STATEMENT,
         [
-            Check(f"|grad {name}| / |grad minimax| at {D_STEPS[-1]} D steps", rows[-1]["ratio"], RATIO_AT_LEAST, 0.0, "at_least"),
+            Check(
+                f"|grad {name}| / |grad minimax| at {D_STEPS[-1]} D steps",
+                rows[-1]["ratio"],
+                RATIO_AT_LEAST,
+                0.0,
+                "at_least",
+            ),
             Check("max |d(minimax g_loss)/d logit + D(G(z))/N|", logit_gradient_gap(minimax, logits), 0.0, 1e-12),
         ],
         details={"loss": name, "g": f"G(z) = {G_MEAN:g} + {G_STD:g} z, p_data = N(0, 1)", "d_loss": "minimax (-V)"},
@@ -97,8 +105,13 @@ def _plot(path, rows: list[dict], name: str) -> None:
     ax.plot(x, [r["grad_norm_minimax"] for r in rows], "o-", color="tab:red", label="minimax: log(1 - D(G(z)))")
     ax.plot(x, [r[f"grad_norm_{name}"] for r in rows], "s-", color="tab:blue", label=f"{name}")
     for r in rows:
-        ax.annotate(f"{r['d_steps']} D steps", (r["mean_D_G_z"], r["grad_norm_minimax"]), fontsize=7,
-                    textcoords="offset points", xytext=(4, -10))
+        ax.annotate(
+            f"{r['d_steps']} D steps",
+            (r["mean_D_G_z"], r["grad_norm_minimax"]),
+            fontsize=7,
+            textcoords="offset points",
+            xytext=(4, -10),
+        )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.invert_xaxis()  # D grows stronger to the right

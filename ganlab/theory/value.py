@@ -55,8 +55,18 @@ def run(settings: Settings) -> ClaimResult:
     values = [r["v_dstar_quadrature"] for r in family]
     rises = min(b - a for a, b in zip(values, values[1:], strict=False))
     checks = [
-        Check("V(trained D), Monte Carlo, p_g = N(1.5, 0.75^2)", main["v_trained_monte_carlo"], main["expected"], TOLERANCE),
-        Check("V(D*) by quadrature, p_g = N(1.5, 0.75^2)", main["v_dstar_quadrature"], main["expected"], QUADRATURE_TOLERANCE),
+        Check(
+            "V(trained D), Monte Carlo, p_g = N(1.5, 0.75^2)",
+            main["v_trained_monte_carlo"],
+            main["expected"],
+            TOLERANCE,
+        ),
+        Check(
+            "V(D*) by quadrature, p_g = N(1.5, 0.75^2)",
+            main["v_dstar_quadrature"],
+            main["expected"],
+            QUADRATURE_TOLERANCE,
+        ),
         Check("worst |V(D*) - (-log 4 + 2 JSD)| by quadrature over all p_g", quad_gap, 0.0, QUADRATURE_TOLERANCE),
         Check("worst |V(trained D) - (-log 4 + 2 JSD)| over the family", trained_gap, 0.0, TOLERANCE),
         Check("V(D*) at p_g = p_data", family[0]["v_dstar_quadrature"], -math.log(4), QUADRATURE_TOLERANCE),
@@ -86,11 +96,26 @@ def _plot(path, family: list[dict]) -> None:
         p_g = dens.gaussian1d(s, 1.0)
         curve.append(-math.log(4) + 2 * dens.jsd(P_DATA_1D, p_g, dens.covering_grid1d(P_DATA_1D, p_g, n=1201)))
     fig, ax = plt.subplots(figsize=(6.5, 4.4), dpi=100)
-    ax.plot(shifts, curve, color="black", label="-log 4 + 2 JSD (quadrature)")
-    ax.scatter(SHIFTS, [r["v_dstar_quadrature"] for r in family], marker="o", s=60, facecolors="none",
-               edgecolors="tab:green", label="V(D*, G) (quadrature)", zorder=3)
-    ax.scatter(SHIFTS, [r["v_trained_monte_carlo"] for r in family], marker="x", s=50, color="tab:blue",
-               label="V(trained D, G) (Monte Carlo)", zorder=4)
+    ax.plot(shifts.numpy(), curve, color="black", label="-log 4 + 2 JSD (quadrature)")
+    ax.scatter(
+        SHIFTS,
+        [r["v_dstar_quadrature"] for r in family],
+        marker="o",
+        s=60,
+        facecolors="none",
+        edgecolors="tab:green",
+        label="V(D*, G) (quadrature)",
+        zorder=3,
+    )
+    ax.scatter(
+        SHIFTS,
+        [r["v_trained_monte_carlo"] for r in family],
+        marker="x",
+        s=50,
+        color="tab:blue",
+        label="V(trained D, G) (Monte Carlo)",
+        zorder=4,
+    )
     ax.axhline(-math.log(4), color="gray", linestyle=":", label="-log 4")
     ax.axhline(0.0, color="gray", linestyle="--", linewidth=0.8, label="sup: 0 (= -log 4 + 2 log 2)")
     ax.set_xlabel("mean of p_g = N(shift, 1); p_data = N(0, 1)")
