@@ -30,7 +30,7 @@ if __name__ == "__main__":  # run as a script to regenerate docs/errors.md: make
 from tests.helpers import write_dist  # noqa: E402
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "errors.md"
-SECTIONS = ("train", "eval", "fid", "compare", "export", "sample", "plugins")
+SECTIONS = ("train", "eval", "fid", "compare", "export", "sample", "theory", "plugins")
 FAKE_MODULES = ("ganlab_fake_sweep", "ganlab_fake_sweep_broken", "ganlab_gone")
 
 
@@ -521,6 +521,35 @@ CASES = [
         "sample bad/damaged",
         "cannot be loaded safely (WeightsUnpickler error: ",
     ),
+    # --- theory ----------------------------------------------------------------------------------
+    C(
+        "theory",
+        "misspelt claim",
+        "theory dstr",
+        "unknown claim 'dstr'; valid claims: dstar, value, lsgan, saturation, convergence, collapse",
+    ),
+    C("theory", "unknown output format", "theory --format yaml", "unknown --format 'yaml'; choose table or json"),
+    C("theory", "negative seed", "theory --seed -1", "--seed must be an integer >= 0, got -1"),
+    C(
+        "theory",
+        "--loss on a claim whose losses are fixed",
+        "theory value --loss nonsaturating",
+        "--loss applies to the claims dstar and saturation only, not 'value'",
+    ),
+    C(
+        "theory",
+        "--loss whose D loss is not -V, on dstar",
+        "theory dstar --loss lsgan",
+        "claim 'dstar' does not apply to loss 'lsgan': its d_loss is not -V(D, G)",
+    ),
+    C("theory", "misspelt loss", "theory --loss minmax", "unknown loss 'minmax'; did you mean 'minimax'?"),
+    C(
+        "theory",
+        "plot folder that is a file",
+        "theory lsgan --out bad/text.txt",
+        "--out 'bad/text.txt': 'bad/text.txt' is a file, not a folder; pass a folder for the plots",
+    ),
+    C("theory", "non-integer seed", "theory --seed abc", "Invalid value for '--seed': Input should be a valid integer"),
     # --- plugins ---------------------------------------------------------------------------------
     C("plugins", "argument to `plugins`", "plugins loss", "Got unexpected extra argument(s) (loss)"),
     C("plugins", "unknown flag of `plugins`", "plugins --kind loss", "No such option: --kind"),

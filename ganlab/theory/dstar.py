@@ -112,7 +112,7 @@ def _plot(path, grid1, d1, star1, grid2, d2, star2, loss_name: str) -> None:
     from ganlab.viz import _pyplot
 
     plt = _pyplot()
-    fig, (ax, ax2, ax3) = plt.subplots(1, 3, figsize=(15, 4.4), dpi=100)
+    fig, (ax, ax2, ax3) = plt.subplots(1, 3, figsize=(15, 4.4), dpi=100, layout="constrained")
     x = grid1.points[:, 0].numpy()
     ax.plot(x, P_DATA_1D.log_prob(grid1.points).exp().numpy(), color="tab:green", alpha=0.6, label="p_data = N(0, 1)")
     ax.plot(x, P_G_1D.log_prob(grid1.points).exp().numpy(), color="tab:orange", alpha=0.6, label="p_g = N(1.5, 0.75²)")

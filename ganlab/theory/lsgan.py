@@ -34,10 +34,11 @@ STATEMENT = (
     "is 1/2 Pearson chi^2(p_data + p_g || 2 p_g) (Mao et al. 2017)"
 )
 CODING = {"a": -1.0, "b": 1.0, "c": 0.0}
-# C(G) at the trained D (Monte Carlo) vs half chi^2 (quadrature); first order in |D - D*_LS|,
-# which lands near 0.005 with the training below
-TOLERANCE = 0.02
-D_TOLERANCE = 0.06  # mean |D - D*_LS| where the mass is; D*_LS spans [a, b] = [-1, 1], twice D*'s range
+D_TOLERANCE = 0.03  # mean |D - D*_LS| where the mass is; measured 0.005-0.013 over seeds 0-7
+# C(D) - C(D*_LS) = 1/2 integral (p_data + p_g)(D - D*_LS)(D + D*_LS - 2c), and |D + D*_LS - 2c|
+# stays near 2 at most, so |C(D) - C(D*_LS)| <= about 2 * mean|D - D*_LS|: first order in D's
+# error, hence a looser bar than dstar's. Measured |gap| <= 0.015 over seeds 0-7 (--quick).
+TOLERANCE = 0.04
 QUADRATURE_TOLERANCE = 1e-9  # two integrals of the same function on the same grid
 
 
@@ -57,7 +58,7 @@ def objective_at_dstar(grid: dens.Grid) -> float:
 
 def run(settings: Settings) -> ClaimResult:
     loss, _ = plugins.create("loss", "lsgan", dict(CODING))
-    steps, n_mc = (300, 50_000) if settings.quick else (1500, 200_000)
+    steps, n_mc = (600, 50_000) if settings.quick else (2000, 200_000)
     with settings.init_seed(31):
         D = mlp_discriminator(1, hidden=32)
     gen = settings.generator(31)
