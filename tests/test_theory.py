@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -14,8 +16,9 @@ from scipy import integrate, stats
 from ganlab.errors import ConfigError, PluginError
 from ganlab.theory import CLAIMS
 from ganlab.theory import densities as dens
-from ganlab.theory.common import Check, Settings
+from ganlab.theory.common import Check
 from ganlab.theory.runner import plan, run_claims
+from ganlab.theory.settings import Settings
 
 P, Q = (0.0, 1.0), (1.5, 0.75)  # the 1D pair of dstar, value and lsgan: (mean, std)
 
@@ -220,3 +223,19 @@ def test_unknown_claim_is_one_error_line_exit_1_and_no_folder(cli, tmp_path):
     lines = result.err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: unknown claim 'dstr'; valid claims: dstar, value")
     assert not (tmp_path / "never").exists()
+
+
+def test_a_bad_request_is_refused_without_importing_torch():
+    code = (
+        "import sys\n"
+        "sys.argv = ['ganlab', 'theory', 'dstr']\n"
+        "from ganlab.cli import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code == 1\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "Error: unknown claim 'dstr'" in done.stderr

@@ -42,8 +42,8 @@ def theory(
     """Measure the theory GANs rest on, on densities known in closed form: the optimal D, V(D*, G) =
     -log 4 + 2 JSD, LSGAN's Pearson chi^2, saturation of the minimax G loss, convergence of
     Algorithm 1, and mode coverage on the ring. Exits 1 when a claim fails."""
-    from ganlab.theory.common import Settings
     from ganlab.theory.runner import plan
+    from ganlab.theory.settings import Settings
 
     if fmt not in FORMATS:
         raise ConfigError(f"unknown --format {fmt!r}; choose table or json")

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from ganlab import plugins
 from ganlab.errors import ConfigError
 from ganlab.theory import CLAIMS, LOSS_CLAIMS
-from ganlab.theory.common import ClaimResult, Settings, apply_tolerance
+from ganlab.theory.settings import Settings
+
+if TYPE_CHECKING:
+    from ganlab.theory.common import ClaimResult
 
 
 def plan(ids: Sequence[str], settings: Settings) -> list[str]:
@@ -64,6 +67,8 @@ def run_claims(
     if settings.out is not None:
         settings.out.mkdir(parents=True, exist_ok=True)
     import torch
+
+    from ganlab.theory.common import apply_tolerance
 
     # The nets are tiny: with more than one thread every op pays a thread handoff, which on a
     # busy 2-core machine made a quick claim 50x slower (measured: `value` 109 s against 2 s).
