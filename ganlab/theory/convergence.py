@@ -81,14 +81,15 @@ def jsd_of(G: AffineG, grid: dens.Grid) -> float:
 
 def run(settings: Settings) -> ClaimResult:
     steps, batch = (300, 512) if settings.quick else (1000, 1024)
-    curves, rows = {}, []
+    curves: dict[str, list[float]] = {}
+    rows: list[dict] = []
     for i, (name, k) in enumerate((n, k) for n in LOSSES for k in KS):
         loss, _ = plugins.create("loss", name)
         history = train(loss, k, steps, batch, settings, salt=51 + i)
         label = f"{name}, k={k}"
         curves[label] = history
         rows.append({"loss": name, "k": k, "jsd_start": history[0], "jsd_final": history[-1], "jsd_min": min(history)})
-    worst = max(r["jsd_final"] for r in rows)
+    worst = max(history[-1] for history in curves.values())
     result = ClaimResult(
         ID,
         STATEMENT,

@@ -47,13 +47,14 @@ def run(settings: Settings) -> ClaimResult:
     loss, _ = plugins.create("loss", "minimax")  # D ascends V itself
     steps, n_mc = (300, 50_000) if settings.quick else (1000, 200_000)
     main = _measure(P_G_1D, loss, steps, n_mc, settings, salt=11)
-    family = []
-    for i, shift in enumerate(SHIFTS):
-        row = _measure(dens.gaussian1d(shift, 1.0), loss, steps, n_mc, settings, salt=20 + i)
-        family.append({"p_g": f"N({shift:g}, 1)", **row})
-    quad_gap = max(abs(r["v_dstar_quadrature"] - r["expected"]) for r in [main, *family])
-    trained_gap = max(abs(r["v_trained_monte_carlo"] - r["expected"]) for r in family)
-    values = [r["v_dstar_quadrature"] for r in family]
+    measured = [
+        _measure(dens.gaussian1d(shift, 1.0), loss, steps, n_mc, settings, salt=20 + i)
+        for i, shift in enumerate(SHIFTS)
+    ]
+    family = [{"p_g": f"N({shift:g}, 1)", **row} for shift, row in zip(SHIFTS, measured, strict=True)]
+    quad_gap = max(abs(r["v_dstar_quadrature"] - r["expected"]) for r in [main, *measured])
+    trained_gap = max(abs(r["v_trained_monte_carlo"] - r["expected"]) for r in measured)
+    values = [r["v_dstar_quadrature"] for r in measured]
     rises = min(b - a for a, b in zip(values, values[1:], strict=False))
     checks = [
         Check(
@@ -70,7 +71,7 @@ def run(settings: Settings) -> ClaimResult:
         ),
         Check("worst |V(D*) - (-log 4 + 2 JSD)| by quadrature over all p_g", quad_gap, 0.0, QUADRATURE_TOLERANCE),
         Check("worst |V(trained D) - (-log 4 + 2 JSD)| over the family", trained_gap, 0.0, TOLERANCE),
-        Check("V(D*) at p_g = p_data", family[0]["v_dstar_quadrature"], -math.log(4), QUADRATURE_TOLERANCE),
+        Check("V(D*) at p_g = p_data", measured[0]["v_dstar_quadrature"], -math.log(4), QUADRATURE_TOLERANCE),
         Check("smallest rise of V(D*) from one shift to the next (> 0: V rises with JSD)", rises, 0.0, 0.0, "at_least"),
     ]
     result = ClaimResult(
