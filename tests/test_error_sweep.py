@@ -268,7 +268,7 @@ CASES = [
         "eval runs/r --metrics fid --fid-weights bad/garbage.pt",
         "cannot read FID weights 'bad/garbage.pt' (WeightsUnpickler error: ",
     ),
-    C("eval", "no run given", "eval", "Missing argument 'run'"),
+    C("eval", "no run given", "eval", "Missing argument 'RUN'"),
     # --- fid -------------------------------------------------------------------------------------
     C(
         "fid",
@@ -324,7 +324,7 @@ CASES = [
         "cannot read FID weights 'bad/garbage.pt' (WeightsUnpickler error: ",
     ),
     C("fid", "unknown device", "fid digits runs/r --device tpu", "unknown device 'tpu'; choose auto, cpu or cuda"),
-    C("fid", "one source only", "fid runs/r", "Missing argument 'b'"),
+    C("fid", "one source only", "fid runs/r", "Missing argument 'B'"),
     # --- compare ---------------------------------------------------------------------------------
     C("compare", "glob that matches nothing", "compare bad/nothing/*", "no runs matched 'bad/nothing/*'"),
     C("compare", "folder that holds no run", "compare bad/empty", "no runs matched 'bad/empty'"),
@@ -409,7 +409,7 @@ CASES = [
         "export runs/r --out bad/nothing/g.onnx",
         "folder 'bad/nothing' for --out does not exist",
     ),
-    C("export", "no run given", "export", "Missing argument 'run'"),
+    C("export", "no run given", "export", "Missing argument 'RUN'"),
     # --- sample ----------------------------------------------------------------------------------
     C("sample", "zero samples", "sample runs/r --n 0", "--n must be an integer >= 1, got 0"),
     C(
@@ -529,7 +529,7 @@ CASES = [
         "unknown claim 'dstr'; valid claims: dstar, value, lsgan, saturation, convergence, collapse",
     ),
     C("theory", "unknown output format", "theory --format yaml", "unknown --format 'yaml'; choose table or json"),
-    C("theory", "negative seed", "theory --seed -1", "--seed must be an integer >= 0, got -1"),
+    C("theory", "negative seed", "theory --seed -1", "--seed must be an integer from 0 to 4294967295, got -1"),
     C(
         "theory",
         "--loss on a claim whose losses are fixed",

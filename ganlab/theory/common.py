@@ -1,4 +1,5 @@
-"""What every claim shares: its settings, its result record, and a small discriminator to train."""
+"""What the claims share: the result record (Check, ClaimResult), a small MLP D and the loop that
+trains it, and an affine G. Settings lives in settings.py (torch-free) and is re-exported here."""
 
 from __future__ import annotations
 

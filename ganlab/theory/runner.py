@@ -14,6 +14,8 @@ from ganlab.theory.settings import Settings
 if TYPE_CHECKING:
     from ganlab.theory.common import ClaimResult
 
+MAX_SEED = 2**32 - 1  # each draw's generator is seeded with seed * 1000 + a salt, within torch's 64 bits
+
 
 def plan(ids: Sequence[str], settings: Settings) -> list[str]:
     """The claims to run, in table order. Unknown ids, --loss on a claim it does not apply to, an
@@ -22,8 +24,9 @@ def plan(ids: Sequence[str], settings: Settings) -> list[str]:
     unknown = [i for i in ids if i not in CLAIMS]
     if unknown:
         raise ConfigError(f"unknown claim {unknown[0]!r}; valid claims: {', '.join(CLAIMS)}")
-    if isinstance(settings.seed, bool) or not isinstance(settings.seed, int) or settings.seed < 0:
-        raise ConfigError(f"--seed must be an integer >= 0, got {settings.seed!r}")
+    seed = settings.seed
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"--seed must be an integer from 0 to {MAX_SEED}, got {seed!r}")
     if settings.out is not None:
         _check_out(settings.out)
     chosen = [c for c in CLAIMS if c in ids] if ids else list(CLAIMS)
