@@ -30,7 +30,7 @@ from tests.lock_holder import holding  # noqa: E402
 
 HOLDER = "ganlab train --resume runs/r --steps 5000"  # what the process holding a run's lock is recorded as
 DOC = Path(__file__).resolve().parent.parent / "docs" / "errors.md"
-SECTIONS = ("train", "eval", "fid", "compare", "export", "sample", "plugins")
+SECTIONS = ("train", "eval", "fid", "compare", "export", "sample", "theory", "plugins")
 
 
 @dataclass(frozen=True)
@@ -536,6 +536,35 @@ CASES = [
         "sample bad/damaged",
         "cannot be loaded safely (WeightsUnpickler error: ",
     ),
+    # --- theory ----------------------------------------------------------------------------------
+    C(
+        "theory",
+        "misspelt claim",
+        "theory dstr",
+        "unknown claim 'dstr'; valid claims: dstar, value, lsgan, saturation, convergence, collapse",
+    ),
+    C("theory", "unknown output format", "theory --format yaml", "unknown --format 'yaml'; choose table or json"),
+    C("theory", "negative seed", "theory --seed -1", "--seed must be an integer from 0 to 4294967295, got -1"),
+    C(
+        "theory",
+        "--loss on a claim whose losses are fixed",
+        "theory value --loss nonsaturating",
+        "--loss applies to the claims dstar and saturation only, not 'value'",
+    ),
+    C(
+        "theory",
+        "--loss whose D loss is not -V, on dstar",
+        "theory dstar --loss lsgan",
+        "claim 'dstar' does not apply to loss 'lsgan': its d_loss is not -V(D, G)",
+    ),
+    C("theory", "misspelt loss", "theory --loss minmax", "unknown loss 'minmax'; did you mean 'minimax'?"),
+    C(
+        "theory",
+        "plot folder that is a file",
+        "theory lsgan --out bad/text.txt",
+        "--out 'bad/text.txt': 'bad/text.txt' is a file, not a folder; pass a folder for the plots",
+    ),
+    C("theory", "non-integer seed", "theory --seed abc", "Invalid value for '--seed': Input should be a valid integer"),
     # --- plugins ---------------------------------------------------------------------------------
     C("plugins", "argument to `plugins`", "plugins loss", "Got unexpected extra argument(s) (loss)"),
     C("plugins", "unknown flag of `plugins`", "plugins --kind loss", "No such option: --kind"),
