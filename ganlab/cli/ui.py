@@ -78,8 +78,8 @@ class TrainProgress(Callback):
             self.description, total=trainer.config.steps, completed=trainer.step, info=""
         )
 
-    def on_step(self, trainer: Trainer, stats: dict[str, float]) -> None:
-        self.progress.update(self.task, advance=1, info=step_info(stats))
+    def on_log(self, trainer: Trainer, stats: dict[str, float]) -> None:
+        self.progress.update(self.task, completed=trainer.step, info=step_info(stats))
 
     def close(self) -> None:
         self.progress.stop()
@@ -152,8 +152,8 @@ class RunBar(Callback):
             self.description, total=trainer.config.steps, completed=trainer.step, info=""
         )
 
-    def on_step(self, trainer: Trainer, stats: dict[str, float]) -> None:
-        self.progress.update(self.task, advance=1, info=step_info(stats))
+    def on_log(self, trainer: Trainer, stats: dict[str, float]) -> None:
+        self.progress.update(self.task, completed=trainer.step, info=step_info(stats))
 
 
 class StudyProgress(StudyHooks):
