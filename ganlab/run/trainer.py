@@ -154,7 +154,9 @@ class Trainer:
         """Backward and optimizer step, unless the loss or a gradient is NaN/Inf: a NaN update never
         reaches the weights. One host read decides (k + 1 per generator step); under fp16 the
         GradScaler skips steps with overflowed gradients itself, as loss scaling expects."""
-        opt, net, scaler = (self.opt_g, self.G, self.scalers["g"]) if which == "g" else (self.opt_d, self.D, self.scalers["d"])
+        opt, net, scaler = (
+            (self.opt_g, self.G, self.scalers["g"]) if which == "g" else (self.opt_d, self.D, self.scalers["d"])
+        )
         opt.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         bad_grads = torch.zeros(1, device=self.device)
@@ -234,7 +236,11 @@ class Trainer:
                 "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
             },
             "versions": versions(self.specs),
-            **({"scalers": {k: v.state_dict() for k, v in self.scalers.items()}} if self.scalers["g"].is_enabled() else {}),
+            **(
+                {"scalers": {k: v.state_dict() for k, v in self.scalers.items()}}
+                if self.scalers["g"].is_enabled()
+                else {}
+            ),
             **({"noise_rng": self.noise_gen.get_state()} if self.noise_gen is not self.gen else {}),
         }
 
