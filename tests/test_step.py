@@ -185,3 +185,19 @@ def test_compile_trains_g_and_d_and_keeps_eager_modules_for_checkpoints(tmp_path
     state = run.checkpoint("last")
     assert not any(k.startswith("_orig_mod") for k in state["G"])  # the eager module's names
     assert summary["config"]["compile"] is True and json.loads(run.summary_file.read_text())["step"] == 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("flags", [{"precision": "bf16"}, {"compile": True}], ids=["bf16", "compile"])
+def test_wgan_gp_penalty_double_backward_works_under_bf16_and_compile(flags):
+    """The penalty differentiates D's input gradient (double backward): it runs in fp32 on the eager
+    D, while the compiled / autocast D scores the batches."""
+    pytest.importorskip("ganlab_wgan")
+    from ganlab.run.trainer import read_stats
+
+    ring = dict(data="ring", arch="mlp", arch_options={"hidden": 16}, image_size=None, batch_size=16, latent_dim=4)
+    trainer = Trainer(tiny_config(loss="wgan-gp", d_steps=2, **ring, **flags))
+    before = [p.detach().clone() for p in trainer.D.parameters()]
+    rows = [read_stats(trainer, trainer.train_step()) for _ in range(3)]
+    assert all(r["penalty"] > 0 and torch.isfinite(torch.tensor(r["d_loss"])) for r in rows)
+    assert any(not torch.equal(a, b) for a, b in zip(before, trainer.D.parameters(), strict=True))

@@ -55,7 +55,7 @@ class ImageSource(DataSource):
     def sample(self, n: int, generator: torch.Generator) -> Tensor:
         # indices, gather and the uint8 -> float conversion all run where the images live
         idx = torch.randint(len(self.images), (n,), generator=generator, device=self.images.device)
-        return to_unit_range(self.images[idx])
+        return to_unit_range(self.images.index_select(0, idx))  # index_select: no host sync on CUDA
 
     def __len__(self) -> int:
         return len(self.images)
@@ -83,7 +83,7 @@ class MixtureSource(DataSource):
         device = self.means.device
         idx = torch.randint(len(self.means), (n,), generator=generator, device=device)
         noise = torch.randn((n,) + self.shape, generator=generator, device=device)
-        return self.means[idx] + self.std * noise
+        return self.means.index_select(0, idx) + self.std * noise
 
     def __len__(self) -> int:
         return len(self.means)
