@@ -105,3 +105,11 @@ def test_onnxruntime_gpu_providers_match_torch(provider):
     got = session.run(None, {"z": z})[0]
     tolerance = TOLERANCE if provider == "CUDAExecutionProvider" else 1e-2  # TensorRT may pick fp16/tf32 tactics
     assert np.abs(got - expected).max() <= tolerance
+
+
+def test_evaluation_keeps_generated_images_on_the_device():
+    from ganlab.metrics.subject import Subject
+
+    trainer = Trainer(cuda_config())
+    batches = list(Subject.from_trainer(trainer).sample_batches(10, 4, on_device=True))
+    assert [len(b) for b in batches] == [4, 4, 2] and all(b.is_cuda for b in batches)
