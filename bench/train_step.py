@@ -139,6 +139,10 @@ def main() -> None:
     )
     print(f"  plain fp32 loop    : {p:8.2f} steps/s   rounds: {', '.join(f'{x:.2f}' for x in plain)}")
     print(f"  ganlab Trainer     : {o:8.2f} steps/s   rounds: {', '.join(f'{x:.2f}' for x in ours)}")
+    paired = [a / b for a, b in zip(ours, plain, strict=True)]  # each round's pair ran back to back
+    print(
+        f"  paired rounds      : {statistics.median(paired):8.3f}  (median of {', '.join(f'{r:.2f}' for r in paired)})"
+    )
     print(f"  ganlab / plain     : {o / p:8.3f}  (framework overhead {100 * (1 - o / p):+.1f}%)")
 
 

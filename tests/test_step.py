@@ -115,6 +115,26 @@ def test_a_nan_gradient_with_a_finite_loss_never_reaches_the_weights(monkeypatch
         trainer.train_step()
 
 
+def test_fp16_skip_batch_drops_a_nan_loss_and_lowers_the_loss_scale(monkeypatch):
+    from ganlab.losses.minimax import Minimax
+
+    calls, real = [0], Minimax.d_loss
+
+    def nan_on_3rd(self, r, f):
+        calls[0] += 1
+        return real(self, r, f) * (float("nan") if calls[0] == 3 else 1.0)
+
+    monkeypatch.setattr(Minimax, "d_loss", nan_on_3rd)
+    trainer = Trainer(tiny_config(precision="fp16", on_nan="skip-batch"))
+    trainer.train_step()
+    trainer.train_step()
+    scale = trainer.scalers["d"].get_scale()
+    stats = trainer.train_step()
+    assert trainer.skipped == 1 and stats["skipped"] == 1
+    assert trainer.scalers["d"].get_scale() == scale / 2  # GradScaler's backoff factor
+    assert all(torch.isfinite(p).all() for p in trainer.D.parameters())
+
+
 @pytest.mark.parametrize(
     "flags",
     [{"precision": "bf16"}, {"precision": "fp16"}, {"channels_last": True}, {"deterministic": True}, {"threads": 1}],

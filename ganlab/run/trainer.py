@@ -154,9 +154,7 @@ class Trainer:
         """Backward and optimizer step, unless the loss or a gradient is NaN/Inf: a NaN update never
         reaches the weights. One host read decides (k + 1 per generator step); under fp16 the
         GradScaler skips steps with overflowed gradients itself, as loss scaling expects."""
-        opt, net, scaler = (
-            (self.opt_g, self.G, self.scalers["g"]) if which == "g" else (self.opt_d, self.D, self.scalers["d"])
-        )
+        opt, net, scaler = {"g": (self.opt_g, self.G), "d": (self.opt_d, self.D)}[which] + (self.scalers[which],)
         opt.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         bad_grads = torch.zeros(1, device=self.device)
@@ -169,9 +167,10 @@ class Trainer:
             scaler.step(opt)
             scaler.update()
             return
+        if scaler.is_enabled():  # record this step's overflow, so the scale backs off as after any other
+            scaler.unscale_(opt)
+            scaler.update()
         opt.zero_grad(set_to_none=True)
-        if scaler.is_enabled():
-            scaler.update()  # the scaler saw this step's gradients; let it back off as usual
         quantity = f"{what} = {loss_value}" if not math.isfinite(loss_value) else f"{GRADS[which]} hold NaN/Inf"
         self._diverged(quantity)
 
