@@ -7,7 +7,7 @@ written here, over the same G, D, optimizer, batch and data. Prints steps/s and 
 
 The plain loop is always the fp32 eager reference: sync-free (no .item(), no Python `if` on a
 tensor), data as uint8 on the training device, noise from a generator there. ganlab runs with the
-flags given. Rounds alternate between the two so machine load affects both alike; medians are
+flags given. Rounds alternate between the two (and which goes first) so machine load affects both alike; medians are
 reported; each side warms up (kernel choice, cudnn autotuning, compilation) before it is timed.
 `--clock cpu` times the process's CPU seconds instead of wall seconds: on a CPU shared with other
 jobs, wall time mostly measures the neighbours (use it with --threads 1; meaningless on CUDA).
@@ -132,9 +132,12 @@ def main() -> None:
         log_every=args.log_every,
     )
     ours, plain = [], []
-    for _ in range(args.rounds):
+    for i in range(args.rounds):  # the side that goes first alternates, so order effects cancel
+        if i % 2:
+            plain.append(time_plain(dataclasses.replace(plain_config), args.steps))
         ours.append(time_ganlab(dataclasses.replace(config), args.steps))
-        plain.append(time_plain(dataclasses.replace(plain_config), args.steps))
+        if not i % 2:
+            plain.append(time_plain(dataclasses.replace(plain_config), args.steps))
     o, p = statistics.median(ours), statistics.median(plain)
     trainer = Trainer(dataclasses.replace(config))
     flags = (
