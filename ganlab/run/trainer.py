@@ -76,7 +76,7 @@ class Trainer:
         self.train_data = self.data  # what real_batch samples from; self.data stays on the host
         if self.device.type != "cpu":
             self.noise_gen = torch.Generator(self.device).manual_seed(seed)
-            nbytes = self.data.nbytes()
+            nbytes = getattr(self.data, "nbytes", lambda: None)()  # a source older than issue 12 has none
             if nbytes is not None and fits_on_device(nbytes, self.device):
                 self.train_data, self.gen = self.data.to(self.device), self.noise_gen
         self._one = torch.ones(1, device=self.device)  # the identity "unscale" of the finiteness check
