@@ -33,9 +33,11 @@ class Recorder(Callback):
     def on_start(self, trainer: Trainer) -> None:
         self.log = open(self.run.metrics_file, "a", encoding="utf-8")
 
-    def on_step(self, trainer: Trainer, stats: dict[str, float]) -> None:
+    def on_log(self, trainer: Trainer, stats: dict[str, float]) -> None:
         assert self.log is not None, "on_start opens the log"
         self.log.write(json.dumps(stats) + "\n")
+
+    def on_step(self, trainer: Trainer, stats: dict) -> None:
         c = trainer.config
         if trainer.step % c.sample_every == 0:
             self.write_samples(trainer)
@@ -205,6 +207,7 @@ def build_summary(
         "skipped_batches": trainer.skipped,
         "config": trainer.config.to_dict(),
         "device": str(trainer.device),
+        "threads": trainer.threads,  # torch's CPU threads (--threads, $OMP_NUM_THREADS or physical cores)
         "data": {"kind": trainer.data.kind, "shape": list(trainer.data.shape), "meta": trainer.data.meta},
         "final": {k: rows[-1][k] for k in keys} if rows else {},
         "final_mean_last_100": {k: sum(r[k] for r in tail) / len(tail) for k in keys} if tail else {},
