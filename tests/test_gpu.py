@@ -76,6 +76,7 @@ def trainer_fused(flags) -> bool:
     return all(group["fused"] for opt in (trainer.opt_g, trainer.opt_d) for group in opt.param_groups)
 
 
+@pytest.mark.third_party_plugins
 def test_wgan_gp_penalty_runs_eager_under_compile_and_bf16():
     pytest.importorskip("ganlab_wgan")
     trainer = Trainer(cuda_config(loss="wgan-gp", d_steps=2, compile=True, precision="bf16"))

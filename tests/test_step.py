@@ -208,6 +208,7 @@ def test_compile_trains_g_and_d_and_keeps_eager_modules_for_checkpoints(tmp_path
 
 
 @pytest.mark.slow
+@pytest.mark.third_party_plugins
 @pytest.mark.parametrize("flags", [{"precision": "bf16"}, {"compile": True}], ids=["bf16", "compile"])
 def test_wgan_gp_penalty_double_backward_works_under_bf16_and_compile(flags):
     """The penalty differentiates D's input gradient (double backward): it runs in fp32 on the eager

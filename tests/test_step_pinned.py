@@ -44,6 +44,7 @@ def poison_every_third_d_loss(trainer: Trainer) -> None:
     trainer.loss.d_loss = d_loss
 
 
+@pytest.mark.third_party_plugins  # the wgan-gp case needs the bundled ganlab-wgan package
 @pytest.mark.parametrize("name", sorted(PINNED))
 def test_cpu_weights_match_the_hash_pinned_before_the_device_friendly_step(name):
     overrides, expected, skipped = PINNED[name]
