@@ -250,12 +250,16 @@ def _signal(process: BaseProcess, sig: int) -> None:
 
 # --- inside a worker process ---------------------------------------------------------------------------------
 class Forward(Callback):
-    """Sends a run's step to the study process, at most every PROGRESS_EVERY_S seconds."""
+    """Sends a run's step to the study process, at most every PROGRESS_EVERY_S seconds, and
+    stops the run between two steps when the study asks (Ctrl-C): a KeyboardInterrupt in the
+    middle of a step would checkpoint a half-updated model, and the resumed run would differ."""
 
     def __init__(self, conn: Connection):
         self.conn, self.last = conn, 0.0
+        self.training = self.stop = False
 
     def on_start(self, trainer: Trainer) -> None:
+        self.training = True
         self.conn.send(("progress", (trainer.step, trainer.config.steps, None)))
 
     def on_step(self, trainer: Trainer, stats: dict[str, float]) -> None:
@@ -263,6 +267,20 @@ class Forward(Callback):
         if now - self.last >= PROGRESS_EVERY_S or trainer.step == trainer.config.steps:
             self.last = now
             self.conn.send(("progress", (trainer.step, trainer.config.steps, dict(stats))))
+        if self.stop:
+            raise KeyboardInterrupt  # the runner saves this step's checkpoint
+
+    def on_end(self, trainer: Trainer, timing: dict[str, Any]) -> None:
+        self.training = False
+
+    def interrupt(self, signum: int, frame: Any) -> None:
+        """SIGINT: stop at the next step boundary while training, at once otherwise (evaluation).
+        Later copies (the terminal's and the study's forwarded one) change nothing."""
+        if self.training:
+            self.stop = True
+            return
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise KeyboardInterrupt
 
 
 def worker_main(conn: Connection, threads: int, gpu: str | None) -> None:
@@ -285,22 +303,16 @@ def worker_main(conn: Connection, threads: int, gpu: str | None) -> None:
 
 
 def _perform_here(task: RunTask, conn: Connection) -> RunOutcome:
-    signal.signal(signal.SIGINT, _interrupt_once)
+    forward = Forward(conn)
+    signal.signal(signal.SIGINT, forward.interrupt)
     try:
-        return perform(task, [Forward(conn)], on_evaluate=lambda: conn.send(("evaluating", None)))
+        return perform(task, [forward], on_evaluate=lambda: conn.send(("evaluating", None)))
     except Interrupted as exc:
         return RunOutcome(task.name, "interrupted", str(exc))
     except Exception as exc:  # a bug in plugin code: this run fails, the worker and the study go on
         return RunOutcome(task.name, "failed", f"{type(exc).__name__}: {' '.join(str(exc).split())}")
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _interrupt_once(signum: int, frame: Any) -> None:
-    """The first SIGINT stops the run (the runner saves a checkpoint); a second one (the terminal's
-    and the study's forwarded copy) must not interrupt that checkpoint write."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    raise KeyboardInterrupt
 
 
 # --- choosing ------------------------------------------------------------------------------------------------

@@ -180,6 +180,9 @@ def unpack(data: bytes, folder: Path) -> None:
         if folder.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{folder.name}.old-", dir=folder.parent))
             os.replace(folder, old / folder.name)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(incoming, 0o777 & ~mask)  # mkdtemp made it private; a run folder is not
         os.replace(incoming, folder)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
