@@ -161,23 +161,52 @@ def test_a_failing_run_is_an_outcome_and_the_other_runs_complete(tmp_path):
     assert saved["status"] == "failed" and "unknown loss 'nosuch'" in saved["error"]
 
 
-@pytest.mark.slow
-def test_a_diverged_run_is_shown_with_its_reason_and_the_command_exits_1(cli, tmp_path, monkeypatch):
-    from ganlab.losses.least_squares import LeastSquares
+def nan_after(loss_class, monkeypatch, calls: int) -> None:
+    """The loss's g_loss turns NaN after `calls` calls (one per generator step)."""
+    real = loss_class.g_loss
 
-    real = LeastSquares.g_loss
-    monkeypatch.setattr(LeastSquares, "g_loss", lambda self, *a, **k: real(self, *a, **k) * float("nan"))
-    args = ["--loss", "minimax", "--loss", "lsgan", "--steps", "5", "--study", "d", "--no-eval", *TINY_POINTS]
-    result = cli("compare", *args, "--format", "json")
+    def g_loss(self, *args, **kw):
+        self.calls = getattr(self, "calls", 0) + 1
+        return real(self, *args, **kw) * (float("nan") if self.calls > calls else 1.0)
+
+    monkeypatch.setattr(loss_class, "g_loss", g_loss)
+
+
+@pytest.mark.slow
+def test_failed_and_diverged_runs_are_shown_with_their_reasons_and_the_command_exits_1(cli, tmp_path, monkeypatch):
+    from ganlab.losses.least_squares import LeastSquares
+    from ganlab.losses.nonsaturating import NonSaturating
+
+    fixed = LeastSquares.g_loss
+    nan_after(LeastSquares, monkeypatch, 0)  # NaN at step 1: the plugin contract check names the plugin
+    nan_after(NonSaturating, monkeypatch, 2)  # NaN at step 3: training diverged
+    losses = ["--loss", "minimax", "--loss", "lsgan", "--loss", "nonsaturating"]
+    result = cli("compare", *losses, "--steps", "5", "--study", "d", "--no-eval", *TINY_POINTS, "--format", "json")
     assert result.code == 1
     table = {r["name"]: r for r in json.loads(result.out)}
-    assert table["minimax-mlp-ring-s0"]["status"] == "complete"
-    assert table["lsgan-mlp-ring-s0"]["status"] == "diverged"
-    assert "training diverged at step 1" in table["lsgan-mlp-ring-s0"]["errors"]["lsgan-mlp-ring-s0"]
+    assert [table[n]["status"] for n in table] == ["complete", "failed", "diverged"]
+    failed = table["lsgan-mlp-ring-s0"]["errors"]["lsgan-mlp-ring-s0"]
+    assert (
+        failed.startswith("loss 'lsgan' (ganlab.losses.least_squares:LeastSquares") and "g_loss returned nan" in failed
+    )
+    assert "training diverged at step 3" in table["nonsaturating-mlp-ring-s0"]["errors"]["nonsaturating-mlp-ring-s0"]
+    assert table["minimax-mlp-ring-s0"]["errors"] == {}
     last = result.err.strip().splitlines()[-1]
-    assert last.startswith("Error: 1 of 2 study runs failed: lsgan-mlp-ring-s0 diverged: training diverged at step 1")
+    assert last.startswith("Error: 2 of 3 study runs failed: lsgan-mlp-ring-s0 failed: loss 'lsgan'")
+    assert (
+        "(and 1 more: nonsaturating-mlp-ring-s0)" in last
+        and [ln.startswith("Error:") for ln in result.err.splitlines()].count(True) == 1
+    )
     markdown = cli("compare", "runs/d", "--format", "markdown")
-    assert markdown.code == 0 and "diverged (lsgan-mlp-ring-s0: training diverged at step 1" in markdown.out
+    assert markdown.code == 0 and "| diverged (nonsaturating-mlp-ring-s0: training diverged at step 3" in markdown.out
+    assert RunDir(tmp_path / "runs" / "d" / "lsgan-mlp-ring-s0").summary()["status"] == "failed"
+
+    monkeypatch.setattr(
+        LeastSquares, "g_loss", fixed
+    )  # the same command retries the failed run, keeps the diverged one
+    again = cli("compare", *losses, "--steps", "5", "--study", "d", "--no-eval", *TINY_POINTS, "--format", "json")
+    assert again.code == 1 and "1 of 3 study runs failed: nonsaturating-mlp-ring-s0 diverged" in again.err
+    assert [r["status"] for r in json.loads(again.out)] == ["complete", "complete", "diverged"]
 
 
 # --- pieces and bad input (fast) --------------------------------------------------------------------------

@@ -83,9 +83,10 @@ def perform(
     except Interrupted:
         raise
     except DivergenceError as exc:
+        record_failure(task, "diverged", str(exc))
         return RunOutcome(task.name, "diverged", str(exc))
     except GanlabError as exc:
-        record_failure(task, str(exc))
+        record_failure(task, "failed", str(exc))
         return RunOutcome(task.name, "failed", str(exc))
     run = RunDir(task.path)
     status = run.summary().get("status", "complete")
@@ -128,16 +129,17 @@ def _eval_wants(keywords: dict[str, Any]) -> dict[str, Any]:
     return {"metrics": keywords.get("metrics"), "n": keywords.get("n"), "dims": keywords.get("dims")}
 
 
-def record_failure(task: RunTask, reason: str) -> None:
-    """Leaves the failed run's folder saying so (status "failed" and the reason), for the table
-    and for the next command, which tries it again. runner.start removes a run that failed before
-    its first checkpoint; the folder is recreated with its config so compare can show it."""
+def record_failure(task: RunTask, status: str, reason: str) -> None:
+    """Leaves the run's folder saying how it ended ("failed" or "diverged", and why), for the table
+    and for the next command (which retries a failed run and keeps a diverged one). runner.start
+    removes a run that stopped before its first checkpoint; the folder is recreated with its
+    config so compare can show it."""
     run = RunDir(task.path)
     try:
         if not run.is_run:
             run.path.mkdir(parents=True, exist_ok=True)
             run.write_config(RunConfig.from_dict(task.config, source="study"))
-        run.update_summary(status="failed", error=reason, config=task.config)
+        run.update_summary(status=status, error=reason, config=run.summary().get("config", task.config))
     except (OSError, GanlabError):  # nowhere to write it: the outcome still carries the reason
         pass
 
