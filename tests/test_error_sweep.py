@@ -42,6 +42,7 @@ class Case:
     message: str  # a fragment of the one Error: line
     env: tuple[tuple[str, str], ...] = ()  # extra environment variables
     site: bool = False  # with the fake plugin packages (ganlab-fake, ganlab-fake-two) installed
+    hide: tuple[str, ...] = ()  # modules that cannot be imported, as where they are not installed
 
     @property
     def command(self) -> str:
@@ -373,6 +374,32 @@ CASES = [
         "study evaluated on one sample",
         "compare --loss lsgan --steps 1 --eval-n 1",
         "--eval-n must be an integer >= 2 (a covariance needs two samples), got 1",
+    ),
+    C(
+        "compare",
+        "unknown study executor",
+        "compare --loss lsgan --executor dask",
+        "unknown --executor 'dask'; choose one of: local, ray",
+    ),
+    C("compare", "study on no workers", "compare --loss lsgan --workers 0", "--workers must be an integer >= 1, got 0"),
+    C(
+        "compare",
+        "Ray address without the Ray executor",
+        "compare --loss lsgan --ray-address auto",
+        "--ray-address is for Ray; add --executor ray or drop --ray-address",
+    ),
+    C(
+        "compare",
+        "Ray cluster that does not answer",
+        "compare --loss lsgan --steps 1 --executor ray --ray-address 127.0.0.1:1",
+        "cannot reach the Ray cluster at --ray-address 127.0.0.1:1",
+    ),
+    C(
+        "compare",
+        "Ray executor where Ray is not installed",
+        "compare --loss lsgan --steps 1 --executor ray",
+        "--executor ray needs Ray, which is not installed; pip install 'ganlab[ray]'",
+        hide=("ray",),
     ),
     # --- export ----------------------------------------------------------------------------------
     C("export", "run that does not exist", "export bad/nothing", "run 'bad/nothing' does not exist"),
@@ -762,6 +789,8 @@ def run_cli(case: Case, ws: Path, site: Path) -> Result:
     with contextlib.ExitStack() as stack:
         if case.site:
             stack.enter_context(on_sys_path(site))
+        for module in case.hide:  # `import ray` raises ImportError while sys.modules holds None
+            stack.enter_context(_hidden(module))
         os.environ.update(dict(case.env))
         os.chdir(ws)
         sys.argv = ["ganlab", *case.args]
@@ -778,6 +807,19 @@ def run_cli(case: Case, ws: Path, site: Path) -> Result:
                 os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
     lines = err.getvalue().splitlines()
     return Result(code, out.getvalue(), err.getvalue(), [line for line in lines if line.startswith("Error:")])
+
+
+@contextlib.contextmanager
+def _hidden(module: str):
+    saved = sys.modules.get(module)
+    sys.modules[module] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        if saved is None:
+            sys.modules.pop(module, None)
+        else:
+            sys.modules[module] = saved
 
 
 @contextlib.contextmanager

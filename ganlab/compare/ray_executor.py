@@ -39,6 +39,8 @@ def import_ray() -> Any:
 class RayExecutor:
     def __init__(self, execution: Execution, configs: list[dict[str, Any]]):
         self.execution = execution
+        if execution.ray_address is not None:
+            _check_reachable(execution.ray_address)  # before Ray's import (seconds) and its long retries
         self.ray = import_ray()
         self.started_here = self._connect()
         self.cuda = _trains_on_cuda(self.ray, configs)
@@ -55,7 +57,6 @@ class RayExecutor:
             cpus = self.execution.workers * (self.execution.threads or 1) if self.execution.workers > 1 else cpu_count()
             ray.init(num_cpus=cpus, **quiet)
             return True
-        _check_reachable(address)
         try:
             ray.init(address=address, **({} if address.startswith("ray://") else quiet))
         except (ConnectionError, RuntimeError, ValueError) as exc:
