@@ -100,7 +100,8 @@ def compare(
     workers: Annotated[
         int,
         _study(
-            "--workers", "Runs at once: local worker processes, or Ray tasks in flight; 1 trains them in turn here."
+            "--workers",
+            "Runs at once on this machine: worker processes (with --executor ray: CPUs of the local Ray cluster it starts); 1 trains them in turn here.",
         ),
     ] = EXECUTION.workers,
     threads: Annotated[
@@ -111,7 +112,7 @@ def compare(
         str,
         _study(
             "--executor",
-            "local (processes on this machine) or ray (tasks on a Ray cluster; pip install 'ganlab[ray]').",
+            "local (processes on this machine) or ray (tasks on a Ray cluster; pip install 'ganlab\\[ray]').",
         ),
     ] = EXECUTION.executor,
     ray_address: Annotated[

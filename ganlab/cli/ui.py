@@ -200,7 +200,7 @@ class StudyProgress(StudyHooks):
             self.running.remove(name)
         if outcome.failed:
             self.failed.append(f"{name} {outcome.status}")
-        if item.action != "reuse":  # reused runs (evaluated here or not) were counted at planning
+        if item.action != "reuse" and outcome.status != "interrupted":  # reused runs were counted at planning
             self.progress.update(self.study_task, advance=1)
         self._info()
 

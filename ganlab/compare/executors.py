@@ -76,11 +76,14 @@ class Reporter:
     def finished(self, outcome: RunOutcome) -> None: ...
 
 
-def interrupted(names: list[str], steps: dict[str, Any]) -> Interrupted:
-    """The study's Ctrl-C message (runner's own hint, `ganlab train --resume`, would skip the others)."""
-    where = ", ".join(f"{n} at step {steps.get(n)}" for n in names) or "between runs"
+def interrupted(steps: dict[str, int | None]) -> Interrupted:
+    """The study's Ctrl-C message (runner's own hint, `ganlab train --resume`, would skip the
+    other runs); `steps`: the step each interrupted run had reached, where known."""
+    where = (
+        "during " + ", ".join(f"{n} at step {s}" for n, s in steps.items()) if steps else "(running tasks cancelled)"
+    )
     return Interrupted(
-        f"study interrupted during {where} (checkpoint saved); run the same command again to "
+        f"study interrupted {where} (checkpoint saved); run the same command again to "
         "continue: finished runs are reused, interrupted ones resume"
     )
 
@@ -91,24 +94,39 @@ class Sequential:
         self.threads, self.evaluate = threads, evaluate
 
     def run(self, tasks: list[RunTask], report: Reporter) -> list[RunOutcome]:
-        if self.threads:
-            import torch
+        import torch
 
-            torch.set_num_threads(self.threads)
+        threads = torch.get_num_threads()
+        torch.set_num_threads(self.threads or threads)
         outcomes = []
-        for task in tasks:
-            report.started(task.name, "this process")
-            try:
-                outcome = perform(
-                    task, report.callbacks(task.name), self.evaluate, partial(report.evaluating, task.name)
-                )
-            except Interrupted as exc:
-                from ganlab.run.rundir import RunDir
-
-                raise interrupted([task.name], {task.name: RunDir(task.path).summary().get("step")}) from exc
-            report.finished(outcome)
-            outcomes.append(outcome)
+        try:
+            for task in tasks:
+                report.started(task.name, "this process")
+                outcome = self._one(task, report)
+                report.finished(outcome)
+                outcomes.append(outcome)
+        finally:
+            torch.set_num_threads(threads)  # this process goes on (a notebook, a test)
         return outcomes
+
+    def _one(self, task: RunTask, report: Reporter) -> RunOutcome:
+        stopper = BetweenSteps()
+        try:
+            previous = signal.signal(signal.SIGINT, stopper.interrupt)
+        except ValueError:  # run_study called from another thread: Ctrl-C stays Python's
+            previous, stopper = None, None
+        try:
+            extra = [stopper] if stopper else []
+            return perform(
+                task, report.callbacks(task.name) + extra, self.evaluate, partial(report.evaluating, task.name)
+            )
+        except Interrupted as exc:
+            from ganlab.run.rundir import RunDir
+
+            raise interrupted({task.name: RunDir(task.path).summary().get("step")}) from exc
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
 
 
 # --- local worker processes -------------------------------------------------------------------------------
@@ -215,7 +233,7 @@ class LocalWorkers:
 
     def _stop_all(self, report: Reporter, outcomes: dict[str, RunOutcome]) -> Interrupted:
         """Ctrl-C: each busy worker gets SIGINT (its run saves a checkpoint), finished runs stay."""
-        steps = {s.task.name: s.step for s in self.busy()}
+        stopped = [s.task for s in self.busy()]
         for slot in self.busy():
             _signal(slot.process, signal.SIGINT)
         deadline = time.monotonic() + STOP_WAIT_S
@@ -224,7 +242,9 @@ class LocalWorkers:
                 self._wait(deque(), report, outcomes)
             except KeyboardInterrupt:  # a second Ctrl-C: stop waiting
                 break
-        return interrupted(list(steps), steps)
+        from ganlab.run.rundir import RunDir
+
+        return interrupted({t.name: RunDir(t.path).summary().get("step") for t in stopped})
 
     def _close(self) -> None:
         for slot in self.slots:
@@ -249,24 +269,18 @@ def _signal(process: BaseProcess, sig: int) -> None:
 
 
 # --- inside a worker process ---------------------------------------------------------------------------------
-class Forward(Callback):
-    """Sends a run's step to the study process, at most every PROGRESS_EVERY_S seconds, and
-    stops the run between two steps when the study asks (Ctrl-C): a KeyboardInterrupt in the
-    middle of a step would checkpoint a half-updated model, and the resumed run would differ."""
+class BetweenSteps(Callback):
+    """Makes SIGINT stop a run between two steps: a KeyboardInterrupt in the middle of a step
+    would checkpoint a half-updated model, and the resumed run would differ from an
+    uninterrupted one. Outside training (evaluation) it stops at once."""
 
-    def __init__(self, conn: Connection):
-        self.conn, self.last = conn, 0.0
+    def __init__(self) -> None:
         self.training = self.stop = False
 
     def on_start(self, trainer: Trainer) -> None:
         self.training = True
-        self.conn.send(("progress", (trainer.step, trainer.config.steps, None)))
 
     def on_step(self, trainer: Trainer, stats: dict[str, float]) -> None:
-        now = time.monotonic()
-        if now - self.last >= PROGRESS_EVERY_S or trainer.step == trainer.config.steps:
-            self.last = now
-            self.conn.send(("progress", (trainer.step, trainer.config.steps, dict(stats))))
         if self.stop:
             raise KeyboardInterrupt  # the runner saves this step's checkpoint
 
@@ -274,13 +288,31 @@ class Forward(Callback):
         self.training = False
 
     def interrupt(self, signum: int, frame: Any) -> None:
-        """SIGINT: stop at the next step boundary while training, at once otherwise (evaluation).
-        Later copies (the terminal's and the study's forwarded one) change nothing."""
+        """The SIGINT handler. Later copies (the terminal's and the study's forwarded one) change nothing."""
         if self.training:
             self.stop = True
             return
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         raise KeyboardInterrupt
+
+
+class Forward(BetweenSteps):
+    """Also sends the run's step to the study process, at most every PROGRESS_EVERY_S seconds."""
+
+    def __init__(self, conn: Connection):
+        super().__init__()
+        self.conn, self.last = conn, 0.0
+
+    def on_start(self, trainer: Trainer) -> None:
+        super().on_start(trainer)
+        self.conn.send(("progress", (trainer.step, trainer.config.steps, None)))
+
+    def on_step(self, trainer: Trainer, stats: dict[str, float]) -> None:
+        now = time.monotonic()
+        if now - self.last >= PROGRESS_EVERY_S or trainer.step == trainer.config.steps:
+            self.last = now
+            self.conn.send(("progress", (trainer.step, trainer.config.steps, dict(stats))))
+        super().on_step(trainer, stats)
 
 
 def worker_main(conn: Connection, threads: int, gpu: str | None) -> None:
@@ -309,6 +341,8 @@ def _perform_here(task: RunTask, conn: Connection) -> RunOutcome:
         return perform(task, [forward], on_evaluate=lambda: conn.send(("evaluating", None)))
     except Interrupted as exc:
         return RunOutcome(task.name, "interrupted", str(exc))
+    except KeyboardInterrupt:  # before training started (building the models): nothing to save
+        return RunOutcome(task.name, "interrupted", "interrupted before its first step")
     except Exception as exc:  # a bug in plugin code: this run fails, the worker and the study go on
         return RunOutcome(task.name, "failed", f"{type(exc).__name__}: {' '.join(str(exc).split())}")
     finally:

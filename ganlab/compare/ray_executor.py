@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import socket
 import tempfile
 import time
@@ -20,7 +21,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ganlab.compare.executors import RETRIES, STOP_WAIT_S, Execution, Reporter, cpu_count, interrupted
+from ganlab.compare.executors import (
+    RETRIES,
+    STOP_WAIT_S,
+    BetweenSteps,
+    Execution,
+    Reporter,
+    cpu_count,
+    interrupted,
+)
 from ganlab.compare.work import RunOutcome, RunTask, pack, perform, replan, unpack
 from ganlab.errors import ConfigError, Interrupted
 
@@ -133,7 +142,7 @@ class RayExecutor:
                 _, pending = self.ray.wait(pending, num_returns=len(pending), timeout=1.0)
             except KeyboardInterrupt:
                 break
-        return interrupted([], {})
+        return interrupted({})
 
 
 def _trains_on_cuda(ray: Any, configs: list[dict[str, Any]]) -> bool:
@@ -194,7 +203,19 @@ def run_task(task: RunTask, archive: bytes | None, shared_fs: bool, threads: int
 
 
 def _perform(task: RunTask) -> RunOutcome:
+    """ray.cancel raises KeyboardInterrupt through the SIGINT handler of the task's thread: the
+    run stops between two steps and saves its checkpoint."""
+    stopper = BetweenSteps()
     try:
-        return perform(task)
-    except Interrupted as exc:  # ray.cancel: the checkpoint is saved
+        previous = signal.signal(signal.SIGINT, stopper.interrupt)
+    except ValueError:  # not the main thread: Ray's KeyboardInterrupt lands wherever it lands
+        previous = None
+    try:
+        return perform(task, [stopper])
+    except Interrupted as exc:
         return RunOutcome(task.name, "interrupted", str(exc))
+    except KeyboardInterrupt:  # before training started: nothing to save
+        return RunOutcome(task.name, "interrupted", "interrupted before its first step")
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
