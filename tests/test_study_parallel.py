@@ -290,28 +290,35 @@ def _ray_task_pids() -> list[int]:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds Ray's worker through /proc")
-def test_a_ray_worker_killed_mid_run_is_retried_and_resumes(tmp_path, sequential, ray_cluster):
+@pytest.mark.parametrize("shared_fs", [True, False], ids=["shared-fs", "scratch"])
+def test_a_ray_worker_killed_mid_run_is_retried_and_resumes(tmp_path, sequential, ray_cluster, shared_fs):
+    from ganlab.compare.ray_executor import scratch_folder
+
     s = spec(tmp_path, "rk", losses=["minimax"], seeds=1, overrides=POINTS | {"steps": 400, "checkpoint_every": 50})
+    (planned,) = study.plan(s)
     target = s.path / "minimax-mlp-ring-s0"
+    # where the task writes: in place, or in its scratch folder (the retry on this node finds it there)
+    watched = target if shared_fs else scratch_folder(RunTask(planned.config.to_dict(), "train")) / target.name
     killed = []
 
     def kill_after_first_checkpoint():
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and not killed:
             pids = _ray_task_pids()
-            if pids and RunDir(target).has_checkpoint() and RunDir(target).summary().get("status") != "complete":
+            if pids and RunDir(watched).has_checkpoint() and RunDir(watched).summary().get("status") != "complete":
                 os.kill(pids[0], signal.SIGKILL)
                 killed.append(pids[0])
             time.sleep(0.05)
 
     killer = threading.Thread(target=kill_after_first_checkpoint, daemon=True)
     killer.start()
-    result = run_study(s, None, Execution(executor="ray", shared_fs=True))
+    result = run_study(s, None, Execution(executor="ray", shared_fs=shared_fs))
     killer.join(timeout=5)
     assert killed and result.failures == []
     run = RunDir(target)
     assert run.summary()["status"] == "complete"
     assert [r["step"] for r in run.metrics()] == list(range(1, 401))  # resumed, each step logged once
+    assert not watched.exists() or shared_fs  # the scratch copy is gone once the driver has the run
     reference = run_study(spec(tmp_path, "rk-ref", losses=["minimax"], seeds=1, overrides=s.overrides))
     a, b = weights(target), weights(reference.path / "minimax-mlp-ring-s0")
     assert all(torch.equal(a[k], b[k]) for k in a)
