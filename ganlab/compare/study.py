@@ -190,7 +190,8 @@ def run_study(spec: StudySpec, hooks: StudyHooks | None = None, execution: Execu
     planned = plan(spec)
     tasks = [task_of(item, spec) for item in planned]
     todo = [t for t in tasks if t.action != "reuse" or (t.evaluate is not None and _wants_eval(t))]
-    executor = make_executor(execution, todo, evaluator() if spec.evaluate else None)
+    # nothing to train or evaluate: no worker is started and no Ray cluster joined
+    executor = make_executor(execution if todo else Execution(), todo, evaluator() if spec.evaluate else None)
     hooks.on_plan(planned)
     outcomes = {o.name: o for o in executor.run(todo, _HookReporter(hooks, planned))}
     for task in tasks:
