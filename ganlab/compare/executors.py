@@ -198,6 +198,9 @@ class LocalWorkers:
             open_ = self._drain(slot, report, outcomes) if slot.conn in ready else True
             if slot.task is not None and (not open_ or slot.process.sentinel in ready):
                 slot.process.join(timeout=5)  # the pipe closed: the process is dying or dead
+                if slot.process.is_alive():  # never two processes writing one run folder
+                    slot.process.kill()
+                    slot.process.join()
                 self._lost(slot, pending, report, outcomes)
 
     def _drain(self, slot: Slot, report: Reporter, outcomes: dict[str, RunOutcome]) -> bool:
