@@ -42,6 +42,7 @@ class Case:
     env: tuple[tuple[str, str], ...] = ()  # extra environment variables
     site: bool = False  # with the fake plugin packages (ganlab-fake, ganlab-fake-two) installed
     held: str = ""  # a run whose lock another process holds meanwhile (tests/lock_holder.py)
+    hide: tuple[str, ...] = ()  # modules that cannot be imported, as where they are not installed
 
     @property
     def command(self) -> str:
@@ -384,6 +385,32 @@ CASES = [
         "study evaluated on one sample",
         "compare --loss lsgan --steps 1 --eval-n 1",
         "--eval-n must be an integer >= 2 (a covariance needs two samples), got 1",
+    ),
+    C(
+        "compare",
+        "unknown study executor",
+        "compare --loss lsgan --executor dask",
+        "unknown --executor 'dask'; choose one of: local, ray",
+    ),
+    C("compare", "study on no workers", "compare --loss lsgan --workers 0", "--workers must be an integer >= 1, got 0"),
+    C(
+        "compare",
+        "Ray address without the Ray executor",
+        "compare --loss lsgan --ray-address auto",
+        "--ray-address is for Ray; add --executor ray or drop --ray-address",
+    ),
+    C(
+        "compare",
+        "Ray cluster that does not answer",
+        "compare --loss lsgan --steps 1 --executor ray --ray-address 127.0.0.1:1",
+        "cannot reach the Ray cluster at --ray-address 127.0.0.1:1",
+    ),
+    C(
+        "compare",
+        "Ray executor where Ray is not installed",
+        "compare --loss lsgan --steps 1 --executor ray",
+        "--executor ray needs Ray, which is not installed; pip install 'ganlab[ray]'",
+        hide=("ray",),
     ),
     # --- export ----------------------------------------------------------------------------------
     C("export", "run that does not exist", "export bad/nothing", "run 'bad/nothing' does not exist"),
@@ -759,10 +786,25 @@ def run_cli(case: Case, ws: Path, site: Path) -> Result:
             stack.enter_context(plugins_on_path(site))
         if case.held:
             stack.enter_context(holding(ws / case.held, HOLDER))
+        for module in case.hide:  # `import ray` raises ImportError while sys.modules holds None
+            stack.enter_context(_hidden(module))
         stack.enter_context(environ(dict(case.env)))
         result = invoke(*case.args, cwd=ws)
     lines = result.err.splitlines()
     return Result(result.code, result.out, result.err, [line for line in lines if line.startswith("Error:")])
+
+
+@contextlib.contextmanager
+def _hidden(module: str):
+    saved = sys.modules.get(module)
+    sys.modules[module] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        if saved is None:
+            sys.modules.pop(module, None)
+        else:
+            sys.modules[module] = saved
 
 
 # --- the tests --------------------------------------------------------------------------------------

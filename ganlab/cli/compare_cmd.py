@@ -13,9 +13,11 @@ from ganlab.cli import options as o
 from ganlab.cli.app import app, notice
 from ganlab.cli.console import console
 from ganlab.cli.options import EVAL, STUDY_PANEL, WEIGHTS_HELP, metrics_option, run_overrides
+from ganlab.comparison.executors import Execution
 from ganlab.comparison.study import StudySpec
 
 SPEC = StudySpec()
+EXECUTION = Execution()
 STUDY_HELP = "Study mode (trains what is missing under RUNS_DIR/STUDY, then compares)"
 
 
@@ -102,6 +104,31 @@ def compare(
     ] = None,
     fid_weights: Annotated[Optional[Path], _study("--fid-weights", WEIGHTS_HELP)] = None,
     no_eval: Annotated[bool, _study("--no-eval", "Train the study without evaluating it.")] = False,
+    workers: Annotated[
+        int,
+        _study(
+            "--workers",
+            "Runs at once on this machine: worker processes (with --executor ray: CPUs of the local Ray cluster it starts); 1 trains them in turn here.",
+        ),
+    ] = EXECUTION.workers,
+    executor: Annotated[
+        str,
+        _study(
+            "--executor",
+            "local (processes on this machine) or ray (tasks on a Ray cluster; pip install 'ganlab\\[ray]').",
+        ),
+    ] = EXECUTION.executor,
+    ray_address: Annotated[
+        Optional[str],
+        _study("--ray-address", "auto, HOST:PORT or ray://HOST:PORT of a Ray cluster. (default: start a local one)"),
+    ] = None,
+    shared_fs: Annotated[
+        bool,
+        _study(
+            "--shared-fs",
+            "Ray workers see --runs-dir at the same path: write runs in place instead of shipping them back.",
+        ),
+    ] = False,
 ) -> None:
     """Compare runs in one table: loss, arch, data, speed, metrics (mean ± std over seeds), D outputs.
 
@@ -130,8 +157,11 @@ def compare(
     )
     given = {k: v for k, v in study_values.items() if v is not None}
     flags = [FLAG_OF.get(k, "--" + k.replace("_", "-")) for k in [*given, *overrides]]
+    execution = Execution(executor, workers, threads, ray_address, shared_fs)
+    execution.check()  # a bad --workers is an error even without study flags
+    failed = None
     if is_study(runs, flags):
-        runs = _run_study(StudySpec(**given, overrides=overrides))
+        runs, failed = _run_study(StudySpec(**given, overrides=overrides), execution)
     comparison = comparing.compare(runs or [], group=not no_group, sort=sort)
     if fmt == "table":
         _print_table(console, comparison)
@@ -141,6 +171,10 @@ def compare(
     for warning in comparison.warnings:
         notice(warning)
     _pictures(comparison, plot, grid, fmt)
+    if failed:
+        from ganlab.errors import RunError
+
+        raise RunError(failed)  # after the table: the failed runs are in it, with their reasons
 
 
 # StudySpec fields -> the flag that sets them, for messages
@@ -172,15 +206,17 @@ def _check_outputs(fmt: str, plot: Path | None, grid: Path | None) -> None:
                 check_path(path, flag)
 
 
-def _run_study(spec: StudySpec) -> list[str]:
+def _run_study(spec: StudySpec, execution: Execution) -> tuple[list[str], str | None]:
+    """The study's run folders, and the one-line summary of its failed runs (None: none failed)."""
     from ganlab.cli import ui
-    from ganlab.comparison.study import run_study
+    from ganlab.comparison.study import failure_summary, run_study
 
     with ui.make_progress() as progress:
-        result = run_study(spec, ui.StudyProgress(progress))
+        result = run_study(spec, ui.StudyProgress(progress), execution)
     for warning in result.warnings:
         notice(warning)
-    return [str(item.path) for item in result.runs]
+    failed = failure_summary(result.failures, len(result.runs)) if result.failures else None
+    return [str(item.path) for item in result.runs], failed
 
 
 # Text columns that move into the title when every row has the same value (a study of losses on one

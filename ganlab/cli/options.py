@@ -49,7 +49,7 @@ RUN_HELP = {
     "channels_last": "NHWC memory format for G, D and image batches.",
     "compile": "torch.compile G and D (checkpoints and export keep the eager modules).",
     "deterministic": "CUDA: deterministic kernels, no cudnn.benchmark (the CPU is deterministic anyway).",
-    "threads": "torch CPU threads.",
+    "threads": "torch CPU threads (per run; in a study with --workers, the cores are divided among them unless this is given).",
 }
 # Fields whose RunConfig default is None: what None means.
 NONE_MEANS = {

@@ -22,6 +22,7 @@ from rich.text import Text
 
 from ganlab.cli.console import err_console
 from ganlab.comparison.study import PlannedRun, StudyHooks
+from ganlab.comparison.work import RunOutcome
 from ganlab.run.callback import Callback
 
 if TYPE_CHECKING:
@@ -174,49 +175,74 @@ def metrics_table(results: dict[str, dict[str, Any]], title: str = "metrics") ->
 
 # --- study progress ----------------------------------------------------------------------------------
 class RunBar(Callback):
-    """The bar of the run in training, on the study's progress display (live losses, D outputs)."""
+    """The bar of a run trained in this process, on the study's display (live losses, D outputs)."""
 
-    def __init__(self, progress: Progress, description: str):
-        self.progress, self.description = progress, description
-        self.task: TaskID | None = None
+    def __init__(self, study: StudyProgress, name: str):
+        self.study, self.name = study, name
 
     def on_start(self, trainer: Trainer) -> None:
-        self.task = self.progress.add_task(
-            self.description, total=trainer.config.steps, completed=trainer.step, info=""
-        )
+        self.study.bar(self.name, trainer.config.steps, trainer.step, "")
 
     def on_log(self, trainer: Trainer, stats: dict[str, float]) -> None:
-        assert self.task is not None, "on_start adds the task"
-        self.progress.update(self.task, completed=trainer.step, info=step_info(stats))
+        self.study.bar(self.name, trainer.config.steps, trainer.step, step_info(stats))
 
 
 class StudyProgress(StudyHooks):
-    """One overall bar (runs done / total) and one bar for the run in training."""
+    """One overall bar (runs done / total; running and failed runs by name) and one bar per run
+    in training, fed by callbacks in this process or by progress reports from workers."""
 
     def __init__(self, progress: Progress):
         self.progress = progress
         self.study_task: TaskID | None = None
-        self.bar: RunBar | None = None
+        self.bars: dict[str, TaskID] = {}  # run name -> its bar's task id
+        self.running: list[str] = []
+        self.failed: list[str] = []
+        self.reused = 0
 
     def on_plan(self, planned: list[PlannedRun]) -> None:
-        reused = sum(p.action == "reuse" for p in planned)
-        self.study_task = self.progress.add_task(
-            "study", total=len(planned), completed=reused, info=f"{reused} reused, {len(planned) - reused} to train"
-        )
+        self.reused = sum(p.action == "reuse" for p in planned)
+        self.study_task = self.progress.add_task("study", total=len(planned), completed=self.reused, info="")
+        self._info()
 
     def train_callbacks(self, item: PlannedRun) -> list[Callback]:
-        if item.action == "reuse":
-            return []
-        self.bar = RunBar(self.progress, item.name)
-        return [self.bar]
+        return [] if item.action == "reuse" else [RunBar(self, item.name)]
+
+    def on_run_start(self, item: PlannedRun, where: str) -> None:
+        self.running.append(item.name)
+        self._info()
+
+    def on_run_progress(self, item: PlannedRun, step: int, total: int, stats: dict[str, float] | None) -> None:
+        self.bar(item.name, total, step, step_info(stats) if stats else "")
+
+    def bar(self, name: str, total: int, step: int, info: str) -> None:
+        if name not in self.bars:
+            self.bars[name] = self.progress.add_task(name, total=total, completed=step, info=info)
+        else:
+            self.progress.update(self.bars[name], completed=step, info=info)
 
     def on_evaluate(self, item: PlannedRun) -> None:
-        assert self.study_task is not None, "on_plan adds the task"
-        self.progress.update(self.study_task, info=f"evaluating {item.name}")
+        name = item.name
+        if name in self.bars:
+            self.progress.update(self.bars[name], info="evaluating")
 
-    def on_run_done(self, item: PlannedRun) -> None:
-        if self.bar is not None and self.bar.task is not None:
-            self.progress.remove_task(self.bar.task)
-        self.bar = None
-        if item.action != "reuse" and self.study_task is not None:
-            self.progress.update(self.study_task, advance=1, info=f"done: {item.name}")
+    def on_run_done(self, item: PlannedRun, outcome: RunOutcome) -> None:
+        name = item.name
+        if name in self.bars:
+            self.progress.remove_task(self.bars.pop(name))
+        if name in self.running:
+            self.running.remove(name)
+        if outcome.failed:
+            self.failed.append(f"{name} {outcome.status}")
+        if item.action != "reuse" and outcome.status != "interrupted" and self.study_task is not None:
+            self.progress.update(self.study_task, advance=1)  # reused runs were counted at planning
+        self._info()
+
+    def _info(self) -> None:
+        parts = [f"{self.reused} reused"] if self.reused else []
+        if self.running:
+            shown = ", ".join(self.running[:3]) + (" ..." if len(self.running) > 3 else "")
+            parts.append(f"{len(self.running)} running: {shown}")
+        if self.failed:
+            parts.append(f"[red]{len(self.failed)} failed: {', '.join(self.failed[:3])}[/red]")
+        if self.study_task is not None:
+            self.progress.update(self.study_task, info="; ".join(parts))

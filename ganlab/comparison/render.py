@@ -94,8 +94,18 @@ def columns(c: Comparison, notes: dict[tuple, int]) -> list[tuple[str, Callable[
         ("D(G(z))", plain(lambda r: fmt_stat(r["d_fake"], r["n_seeds"], digits=3))),
     ]
     if any(r["status"] != "complete" for r in c.rows):
-        cols.append(("status", plain(lambda r: str(r["status"]))))
+        cols.append(("status", plain(status_cell)))
     return cols
+
+
+def status_cell(row: dict) -> str:
+    """The status, with the first failed run's reason: "diverged (s1: training diverged at step 4 ...)"."""
+    errors = row.get("errors") or {}
+    if not errors:
+        return str(row["status"])
+    name, reason = next(iter(errors.items()))
+    more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{row['status']} ({name}: {reason}){more}"
 
 
 def _metric_cell(name: str, kind: str) -> Callable[[dict], Cell]:
@@ -137,6 +147,7 @@ def to_json(c: Comparison) -> str:
 
 def flat_row(row: dict[str, Any], c: Comparison) -> dict[str, Any]:
     out = {k: row[k] for k in ("name", "loss", "arch", "data", "image_size", "status", "n_seeds")}
+    out["errors"] = "; ".join(f"{n}: {e}" for n, e in (row.get("errors") or {}).items())
     out["seeds"] = ";".join(str(s) for s in row["seeds"])
     out["runs"] = ";".join(row["runs"])
     for key in STATS:

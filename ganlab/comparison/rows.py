@@ -177,6 +177,8 @@ def build_row(records: list[RunRecord], metrics: list[str]) -> dict[str, Any]:
         "data": first.get("data"),
         "image_size": first.get("image_size"),
         "status": _only(statuses) if len(statuses) == 1 else ", ".join(sorted(statuses)),
+        # why a run diverged or failed (one line each, from its summary), by run name
+        "errors": {r.name: r.summary["error"] for r in records if r.summary.get("error")},
         "steps": stat(r.step() for r in records),
         "wall_time_s": stat(r.summary.get("wall_time_s") for r in records),
         "steps_per_s": stat(r.summary.get("steps_per_s") for r in records),

@@ -5,22 +5,16 @@ from __future__ import annotations
 
 import itertools
 import re
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from ganlab import plugins
+from ganlab.comparison.executors import Execution, Reporter, make_executor
+from ganlab.comparison.work import FAILED, RunOutcome, RunTask, needs_eval
 from ganlab.config import RunConfig
-from ganlab.errors import (
-    ConfigError,
-    DivergenceError,
-    GanlabError,
-    Interrupted,
-    RunError,
-)
+from ganlab.errors import ConfigError, RunError
 from ganlab.metrics.registry import parse_metric_names
-from ganlab.run.lock import RunLock
 from ganlab.run.rundir import RunDir
 
 if TYPE_CHECKING:  # the trainer imports torch; planning a study does not need it
@@ -31,7 +25,7 @@ if TYPE_CHECKING:  # the trainer imports torch; planning a study does not need i
 # fields that never change a run's weights (log_every, threads: issue 12), so a run made with
 # other values is still the run the study asks for
 NOT_COMPARED = ("name", "runs_dir", "log_every", "threads")
-FINISHED = ("complete", "diverged")  # retraining a diverged run would diverge again (same seed)
+FINISHED = ("complete", "diverged")  # retraining a diverged run would diverge again (same seed); "failed" is retried
 
 
 @dataclass
@@ -73,17 +67,23 @@ class StudyResult:
     path: Path
     runs: list[PlannedRun]
     warnings: list[str]
+    failures: list[RunOutcome] = field(default_factory=list)  # diverged or failed runs, reused ones included
 
 
 class StudyHooks:
-    """What a front end may show while a study runs; the defaults show nothing."""
+    """What a front end may show while a study runs, whatever the executor; the defaults show nothing."""
 
     def on_plan(self, planned: list[PlannedRun]) -> None: ...
     def train_callbacks(self, item: PlannedRun) -> list[Callback]:
+        """Callbacks for a run trained in this process (sequential studies only)."""
         return []
 
+    def on_run_start(self, item: PlannedRun, where: str) -> None: ...
+    def on_run_progress(self, item: PlannedRun, step: int, total: int, stats: dict[str, float] | None) -> None:
+        """A run in another process reached `step` (reported a few times a second)."""
+
     def on_evaluate(self, item: PlannedRun) -> None: ...
-    def on_run_done(self, item: PlannedRun) -> None: ...
+    def on_run_done(self, item: PlannedRun, outcome: RunOutcome) -> None: ...
 
 
 def is_study(runs: list[str] | None, study_flags: list[str]) -> bool:
@@ -180,73 +180,88 @@ def check_plugins(configs: list[RunConfig]) -> None:
 
 # --- running ----------------------------------------------------------------------------------------
 def evaluator() -> Callable[..., dict]:
-    """The evaluation each finished run gets: `ganlab eval`'s. A seam that tests replace."""
+    """The evaluation each finished run gets: `ganlab eval`'s. A seam that tests replace (for
+    runs evaluated in this process; worker processes and Ray tasks use evaluate_run itself)."""
     from ganlab.metrics.evaluate import evaluate_run
 
     return evaluate_run
 
 
-def run_study(spec: StudySpec, hooks: StudyHooks | None = None) -> StudyResult:
-    """Trains the runs that are missing, resumes the interrupted ones, evaluates what lacks metrics."""
+def run_study(spec: StudySpec, hooks: StudyHooks | None = None, execution: Execution | None = None) -> StudyResult:
+    """Trains the runs that are missing, resumes the interrupted ones, evaluates what lacks
+    metrics, on the executor `execution` names (default: one after another in this process).
+    A run that fails does not stop the others: it is in StudyResult.failures."""
     hooks = hooks or StudyHooks()
+    execution = execution or Execution()
+    execution.check()
     planned = plan(spec)
-    warnings: list[str] = []
-    evaluate = evaluator() if spec.evaluate else None
-    failures: dict[str, list[str]] = {}  # one warning per distinct evaluation error, naming its runs
+    tasks = [task_of(item, spec) for item in planned]
+    todo = [t for t in tasks if t.action != "reuse" or (t.evaluate is not None and _wants_eval(t))]
+    # nothing to train or evaluate: no worker is started and no Ray cluster joined
+    executor = make_executor(execution if todo else Execution(), todo, evaluator() if spec.evaluate else None)
     hooks.on_plan(planned)
-    for item in planned:
-        problem = execute(item, hooks.train_callbacks(item))
-        if problem:
-            warnings.append(problem)
-        elif evaluate is not None and needs_eval(RunDir(item.path), spec):
-            hooks.on_evaluate(item)
-            try:
-                evaluate(item.path, metrics=spec.metrics, n=spec.eval_n, **spec.eval_options)
-            except Interrupted:
-                raise
-            except GanlabError as exc:
-                failures.setdefault(str(exc), []).append(item.name)
-        hooks.on_run_done(item)
-    warnings += [f"could not evaluate {', '.join(names)}: {message}" for message, names in failures.items()]
-    return StudyResult(spec.path, planned, warnings)
+    outcomes = {o.name: o for o in executor.run(todo, _HookReporter(hooks, planned))}
+    for task in tasks:
+        outcomes.setdefault(task.name, _reused(task))
+    ordered = [outcomes[t.name] for t in tasks]
+    return StudyResult(spec.path, planned, _warnings(ordered), [o for o in ordered if o.failed])
 
 
-def execute(item: PlannedRun, callbacks: list[Callback]) -> str | None:
-    """Brings one run to its planned steps; returns a warning when it diverged."""
-    from ganlab.run import runner
-
-    try:
-        if item.action == "resume":
-            runner.resume(item.path, {"steps": item.config.steps}, callbacks)
-        elif item.action in ("train", "restart"):
-            if item.action == "restart":
-                with RunLock(item.path):  # it may not be dead but starting, in another process
-                    shutil.rmtree(item.path)
-            runner.start(item.config, callbacks)
-    except Interrupted as exc:  # runner's own hint (`ganlab train --resume`) would skip the other runs
-        step = RunDir(item.path).summary().get("step")
-        raise Interrupted(
-            f"study interrupted during {item.name} at step {step} (checkpoint saved); "
-            "run the same command again to continue: finished runs are reused, this one "
-            "resumes"
-        ) from exc
-    except DivergenceError as exc:
-        return f"{item.name} diverged ({exc}); it is shown with status 'diverged'"
-    return None
+def task_of(item: PlannedRun, spec: StudySpec) -> RunTask:
+    wants = None
+    if spec.evaluate:
+        wants = {"metrics": spec.metrics, "n": spec.eval_n, **spec.eval_options}
+    return RunTask(item.config.to_dict(), item.action, wants)
 
 
-def needs_eval(run: RunDir, spec: StudySpec) -> bool:
-    """True unless the run already holds every wanted metric at the asked n (and feature dims)."""
-    summary = run.summary()
-    if summary.get("status") != "complete":
-        return False  # a diverged generator has nothing worth measuring
-    have = summary.get("metrics") or {}
-    if not have:
-        return True
-    wanted = spec.metrics or list(have)
-    if any(m not in have for m in wanted):
-        return True
-    if spec.eval_n is not None and any(have[m].get("n") != spec.eval_n for m in wanted):
-        return True
-    dims = spec.eval_options.get("dims")
-    return dims is not None and any(have[m].get("dims") not in (None, dims) for m in wanted)
+def _wants_eval(task: RunTask) -> bool:
+    keywords = task.evaluate or {}
+    return needs_eval(RunDir(task.path), keywords.get("metrics"), keywords.get("n"), keywords.get("dims"))
+
+
+def _reused(task: RunTask) -> RunOutcome:
+    summary = RunDir(task.path).summary()
+    status = summary.get("status", "complete")
+    return RunOutcome(task.name, status, summary.get("error") if status in FAILED else None)
+
+
+def _warnings(outcomes: list[RunOutcome]) -> list[str]:
+    """One warning per distinct evaluation error, naming its runs."""
+    by_error: dict[str, list[str]] = {}
+    for o in outcomes:
+        if o.eval_error:
+            by_error.setdefault(o.eval_error, []).append(o.name)
+    return [f"could not evaluate {', '.join(names)}: {message}" for message, names in by_error.items()]
+
+
+def failure_summary(failures: list[RunOutcome], total: int) -> str:
+    """One line for the end of a study with failed runs (the CLI exits 1 with it)."""
+    first = failures[0]
+    more = f" (and {len(failures) - 1} more: {', '.join(o.name for o in failures[1:4])})" if len(failures) > 1 else ""
+    return (
+        f"{len(failures)} of {total} study runs failed: {first.name} {first.status}: {first.reason}{more}; "
+        "the table shows every run; fix the cause and run the same command again (failed runs are retried, "
+        "diverged ones are kept)"
+    )
+
+
+class _HookReporter(Reporter):
+    """Executor reports -> the study's hooks, by planned run."""
+
+    def __init__(self, hooks: StudyHooks, planned: list[PlannedRun]):
+        self.hooks, self.items = hooks, {p.config.name: p for p in planned}
+
+    def callbacks(self, name: str) -> list[Callback]:
+        return self.hooks.train_callbacks(self.items[name])
+
+    def started(self, name: str, where: str) -> None:
+        self.hooks.on_run_start(self.items[name], where)
+
+    def progress(self, name: str, step: int, total: int, stats: dict[str, float] | None) -> None:
+        self.hooks.on_run_progress(self.items[name], step, total, stats)
+
+    def evaluating(self, name: str) -> None:
+        self.hooks.on_evaluate(self.items[name])
+
+    def finished(self, outcome: RunOutcome) -> None:
+        self.hooks.on_run_done(self.items[outcome.name], outcome)
