@@ -314,12 +314,12 @@ class Forward(BetweenSteps):
         super().on_start(trainer)
         self.conn.send(("progress", (trainer.step, trainer.config.steps, None)))
 
-    def on_step(self, trainer: Trainer, stats: dict[str, float]) -> None:
+    def on_log(self, trainer: Trainer, stats: dict[str, float]) -> None:
+        """On logging steps, where the numbers are host floats (on_step's are device tensors)."""
         now = time.monotonic()
         if now - self.last >= PROGRESS_EVERY_S or trainer.step == trainer.config.steps:
             self.last = now
             self.conn.send(("progress", (trainer.step, trainer.config.steps, dict(stats))))
-        super().on_step(trainer, stats)
 
 
 def worker_main(conn: Connection, threads: int, gpu: str | None) -> None:
