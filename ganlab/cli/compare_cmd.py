@@ -193,16 +193,9 @@ def rich_table(c) -> Table:
 
 
 def _print_table(console, table) -> None:
-    """Off a terminal (a pipe, a file, a README) the table keeps its natural width instead of
-    being squeezed into 80 columns; on a terminal rich fits it to the window."""
-    if console.is_terminal:
-        console.print(table)
-        return
-    from rich.console import Console
-    from rich.measure import Measurement
+    from ganlab.cli import ui
 
-    natural = Measurement.get(console, console.options.update_width(1000), table).maximum
-    Console(width=max(console.width, natural), highlight=False).print(table)
+    ui.print_table(console, table)
 
 
 def _pictures(comparison, plot: Path | None, grid: Path | None, fmt: str) -> None:

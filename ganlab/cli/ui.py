@@ -85,6 +85,19 @@ class TrainProgress(Callback):
         self.progress.stop()
 
 
+def print_table(console: Any, table: Table) -> None:
+    """Off a terminal (a pipe, a file, a README) a table keeps its natural width instead of
+    being squeezed into 80 columns; on a terminal rich fits it to the window."""
+    if console.is_terminal:
+        console.print(table)
+        return
+    from rich.console import Console
+    from rich.measure import Measurement
+
+    natural = Measurement.get(console, console.options.update_width(1000), table).maximum
+    Console(width=max(console.width, natural), highlight=False, file=console.file).print(table)
+
+
 def plugins_table(rows: list[Any]) -> Table:
     table = Table(title="ganlab plugins")
     for column in ("kind", "name", "distribution", "target", "status"):

@@ -15,8 +15,10 @@ from ganlab.errors import (
     DivergenceError,
     GanlabError,
     Interrupted,
+    PluginError,
     RunError,
 )
+from ganlab.plugins import guard
 from ganlab.run import checkpoint
 from ganlab.run.rundir import RunDir, new_run, open_run
 from ganlab.run.trainer import Callback, Trainer, train, versions
@@ -28,6 +30,7 @@ class Recorder(Callback):
     def __init__(self, run: RunDir):
         self.run = run
         self.log = None
+        self.real_points = None  # drawn once: the scatter plots' reference, the same at every step
 
     def on_start(self, trainer: Trainer) -> None:
         self.log = open(self.run.metrics_file, "a", encoding="utf-8")
@@ -43,8 +46,10 @@ class Recorder(Callback):
     def write_samples(self, trainer: Trainer) -> Path:
         path = self.run.samples_dir / f"step_{trainer.step:06d}.png"
         title = f"{trainer.config.loss} / {trainer.config.arch}, step {trainer.step}"
+        if trainer.data.kind == "points" and self.real_points is None:
+            self.real_points = reference_points(trainer)
         try:
-            viz.save_samples(trainer.samples(), trainer.data.kind, path, trainer.data.meta, title)
+            viz.save_samples(trainer.samples(), trainer.data.kind, path, trainer.data.meta, title, self.real_points)
         except OSError as exc:  # the run folder was removed or the disk filled up mid-run
             raise RunError(
                 f"cannot write samples {str(path)!r} at step {trainer.step} ({exc.strerror or exc}); "
@@ -66,6 +71,15 @@ class Recorder(Callback):
     def close(self) -> None:
         if self.log is not None:
             self.log.close()
+
+
+def reference_points(trainer: Trainer):
+    """Real points for the scatter plots, as many as the generated ones, from their own seeded
+    generator: drawing them never moves the training draws."""
+    import torch
+
+    gen = torch.Generator().manual_seed(trainer.config.seed + 2)  # + 1 is the fixed noise's
+    return trainer.data.sample(len(trainer.fixed_z), gen).cpu()
 
 
 def start(config: RunConfig, callbacks: Iterable[Callback] = ()) -> tuple[RunDir, dict[str, Any]]:
@@ -128,7 +142,8 @@ def _train_into(
     summary = previous | {"status": "running"}
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     try:
-        timing = train(trainer, until, [recorder, *callbacks])
+        with guard.translating(trainer.owners()):  # an exception from plugin code: one line naming it
+            timing = train(trainer, until, [recorder, *callbacks])
         if trainer.step % trainer.config.checkpoint_every:
             recorder.write_checkpoint(trainer)
     except KeyboardInterrupt as exc:
@@ -139,6 +154,9 @@ def _train_into(
         ) from exc
     except DivergenceError as exc:
         run.write_summary(_with_metrics(run, summary) | {"status": "diverged", "step": trainer.step, "error": str(exc)})
+        raise
+    except PluginError as exc:  # a plugin broke mid-run: the folder says so (start removes it if nothing was saved)
+        run.write_summary(_with_metrics(run, summary) | {"status": "failed", "step": trainer.step, "error": str(exc)})
         raise
     finally:
         recorder.close()

@@ -12,7 +12,7 @@ from torch import Tensor
 from ganlab import __version__, plugins
 from ganlab.config import RunConfig
 from ganlab.errors import DivergenceError
-from ganlab.plugins import contract
+from ganlab.plugins import contract, guard
 from ganlab.run.callback import Callback
 from ganlab.run.device import pick_device
 from ganlab.run.latent import latent_batch
@@ -32,11 +32,16 @@ class Trainer:
         self.arch, arch_spec = plugins.create("arch", config.arch, config.arch_options, dist["arch"])
         dataset, data_spec = plugins.create("dataset", config.data, config.data_options, dist["dataset"])
         self.specs = {"loss": loss_spec, "arch": arch_spec, "dataset": data_spec}
-        self.data = dataset.load(config.image_size, config.data_root)
-        self.arch.check(self.data.shape)  # before any run folder exists
+        arch_owner = guard.Owner.of_spec(arch_spec)
+        self.data = contract.load_data(
+            dataset, guard.Owner.of_spec(data_spec), config.data, config.image_size, config.data_root
+        )
+        with guard.calling(arch_owner, "supports"):
+            self.arch.check(self.data.shape)  # before any run folder exists
 
         torch.manual_seed(config.seed)  # weight init draws from the global generator
-        G, D = self.arch.build(self.data.shape, config.latent_dim)
+        with guard.calling(arch_owner, "build"):
+            G, D = self.arch.build(self.data.shape, config.latent_dim)
         self.G, self.D = G.to(self.device), D.to(self.device)
         self.opt_g = self._optimizer(self.G, config.lr_g)
         self.opt_d = self._optimizer(self.D, config.lr_d)
@@ -57,6 +62,10 @@ class Trainer:
 
     def who(self, kind: str) -> str:
         return self.specs[kind].describe()
+
+    def owners(self) -> list[guard.Owner]:
+        """The plugins this trainer runs, for naming one whose code raises (guard.translating)."""
+        return [guard.Owner.of_spec(spec) for spec in self.specs.values()]
 
     def noise(self, n: int) -> Tensor:
         return torch.randn(n, self.config.latent_dim, generator=self.gen).to(self.device)
