@@ -271,7 +271,7 @@ def check_dataset(
         )
     with guard.translating([owner, guard.owner_of(source, who)]):
         batch = source.sample(n, torch.Generator().manual_seed(seed))
-        _check_batch(who, source, batch, n)
+        contract.check_sample(who, source, batch, n)
         again = source.sample(n, torch.Generator().manual_seed(seed))
     if not torch.equal(batch, again):
         raise PluginError(
@@ -279,16 +279,3 @@ def check_dataset(
             "draw every random number from the generator argument"
         )
     return source
-
-
-def _check_batch(who: str, source: Any, batch: Any, n: int) -> None:
-    expected = (n,) + tuple(source.shape)
-    if not isinstance(batch, Tensor) or tuple(batch.shape) != expected or not batch.is_floating_point():
-        got = f"{batch.dtype} {tuple(batch.shape)}" if isinstance(batch, Tensor) else type(batch).__name__
-        raise PluginError(f"{who}: sample({n}) returned {got}, expected float of shape {expected}")
-    if not torch.isfinite(batch).all():
-        raise PluginError(f"{who}: sample({n}) returned NaN or Inf")
-    if source.kind == "image" and (
-        batch.min() < -1 - contract.RANGE_TOLERANCE or batch.max() > 1 + contract.RANGE_TOLERANCE
-    ):
-        raise PluginError(f"{who}: sample({n}) spans [{batch.min():.4g}, {batch.max():.4g}], expected [-1, 1]")

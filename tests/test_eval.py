@@ -225,7 +225,10 @@ def test_train_eval_every_flag(tmp_path, offline, cli):
     "args, message",
     [
         (["--metrics", "fud"], "unknown metric 'fud' (did you mean 'fid'?); choose from fid, kid"),
-        (["--metrics", "mode_kl"], "metric 'mode_kl' needs points, but dataset 'digits' is images; use --metrics classifier_fd"),
+        (
+            ["--metrics", "mode_kl"],
+            "metric 'mode_kl' needs points, but dataset 'digits' is images; use --metrics classifier_fd",
+        ),
         (["--metrics", "kid", "--n", "50"], "KID needs at least 1000 samples per set (its subset size), got 50"),
         (["--metrics", "classifier_fd", "--n", "1"], "--n must be at least 2"),
     ],

@@ -178,11 +178,11 @@ def _run_study(spec: StudySpec) -> list[str]:
 
 def rich_table(c) -> Table:
     """The comparison as a rich table; columns and cells as in the markdown rendering."""
-    from ganlab.compare.render import BEST_STYLE, TEXT_COLUMNS, columns, legend, setting_notes
+    from ganlab.compare.render import BEST_STYLE, TEXT_COLUMNS, columns, has_critic, legend, setting_notes
 
     n_runs = sum(len(g) for g in c.groups)
     notes = setting_notes(c)
-    table = Table(title=f"ganlab compare: {n_runs} runs in {len(c.rows)} rows", caption=legend(notes))
+    table = Table(title=f"ganlab compare: {n_runs} runs in {len(c.rows)} rows", caption=legend(notes, has_critic(c)))
     cols = columns(c, notes)
     for header, _ in cols:
         table.add_column(header, justify="left" if header in TEXT_COLUMNS else "right")

@@ -123,7 +123,11 @@ def train_summary_table(summary: dict[str, Any]) -> Table:
     table.add_row("wall time", f"{summary['wall_time_s']:.1f} s")
     if final:
         table.add_row("D loss / G loss", f"{final['d_loss']:.4f} / {final['g_loss']:.4f}  (mean of last 100 steps)")
-        table.add_row("D(x) / D(G(z))", f"{final['d_real']:.3f} / {final['d_fake']:.3f}")
+        values = f"{final['d_real']:.3f} / {final['d_fake']:.3f}"
+        if summary.get("d_is_probability", True):
+            table.add_row("D(x) / D(G(z))", values)
+        else:  # Loss.d_is_probability = False: D is a critic
+            table.add_row("sigmoid of critic scores", f"{values}  (real / generated; not probabilities)")
     return table
 
 

@@ -42,6 +42,32 @@ def check_loss_value(who: str, value: Tensor, what: str) -> None:
         raise PluginError(f"{who}: {what} returned {value.item()}, expected a finite value")
 
 
+def check_sample(who: str, source: Any, batch: Any, n: int) -> None:
+    """`source.sample(n)` gave float (n, *shape), finite, images in [-1, 1] (the range of G's tanh:
+    uint8-range images would train against a target G cannot reach)."""
+    expected = (n,) + tuple(source.shape)
+    if not isinstance(batch, Tensor) or tuple(batch.shape) != expected or not batch.is_floating_point():
+        got = f"{batch.dtype} {tuple(batch.shape)}" if isinstance(batch, Tensor) else type(batch).__name__
+        raise PluginError(f"{who}: sample({n}) returned {got}, expected float of shape {expected}")
+    if not torch.isfinite(batch).all():
+        raise PluginError(f"{who}: sample({n}) returned NaN or Inf")
+    if source.kind == "image":
+        lo, hi = batch.min().item(), batch.max().item()
+        if lo < -1 - RANGE_TOLERANCE or hi > 1 + RANGE_TOLERANCE:
+            raise PluginError(
+                f"{who}: sample({n}) spans [{lo:.4g}, {hi:.4g}], expected images in [-1, 1] "
+                "(ImageSource maps uint8 to it; or x / 127.5 - 1)"
+            )
+
+
+def probe_sample(who: str, source: Any, n: int = 8) -> None:
+    """Draws n examples with a generator of its own (the training draws do not move) and checks
+    them, so a source that breaks the contract stops the command before a run folder exists."""
+    with guard.calling(guard.owner_of(source, who), "sample"):
+        batch = source.sample(n, torch.Generator().manual_seed(0))
+    check_sample(who, source, batch, n)
+
+
 def load_data(dataset: Any, owner: guard.Owner, name: str, image_size: int | None, root: str | None):
     """`dataset.load(image_size, root)` as every command calls it: the class attributes enforced
     first (ganlab.data.base.check_request), any exception from `load` named, and the source's

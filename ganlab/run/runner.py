@@ -198,6 +198,8 @@ def build_summary(
         "config": trainer.config.to_dict(),
         "device": str(trainer.device),
         "data": {"kind": trainer.data.kind, "shape": list(trainer.data.shape), "meta": trainer.data.meta},
+        # how to read d_real/d_fake: mean probabilities, or (False) a critic's scores
+        "d_is_probability": bool(getattr(trainer.loss, "d_is_probability", True)),
         "final": {k: rows[-1][k] for k in keys} if rows else {},
         "final_mean_last_100": {k: sum(r[k] for r in tail) / len(tail) for k in keys} if tail else {},
         "wall_time_s": round(wall, 3),

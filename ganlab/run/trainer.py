@@ -36,6 +36,7 @@ class Trainer:
         self.data = contract.load_data(
             dataset, guard.Owner.of_spec(data_spec), config.data, config.image_size, config.data_root
         )
+        contract.probe_sample(self.who("dataset"), self.data)  # e.g. images in [0, 255]: named before training
         with guard.calling(arch_owner, "supports"):
             self.arch.check(self.data.shape)  # before any run folder exists
 
