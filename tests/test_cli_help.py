@@ -19,7 +19,7 @@ def _commands() -> dict:
 
 
 def _help_text(cli, name: str) -> str:
-    result = cli(name, "--help")
+    result = cli(*([name] if name else []), "--help")
     assert result.code == 0, result.err
     return " ".join(result.out.replace("│", " ").split())  # one line: rich wraps long help texts
 
@@ -65,17 +65,17 @@ def test_train_and_compare_share_run_settings():
     assert "(default: 5e-05)" in helps["train"]["--lr-d"]  # from RunConfig, not typed by hand
 
 
-def test_an_error_line_does_not_import_torch():
-    code = (
-        "import sys\n"
-        "from ganlab.cli.app import print_error\n"
-        "import ganlab.cli\n"
-        "print_error('x')\n"
-        "assert 'torch' not in sys.modules, 'torch was imported'\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+def _stderr_without_torch(code: str) -> str:
+    """Runs `code` in a fresh interpreter, then asserts torch was never imported; returns stderr."""
+    check = "\nimport sys\nassert 'torch' not in sys.modules, 'torch was imported'\n"
+    done = subprocess.run([sys.executable, "-c", code + check], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert done.stderr.startswith("Error: x")
+    return done.stderr
+
+
+def test_an_error_line_does_not_import_torch():
+    err = _stderr_without_torch("import ganlab.cli\nfrom ganlab.cli.app import print_error\nprint_error('x')")
+    assert err.startswith("Error: x")
 
 
 def test_a_usage_error_does_not_import_torch():
@@ -87,8 +87,26 @@ def test_a_usage_error_does_not_import_torch():
         "    main()\n"
         "except SystemExit as exc:\n"
         "    assert exc.code == 1\n"
-        "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert "Error: unknown --format 'xml'" in done.stderr
+    assert "Error: unknown --format 'xml'" in _stderr_without_torch(code)
+
+
+def test_version_short_help_and_completion(cli):
+    from ganlab import __version__
+
+    version = cli("--version")
+    assert version.code == 0 and version.out == f"ganlab {__version__}\n"
+    short = cli("train", "-h")
+    assert short.code == 0 and "--steps" in short.out
+    top = _help_text(cli, "")
+    assert "--install-completion" in top and "--show-completion" in top
+
+
+@pytest.mark.parametrize("name", sorted(_commands()))
+def test_flags_show_no_type_and_arguments_are_upper_case(cli, monkeypatch, name):
+    monkeypatch.setenv("COLUMNS", "400")
+    out = cli(name, "--help").out
+    assert "<bool>" not in out  # an on/off flag takes no value
+    usage = next(line for line in out.splitlines() if "Usage:" in line).replace("[OPTIONS]", "")
+    args = re.findall(r"[\[{]([A-Za-z_]+)(?:\.\.\.)?[\]}]", usage)
+    assert all(a.isupper() for a in args), usage

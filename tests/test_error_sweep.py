@@ -175,7 +175,7 @@ CASES = [
         "train",
         "resume with a changed flag",
         "train --resume runs/r --loss lsgan",
-        "--resume continues a run with its saved config; drop --loss (only --steps may change)",
+        "--resume continues a run with its saved config; drop --loss (only --steps, --device, --data-root may change)",
     ),
     C(
         "train",

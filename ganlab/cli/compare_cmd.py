@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
@@ -127,7 +128,7 @@ def compare(
         runs = _run_study(StudySpec(**given, overrides=overrides))
     comparison = comparing.compare(runs, group=not no_group, sort=sort)
     if fmt == "table":
-        _print_table(console, rich_table(comparison))
+        _print_table(console, comparison)
     else:
         sys.stdout.write(render(comparison, fmt))
         sys.stdout.flush()
@@ -176,26 +177,108 @@ def _run_study(spec: StudySpec) -> list[str]:
     return [str(item.path) for item in result.runs]
 
 
-def rich_table(c) -> Table:
-    """The comparison as a rich table; columns and cells as in the markdown rendering."""
-    from ganlab.compare.render import BEST_STYLE, TEXT_COLUMNS, columns, has_critic, legend, setting_notes
+# Text columns that move into the title when every row has the same value (a study of losses on one
+# arch and dataset need not repeat "dcgan" and "digits 16px" on every row).
+FOLDABLE = ("loss", "arch", "data", "seeds", "steps", "status")
+
+
+def table_cells(c) -> tuple[str, list[tuple[str, list[tuple[str, bool]]]]]:
+    """(title, [(header, cells of each row)]): the comparison's columns with constant ones folded
+    into the title."""
+    from ganlab.compare.render import columns, setting_notes
 
     n_runs = sum(len(g) for g in c.groups)
-    notes = setting_notes(c)
-    table = Table(title=f"ganlab compare: {n_runs} runs in {len(c.rows)} rows", caption=legend(notes, has_critic(c)))
-    cols = columns(c, notes)
+    title = f"ganlab compare: {n_runs} runs in {len(c.rows)} rows"
+    kept, folded = [], []
+    for header, getter in columns(c, setting_notes(c)):
+        cells = [getter(row) for row in c.rows]
+        if header in FOLDABLE and len(c.rows) > 1 and len({text for text, _ in cells}) == 1:
+            folded.append(f"{header} {cells[0][0]}")
+        else:
+            kept.append((header, cells))
+    return (title + (" · " + " · ".join(folded) if folded else "")), kept
+
+
+def rich_table(c, width: int | None = None) -> Any:
+    """The comparison for a terminal `width` columns wide (None: any width): one row per config
+    when that fits, else metrics as rows and configs as columns, else one block per config.
+    Numbers ("mean ± std") never wrap; names may."""
+    from ganlab.compare.render import has_critic, legend, setting_notes
+
+    title, cols = table_cells(c)
+    caption = legend(setting_notes(c), has_critic(c))
+    wide = _wide_table(title, caption, cols)
+    if width is None or _natural_width(wide) <= width:
+        return wide
+    tall = _tall_table(title, caption, cols)
+    if _natural_width(tall) <= width:
+        return tall
+    return _blocks(title, caption, cols)
+
+
+def _cell(text: str, best: bool) -> Text:
+    from ganlab.compare.render import BEST_STYLE
+
+    return Text(text, style=BEST_STYLE if best else "")
+
+
+def _wide_table(title: str, caption: str, cols: list) -> Table:
+    from ganlab.compare.render import TEXT_COLUMNS
+
+    table = Table(title=title, caption=caption)
     for header, _ in cols:
-        table.add_column(header, justify="left" if header in TEXT_COLUMNS else "right")
-    for row in c.rows:
-        cells = [getter(row) for _, getter in cols]
-        table.add_row(*[Text(text, style=BEST_STYLE if best else "") for text, best in cells])
+        text = header in TEXT_COLUMNS
+        table.add_column(header, justify="left" if text else "right", no_wrap=not text, overflow="fold")
+    for i in range(len(cols[0][1])):
+        table.add_row(*[_cell(*cells[i]) for _, cells in cols])
     return table
 
 
-def _print_table(console, table) -> None:
-    from ganlab.cli import ui
+def _tall_table(title: str, caption: str, cols: list) -> Table:
+    """Transposed: one column per config, headed by its name; one row per quantity."""
+    (_, names), rest = cols[0], cols[1:]
+    table = Table(title=title, caption=caption)
+    table.add_column("", style="bold", no_wrap=True)
+    for name, _ in names:
+        table.add_column(name, justify="right", overflow="fold")
+    for header, cells in rest:
+        table.add_row(header, *[_cell(*cell) for cell in cells])
+    return table
 
-    ui.print_table(console, table)
+
+def _blocks(title: str, caption: str, cols: list) -> Group:
+    """One small key/value table per config, stacked: fits any terminal."""
+    (_, names), rest = cols[0], cols[1:]
+    blocks: list[Any] = [Text(title, style="italic", justify="center")]
+    for i, (name, _) in enumerate(names):
+        block = Table(title=name, show_header=False, title_justify="left", title_style="bold")
+        block.add_column("", style="bold", no_wrap=True)
+        block.add_column("", overflow="fold")
+        for header, cells in rest:
+            block.add_row(header, _cell(*cells[i]))
+        blocks.append(block)
+    blocks.append(Text(caption, style="dim"))
+    return Group(*blocks)
+
+
+def _natural_width(renderable: Any) -> int:
+    from rich.console import Console
+    from rich.measure import Measurement
+
+    console = Console(width=10_000)
+    return Measurement.get(console, console.options, renderable).maximum
+
+
+def _print_table(console, comparison) -> None:
+    """On a terminal the table is laid out for the window; off a terminal (a pipe, a file, a README)
+    it keeps its natural width instead of being squeezed into 80 columns."""
+    if console.is_terminal:
+        console.print(rich_table(comparison, console.width))
+        return
+    from rich.console import Console
+
+    table = rich_table(comparison)
+    Console(width=max(console.width, _natural_width(table)), highlight=False).print(table)
 
 
 def _pictures(comparison, plot: Path | None, grid: Path | None, fmt: str) -> None:

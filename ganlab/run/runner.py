@@ -96,25 +96,34 @@ def start(config: RunConfig, callbacks: Iterable[Callback] = ()) -> tuple[RunDir
         raise
 
 
+# What a resumed run may change: how long it trains, and where it runs and finds its data (a run
+# started on a GPU box continues on a CPU one). Everything else would change the experiment.
+RESUME_MAY_CHANGE = ("steps", "device", "data_root")
+
+
 def resume(
     path: str | Path, changes: dict[str, Any] | None = None, callbacks: Iterable[Callback] = ()
 ) -> tuple[RunDir, dict[str, Any]]:
     """Continues a run from checkpoints/last.pt up to changes["steps"] (default: the configured
-    steps). A resumed run keeps its saved config: `steps` is the only change it accepts."""
-    changes = dict(changes or {})
-    steps = changes.pop("steps", None)
-    if changes:
-        first = sorted(changes)[0]  # a RunConfig field, or "config" for --config
-        flag = flag_name(first) if first in FIELDS else f"--{first}"
-        raise ConfigError(f"--resume continues a run with its saved config; drop {flag} (only --steps may change)")
+    steps). A resumed run keeps its saved config except for RESUME_MAY_CHANGE."""
+    changes = {k: v for k, v in (changes or {}).items() if v is not None}
+    refused = sorted(set(changes) - set(RESUME_MAY_CHANGE))
+    if refused:
+        flag = flag_name(refused[0]) if refused[0] in FIELDS else f"--{refused[0]}"  # "config": --config
+        may = ", ".join(flag_name(k) for k in RESUME_MAY_CHANGE)
+        raise ConfigError(f"--resume continues a run with its saved config; drop {flag} (only {may} may change)")
     run = open_run(path)
     config = run.config()
     fresh = not run.has_checkpoint()
     # killed before its first checkpoint: the saved config is all there is, so start it over
     state = {"step": 0} if fresh else run.checkpoint("last")
+    steps = changes.pop("steps", None)
+    if steps is not None and (not isinstance(steps, int) or steps < 1):
+        raise ConfigError(f"steps must be an integer >= 1, got {steps}; set --steps 1 or more")
+    for key, value in changes.items():  # where and on what it runs, not what it computes
+        setattr(config, key, value)
+    config.validate()
     if steps is not None:
-        if not isinstance(steps, int) or steps < 1:
-            raise ConfigError(f"steps must be an integer >= 1, got {steps}; set --steps 1 or more")
         config.steps = steps
     if config.steps < state["step"]:
         raise ConfigError(
