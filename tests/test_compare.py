@@ -10,9 +10,9 @@ import shutil
 import pytest
 from PIL import Image
 
-from ganlab.compare import rows as compare
-from ganlab.compare.plot import metric_history
-from ganlab.compare.render import decimals, fmt_stat
+from ganlab.comparison import rows as compare
+from ganlab.comparison.plot import metric_history
+from ganlab.comparison.render import decimals, fmt_stat
 from ganlab.run import runner
 from ganlab.run.rundir import RunDir
 from tests.conftest import tiny_config
@@ -151,7 +151,7 @@ def test_rich_table_prints_the_rows_and_highlights(cli, runs):
     assert "fid final ↓" in result.out and "classes_covered final ↑" in result.out
     assert "metrics from n=1000 samples, digits-cnn" in " ".join(result.out.split())
     from ganlab.cli.compare_cmd import rich_table
-    from ganlab.compare.render import BEST_STYLE
+    from ganlab.comparison.render import BEST_STYLE
 
     table = rich_table(compare.compare([str(runs)]))
     fid_col = next(c for c in table.columns if str(c.header).startswith("fid final"))

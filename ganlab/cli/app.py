@@ -32,7 +32,7 @@ def _flags_without_type(option_class: type) -> None:
     def display_type_rich(self, ctx):  # noqa: ANN001, ANN202 - Typer's signature
         return None if getattr(self, "is_flag", False) else shown(self, ctx)
 
-    option_class.display_type_rich = display_type_rich
+    setattr(option_class, "display_type_rich", display_type_rich)  # noqa: B010 - a class attribute, on purpose
 
 
 def _version(value: bool) -> None:

@@ -13,7 +13,7 @@ from ganlab.cli import options as o
 from ganlab.cli.app import app, notice
 from ganlab.cli.console import console
 from ganlab.cli.options import EVAL, STUDY_PANEL, WEIGHTS_HELP, metrics_option, run_overrides
-from ganlab.compare.study import StudySpec
+from ganlab.comparison.study import StudySpec
 
 SPEC = StudySpec()
 STUDY_HELP = "Study mode (trains what is missing under RUNS_DIR/STUDY, then compares)"
@@ -100,14 +100,14 @@ def compare(
     """Compare runs in one table: loss, arch, data, speed, metrics (mean ± std over seeds), D outputs.
 
     With --loss/--arch/--data/--seeds it runs a study first: trains the missing runs (identical configs are reused, interrupted ones resumed), evaluates them, then compares them."""
-    from ganlab.compare import rows as comparing
-    from ganlab.compare.render import render
-    from ganlab.compare.study import is_study
+    from ganlab.comparison import rows as comparing
+    from ganlab.comparison.render import render
+    from ganlab.comparison.study import is_study
 
     _check_outputs(fmt, plot, grid)
     values = dict(locals())
     overrides = {k: v for k, v in run_overrides(values).items() if v is not None}
-    study_values = dict(
+    study_values: dict[str, Any] = dict(
         losses=loss,
         archs=arch,
         datas=data,
@@ -126,7 +126,7 @@ def compare(
     flags = [FLAG_OF.get(k, "--" + k.replace("_", "-")) for k in [*given, *overrides]]
     if is_study(runs, flags):
         runs = _run_study(StudySpec(**given, overrides=overrides))
-    comparison = comparing.compare(runs, group=not no_group, sort=sort)
+    comparison = comparing.compare(runs or [], group=not no_group, sort=sort)
     if fmt == "table":
         _print_table(console, comparison)
     else:
@@ -153,13 +153,13 @@ FLAG_OF = {
 
 def _check_outputs(fmt: str, plot: Path | None, grid: Path | None) -> None:
     """Before any work, so a typo costs nothing."""
-    from ganlab.compare.render import FORMATS
+    from ganlab.comparison.render import FORMATS
     from ganlab.errors import ConfigError
 
     if fmt not in FORMATS:
         raise ConfigError(f"unknown --format {fmt!r}; choose one of: {', '.join(FORMATS)}")
     if plot is not None or grid is not None:
-        from ganlab.compare.plot import check_path
+        from ganlab.comparison.plot import check_path
 
         for flag, path in (("--plot", plot), ("--grid", grid)):
             if path is not None:
@@ -168,7 +168,7 @@ def _check_outputs(fmt: str, plot: Path | None, grid: Path | None) -> None:
 
 def _run_study(spec: StudySpec) -> list[str]:
     from ganlab.cli import ui
-    from ganlab.compare.study import run_study
+    from ganlab.comparison.study import run_study
 
     with ui.make_progress() as progress:
         result = run_study(spec, ui.StudyProgress(progress))
@@ -185,7 +185,7 @@ FOLDABLE = ("loss", "arch", "data", "seeds", "steps", "status")
 def table_cells(c) -> tuple[str, list[tuple[str, list[tuple[str, bool]]]]]:
     """(title, [(header, cells of each row)]): the comparison's columns with constant ones folded
     into the title."""
-    from ganlab.compare.render import columns, setting_notes
+    from ganlab.comparison.render import columns, setting_notes
 
     n_runs = sum(len(g) for g in c.groups)
     title = f"ganlab compare: {n_runs} runs in {len(c.rows)} rows"
@@ -203,7 +203,7 @@ def rich_table(c, width: int | None = None) -> Any:
     """The comparison for a terminal `width` columns wide (None: any width): one row per config
     when that fits, else metrics as rows and configs as columns, else one block per config.
     Numbers ("mean ± std") never wrap; names may."""
-    from ganlab.compare.render import has_critic, legend, setting_notes
+    from ganlab.comparison.render import has_critic, legend, setting_notes
 
     title, cols = table_cells(c)
     caption = legend(setting_notes(c), has_critic(c))
@@ -217,13 +217,13 @@ def rich_table(c, width: int | None = None) -> Any:
 
 
 def _cell(text: str, best: bool) -> Text:
-    from ganlab.compare.render import BEST_STYLE
+    from ganlab.comparison.render import BEST_STYLE
 
     return Text(text, style=BEST_STYLE if best else "")
 
 
 def _wide_table(title: str, caption: str, cols: list) -> Table:
-    from ganlab.compare.render import TEXT_COLUMNS
+    from ganlab.comparison.render import TEXT_COLUMNS
 
     table = Table(title=title, caption=caption)
     for header, _ in cols:
@@ -282,7 +282,7 @@ def _print_table(console, comparison) -> None:
 
 
 def _pictures(comparison, plot: Path | None, grid: Path | None, fmt: str) -> None:
-    from ganlab.compare import plot as compare_plot
+    from ganlab.comparison import plot as compare_plot
 
     done = []
     if plot is not None:

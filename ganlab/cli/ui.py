@@ -12,6 +12,7 @@ from rich.progress import (
     MofNCompleteColumn,
     Progress,
     ProgressColumn,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -20,7 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ganlab.cli.console import err_console
-from ganlab.compare.study import PlannedRun, StudyHooks
+from ganlab.comparison.study import PlannedRun, StudyHooks
 from ganlab.run.callback import Callback
 
 if TYPE_CHECKING:
@@ -79,7 +80,8 @@ class TrainProgress(Callback):
     def __init__(self, description: str = "train", console: Console | None = None):
         self.console = console or err_console
         self.plain = not self.console.is_terminal
-        self.progress, self.description, self.task = make_progress(console=self.console), description, None
+        self.progress, self.description = make_progress(console=self.console), description
+        self.task: TaskID | None = None
         self.compact = self.console.width < WIDE
         self.started = self.last_line = 0.0
         self.first_step = self.total = 0
@@ -100,6 +102,7 @@ class TrainProgress(Callback):
                 self.console.print(self.plain_line(trainer.step, stats), soft_wrap=True, highlight=False)
                 self.last_line = time.monotonic()
             return
+        assert self.task is not None, "on_start adds the task"
         self.progress.update(self.task, advance=1, info=step_info(stats, self.compact))
 
     def plain_line(self, step: int, stats: dict[str, float]) -> str:
@@ -163,7 +166,8 @@ class ProgressReporter:
     """Feeds evaluation progress ("what", done, total) into rich bars, one bar per "what"."""
 
     def __init__(self, progress: Progress):
-        self.progress, self.tasks = progress, {}
+        self.progress = progress
+        self.tasks: dict[str, TaskID] = {}
 
     def __call__(self, what: str, done: int, total: int) -> None:
         if what not in self.tasks:
@@ -190,7 +194,8 @@ class RunBar(Callback):
     """The bar of the run in training, on the study's progress display (live losses, D outputs)."""
 
     def __init__(self, progress: Progress, description: str):
-        self.progress, self.description, self.task = progress, description, None
+        self.progress, self.description = progress, description
+        self.task: TaskID | None = None
 
     def on_start(self, trainer: Trainer) -> None:
         self.task = self.progress.add_task(
@@ -198,6 +203,7 @@ class RunBar(Callback):
         )
 
     def on_step(self, trainer: Trainer, stats: dict[str, float]) -> None:
+        assert self.task is not None, "on_start adds the task"
         self.progress.update(self.task, advance=1, info=step_info(stats))
 
 
@@ -205,7 +211,9 @@ class StudyProgress(StudyHooks):
     """One overall bar (runs done / total) and one bar for the run in training."""
 
     def __init__(self, progress: Progress):
-        self.progress, self.study_task, self.bar = progress, None, None
+        self.progress = progress
+        self.study_task: TaskID | None = None
+        self.bar: RunBar | None = None
 
     def on_plan(self, planned: list[PlannedRun]) -> None:
         reused = sum(p.action == "reuse" for p in planned)
@@ -216,15 +224,16 @@ class StudyProgress(StudyHooks):
     def train_callbacks(self, item: PlannedRun) -> list[Callback]:
         if item.action == "reuse":
             return []
-        self.bar = RunBar(self.progress, item.config.name)
+        self.bar = RunBar(self.progress, item.name)
         return [self.bar]
 
     def on_evaluate(self, item: PlannedRun) -> None:
-        self.progress.update(self.study_task, info=f"evaluating {item.config.name}")
+        assert self.study_task is not None, "on_plan adds the task"
+        self.progress.update(self.study_task, info=f"evaluating {item.name}")
 
     def on_run_done(self, item: PlannedRun) -> None:
         if self.bar is not None and self.bar.task is not None:
             self.progress.remove_task(self.bar.task)
         self.bar = None
-        if item.action != "reuse":
-            self.progress.update(self.study_task, advance=1, info=f"done: {item.config.name}")
+        if item.action != "reuse" and self.study_task is not None:
+            self.progress.update(self.study_task, advance=1, info=f"done: {item.name}")

@@ -6,7 +6,7 @@ import json
 import shutil
 import time
 from pathlib import Path
-from typing import Any, Iterable
+from typing import IO, TYPE_CHECKING, Any, Iterable
 
 from ganlab import plugins, viz
 from ganlab.config import FIELDS, RunConfig, flag_name
@@ -23,19 +23,23 @@ from ganlab.run import checkpoint
 from ganlab.run.rundir import RunDir, new_run, open_run
 from ganlab.run.trainer import Callback, Trainer, train, versions
 
+if TYPE_CHECKING:
+    from torch import Tensor
+
 
 class Recorder(Callback):
     """Writes what the loop reports into the run directory: metrics, samples, checkpoints."""
 
     def __init__(self, run: RunDir):
         self.run = run
-        self.log = None
-        self.real_points = None  # drawn once: the scatter plots' reference, the same at every step
+        self.log: IO[str] | None = None
+        self.real_points: Tensor | None = None  # drawn once: the scatter plots' reference, the same at every step
 
     def on_start(self, trainer: Trainer) -> None:
         self.log = open(self.run.metrics_file, "a", encoding="utf-8")
 
     def on_step(self, trainer: Trainer, stats: dict[str, float]) -> None:
+        assert self.log is not None, "on_start opens the log"
         self.log.write(json.dumps(stats) + "\n")
         c = trainer.config
         if trainer.step % c.sample_every == 0:
@@ -58,7 +62,8 @@ class Recorder(Callback):
         return path
 
     def write_checkpoint(self, trainer: Trainer) -> None:
-        self.log.flush()  # the log is durable up to the checkpoint it belongs with
+        if self.log is not None:  # the log is durable up to the checkpoint it belongs with
+            self.log.flush()
         try:
             checkpoint.save(self.run.last_checkpoint, trainer.state_dict())
         except OSError as exc:  # full disk, lost permissions: the previous checkpoint is untouched
@@ -116,7 +121,7 @@ def resume(
     config = run.config()
     fresh = not run.has_checkpoint()
     # killed before its first checkpoint: the saved config is all there is, so start it over
-    state = {"step": 0} if fresh else run.checkpoint("last")
+    state: dict[str, Any] = {"step": 0} if fresh else run.checkpoint("last")
     steps = changes.pop("steps", None)
     if steps is not None and (not isinstance(steps, int) or steps < 1):
         raise ConfigError(f"steps must be an integer >= 1, got {steps}; set --steps 1 or more")
@@ -130,7 +135,8 @@ def resume(
             f"run {run.name!r} is already at step {state['step']}; "
             f"pass --steps larger than {state['step']} to continue it"
         )
-    trainer = Trainer(config, recorded=state.get("plugins"))
+    recorded: dict[str, dict[str, str]] | None = state.get("plugins")  # None for a fresh start
+    trainer = Trainer(config, recorded=recorded)
     if not fresh:
         trainer.load_state_dict(state)
     for folder in (run.samples_dir, run.checkpoints_dir):  # recreate what a user may have deleted

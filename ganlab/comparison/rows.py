@@ -166,7 +166,7 @@ def metric_stat(records: list[RunRecord], kind: str, name: str) -> dict[str, Any
 def build_row(records: list[RunRecord], metrics: list[str]) -> dict[str, Any]:
     first = records[0].config
     statuses = {r.summary.get("status", "no summary") for r in records}
-    row = {
+    row: dict[str, Any] = {
         "name": group_name(records),
         "runs": [r.name for r in records],
         "paths": [str(r.run.path) for r in records],
@@ -185,8 +185,8 @@ def build_row(records: list[RunRecord], metrics: list[str]) -> dict[str, Any]:
         # False when the loss's D is a critic (Loss.d_is_probability): d_real/d_fake are then
         # sigmoids of scores, not probabilities; runs from before the flag count as True
         "d_is_probability": all(r.summary.get("d_is_probability", True) for r in records),
-        "metrics": {},
     }
+    row["metrics"] = {}
     for name in metrics:
         cells = {kind: metric_stat(records, kind, name) for kind in SECTIONS}
         row["metrics"][name] = {k: v for k, v in cells.items() if v is not None}
