@@ -274,7 +274,7 @@ CASES = [
         "eval runs/r --metrics fid --fid-weights bad/garbage.pt",
         "cannot read FID weights 'bad/garbage.pt' (WeightsUnpickler error: ",
     ),
-    C("eval", "no run given", "eval", "Missing argument 'run'"),
+    C("eval", "no run given", "eval", "Missing argument 'RUN'"),
     # --- fid -------------------------------------------------------------------------------------
     C(
         "fid",
@@ -330,7 +330,7 @@ CASES = [
         "cannot read FID weights 'bad/garbage.pt' (WeightsUnpickler error: ",
     ),
     C("fid", "unknown device", "fid digits runs/r --device tpu", "unknown device 'tpu'; choose auto, cpu or cuda"),
-    C("fid", "one source only", "fid runs/r", "Missing argument 'b'"),
+    C("fid", "one source only", "fid runs/r", "Missing argument 'B'"),
     # --- compare ---------------------------------------------------------------------------------
     C("compare", "glob that matches nothing", "compare bad/nothing/*", "no runs matched 'bad/nothing/*'"),
     C("compare", "folder that holds no run", "compare bad/empty", "no runs matched 'bad/empty'"),
@@ -415,7 +415,7 @@ CASES = [
         "export runs/r --out bad/nothing/g.onnx",
         "folder 'bad/nothing' for --out does not exist",
     ),
-    C("export", "no run given", "export", "Missing argument 'run'"),
+    C("export", "no run given", "export", "Missing argument 'RUN'"),
     # --- sample ----------------------------------------------------------------------------------
     C("sample", "zero samples", "sample runs/r --n 0", "--n must be an integer >= 1, got 0"),
     C(
@@ -963,7 +963,7 @@ that it exits with code 1, prints exactly one `Error:` line (the last line on st
 message shown, prints no traceback, and leaves every file of the workspace byte-identical with
 its modification time. The messages are copied from that run (regenerate this page with
 `python tests/test_error_sweep.py docs/errors.md`). Lists of available plugins depend on what is
-installed; these were made with ganlab's built-ins only.
+installed; these were made with ganlab's built-ins and the two packages under `plugins/` installed.
 
 An error that is not in this list and prints a traceback is a bug: please report it with the
 command (`ganlab --debug ...` shows the full traceback of any error).
