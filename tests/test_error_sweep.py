@@ -963,7 +963,7 @@ that it exits with code 1, prints exactly one `Error:` line (the last line on st
 message shown, prints no traceback, and leaves every file of the workspace byte-identical with
 its modification time. The messages are copied from that run (regenerate this page with
 `python tests/test_error_sweep.py docs/errors.md`). Lists of available plugins depend on what is
-installed; these were made with ganlab's built-ins and the two packages under `plugins/` installed.
+installed; these come from ganlab's built-ins plus the two packages under `plugins/`.
 
 An error that is not in this list and prints a traceback is a bug: please report it with the
 command (`ganlab --debug ...` shows the full traceback of any error).
