@@ -53,5 +53,7 @@ def eval_(
             kid_subset_size=kid_subset_size,
             progress=ui.ProgressReporter(progress),
         )
-    console.print(ui.metrics_table(results, title=f"run {run.name} (step {next(iter(results.values()))['step']})"))
+    ui.print_table(
+        console, ui.metrics_table(results, title=f"run {run.name} (step {next(iter(results.values()))['step']})")
+    )
     console.print(f"written to   {run / 'summary.json'}")
