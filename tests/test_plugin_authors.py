@@ -117,6 +117,25 @@ class RawImages(Dataset):
         return RawImagesSource()
 
 
+class SevenHater(torch.nn.Module):
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, z):
+        if z.shape[0] == 7:
+            raise RuntimeError("fragile G cannot make 7 samples")
+        return self.inner(z)
+
+
+class Fragile(MLP):
+    """Trains fine; its G breaks on a batch of 7, as a later command may ask."""
+
+    def build(self, shape, latent_dim):
+        G, D = super().build(shape, latent_dim)
+        return SevenHater(G), D
+
+
 class BrokenLoad(Dataset):
     default_image_size = None
 
@@ -138,7 +157,7 @@ class Fussy(Dataset):
 
 EPS = {
     "ganlab.losses": {"forgetful": "ganlab_fake_authors:ForgetfulRelativistic", "zeta-broken": "ganlab_fake_gone:X"},
-    "ganlab.archs": {"picky": "ganlab_fake_authors:PickyArch"},
+    "ganlab.archs": {"picky": "ganlab_fake_authors:PickyArch", "fragile": "ganlab_fake_authors:Fragile"},
     "ganlab.datasets": {
         "spiral": "ganlab_fake_authors:Spiral",
         "forgot-none": "ganlab_fake_authors:ForgotNone",
@@ -219,6 +238,17 @@ def test_a_plugin_user_error_keeps_its_message_and_names_the_plugin(cli, site):
         "pass --data-opt turns=2"
     )
     assert issubclass(PluginUserError, PluginError)  # one except clause catches every plugin failure
+
+
+def test_sample_and_eval_name_an_arch_whose_g_raises_later(cli, site, tmp_path):
+    flags = ["--arch-opt", "hidden=16", "--batch-size", "16", "--latent-dim", "4"]
+    assert cli("train", "--arch", "fragile", "--data", "spiral", *flags, "--steps", "2", "--name", "f").code == 0
+    run = str(tmp_path / "runs" / "f")
+    start = "Error: arch 'fragile' (ganlab_fake_authors:Fragile " + WHO + " failed in forward (ganlab_fake_authors.py:"
+    expected = "RuntimeError: fragile G cannot make 7 samples; --debug shows the traceback"
+    for args in (("sample", run, "--n", "7", "--out", str(tmp_path / "s.png")), ("eval", run, "--n", "7")):
+        line = error_line(cli(*args))
+        assert line.startswith(start) and line.endswith(expected), line
 
 
 def test_an_exception_from_ganlab_itself_keeps_its_traceback():

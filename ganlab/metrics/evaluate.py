@@ -109,8 +109,7 @@ def evaluate_run(
     restored = restore(run.path, which=checkpoint, device=str(pick_device(opts.device)))
     subject = Subject.from_restored(restored)
     names = names or default_metrics(subject, opts)
-    owners = [guard.Owner.of_provenance(kind, p) for kind, p in restored.plugins.items()]
-    with guard.translating(owners):  # the arch's G and the dataset's sample() run in here
+    with guard.translating(restored.owners()):  # the arch's G and the dataset's sample() run in here
         results = evaluate(subject, names, opts)
     run.update_summary(metrics={**run.summary().get("metrics", {}), **results})
     return results

@@ -35,6 +35,10 @@ class Restored:
     def latent_dim(self) -> int:
         return self.config.latent_dim
 
+    def owners(self) -> list[guard.Owner]:
+        """The run's plugins as recorded, for naming one whose code raises (guard.translating)."""
+        return [guard.Owner.of_provenance(kind, recorded) for kind, recorded in self.plugins.items()]
+
     @torch.no_grad()
     def sample(self, n: int, seed: int = 0) -> torch.Tensor:
         """n samples on the CPU from z ~ N(0, I) drawn with `seed` (ganlab.run.latent)."""

@@ -175,7 +175,8 @@ def _train_into(
         raise
     finally:
         recorder.close()
-    final_samples = recorder.write_samples(trainer)
+    with guard.translating(trainer.owners()):  # G runs in eval mode here, perhaps for the first time
+        final_samples = recorder.write_samples(trainer)
     rows = run.metrics()
     viz.save_loss_curve(rows, run.loss_curve, title=f"{run.name}")
     wall = previous.get("wall_time_s", 0.0) + timing["wall_time_s"]
