@@ -14,11 +14,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
-import os
 import shutil
 import sys
-import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,11 +24,10 @@ import pytest
 if __name__ == "__main__":  # run as a script to regenerate docs/errors.md: make `tests` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.helpers import write_dist  # noqa: E402
+from tests.helpers import contract_breakers, environ, invoke, isolated_environ, plugins_on_path, write_plugin_package  # noqa: E402
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "errors.md"
 SECTIONS = ("train", "eval", "fid", "compare", "export", "sample", "plugins")
-FAKE_MODULES = ("ganlab_fake_sweep", "ganlab_fake_sweep_broken", "ganlab_gone")
 
 
 @dataclass(frozen=True)
@@ -648,86 +644,6 @@ CASES = [
 ]
 
 # --- the workspace ----------------------------------------------------------------------------------
-FAKE_SWEEP = '''
-"""Plugins with the bugs third-party code really has."""
-import torch
-import torch.nn.functional as F
-from ganlab.archs.dcgan import DCGAN
-from ganlab.data.base import Dataset, DataSource
-from ganlab.errors import PluginUserError
-from ganlab.losses.base import Loss
-from ganlab.losses.nonsaturating import NonSaturating
-
-
-class NaNLoss(NonSaturating):
-    def d_loss(self, real_logits, fake_logits):
-        return real_logits.mean() * float("nan")
-
-
-class NotALoss:
-    def d_loss(self, real_logits, fake_logits):
-        return real_logits.mean()
-
-
-class Half(torch.nn.Module):
-    def __init__(self, inner):
-        super().__init__()
-        self.inner = inner
-
-    def forward(self, z):
-        return self.inner(z)[:, :, ::2, ::2]
-
-
-class HalfSizeArch(DCGAN):
-    def build(self, shape, latent_dim):
-        G, D = super().build(shape, latent_dim)
-        return Half(G), D
-
-
-class Forgetful(Loss):
-    """Relativistic, but forgot needs_real_logits_in_g = True: real_logits arrives as None."""
-
-    def d_loss(self, real_logits, fake_logits):
-        return F.softplus(fake_logits - real_logits).mean()
-
-    def g_loss(self, fake_logits, real_logits=None):
-        return F.softplus(real_logits - fake_logits).mean()
-
-
-class Picky(DCGAN):
-    def build(self, shape, latent_dim):
-        raise ValueError(f"picky builds nothing of shape {shape}")
-
-
-class BrokenLoad(Dataset):
-    def load(self, image_size, root):
-        raise ValueError("the files moved")
-
-
-class Fussy(Dataset):
-    def __init__(self, turns=0):
-        self.turns = turns
-
-    def load(self, image_size, root):
-        raise PluginUserError(f"turns must be at least 1, got {self.turns}; pass --data-opt turns=2")
-
-
-class RawSource(DataSource):
-    kind, shape, meta = "image", (1, 16, 16), {}
-
-    def sample(self, n, generator):
-        return torch.randint(0, 256, (n, 1, 16, 16), generator=generator).float()
-
-    def __len__(self):
-        return 10
-
-
-class RawImages(Dataset):
-    default_image_size = 16
-
-    def load(self, image_size, root):
-        return RawSource()
-'''
 GONE = '''
 """dcgan under another name, from a package that is uninstalled after training."""
 from ganlab.archs.dcgan import DCGAN
@@ -740,47 +656,24 @@ class GoneArch(DCGAN):
 
 def fake_site(site: Path) -> Path:
     """ganlab-fake 0.0.1 (broken plugins) and ganlab-fake-two 0.0.2 (which also claims `twin`)."""
-    site.mkdir(parents=True)
-    (site / "ganlab_fake_sweep.py").write_text(textwrap.dedent(FAKE_SWEEP))
-    (site / "ganlab_fake_sweep_broken.py").write_text("import ganlab_fake_missing_dependency  # not installed\n")
-    write_dist(
-        site,
-        "ganlab-fake",
-        "0.0.1",
-        {
-            "ganlab.losses": {
-                "broken-import": "ganlab_fake_sweep_broken:Loss",
-                "wrong-base": "ganlab_fake_sweep:NotALoss",
-                "twin": "ganlab_fake_sweep:NaNLoss",
-                "nan-loss": "ganlab_fake_sweep:NaNLoss",
-                "Shouty": "ganlab_fake_sweep:NaNLoss",
-                "forgetful": "ganlab_fake_sweep:Forgetful",
-            },
-            "ganlab.archs": {"half-size": "ganlab_fake_sweep:HalfSizeArch", "picky": "ganlab_fake_sweep:Picky"},
-            "ganlab.datasets": {
-                "broken-load": "ganlab_fake_sweep:BrokenLoad",
-                "fussy": "ganlab_fake_sweep:Fussy",
-                "raw-images": "ganlab_fake_sweep:RawImages",
-            },
-        },
-    )
-    write_dist(site, "ganlab-fake-two", "0.0.2", {"ganlab.losses": {"twin": "ganlab_fake_sweep:NotALoss"}})
+    losses = {
+        "broken-import": "ganlab_fake_sweep_broken:Loss",
+        "wrong-base": "ganlab_fake_sweep:NotALoss",
+        "twin": "ganlab_fake_sweep:NaNLoss",
+        "nan-loss": "ganlab_fake_sweep:NaNLoss",
+        "Shouty": "ganlab_fake_sweep:NaNLoss",
+        "forgetful": "ganlab_fake_sweep:Forgetful",
+    }
+    archs = {"half-size": "ganlab_fake_sweep:HalfSizeArch", "picky": "ganlab_fake_sweep:Picky"}
+    datasets = {
+        "broken-load": "ganlab_fake_sweep:BrokenLoad",
+        "fussy": "ganlab_fake_sweep:Fussy",
+        "raw-images": "ganlab_fake_sweep:RawImages",
+    }
+    eps = {"ganlab.losses": losses, "ganlab.archs": archs, "ganlab.datasets": datasets}
+    write_plugin_package(site, "ganlab-fake", "0.0.1", eps, contract_breakers("ganlab_fake_sweep"))
+    write_plugin_package(site, "ganlab-fake-two", "0.0.2", {"ganlab.losses": {"twin": "ganlab_fake_sweep:NotALoss"}})
     return site
-
-
-@contextlib.contextmanager
-def on_sys_path(folder: Path):
-    import importlib
-
-    sys.path.insert(0, str(folder))
-    importlib.invalidate_caches()
-    try:
-        yield
-    finally:
-        sys.path.remove(str(folder))
-        for name in FAKE_MODULES:
-            sys.modules.pop(name, None)
-        importlib.invalidate_caches()
 
 
 def tiny_onnx(path: Path, shape: list, ir_version: int) -> None:
@@ -806,11 +699,14 @@ def build_workspace(base: Path) -> Path:
     ws = base / "ws"
     bad = ws / "bad"
     runner.start(tiny_config(runs_dir=str(ws / "runs"), name="r"))
-    gone = base / "gone"
-    gone.mkdir()
-    (gone / "ganlab_gone.py").write_text(textwrap.dedent(GONE))
-    write_dist(gone, "ganlab-gone", "1.0", {"ganlab.archs": {"gone-dcgan": "ganlab_gone:GoneArch"}})
-    with on_sys_path(gone):
+    gone = write_plugin_package(
+        base / "gone",
+        "ganlab-gone",
+        "1.0",
+        {"ganlab.archs": {"gone-dcgan": "ganlab_gone:GoneArch"}},
+        {"ganlab_gone": GONE},
+    )
+    with plugins_on_path(gone):
         runner.start(tiny_config(arch="gone-dcgan", runs_dir=str(bad), name="orphan", steps=1))
     fake_site(base / "site")
 
@@ -861,60 +757,23 @@ class Result:
 
 
 def run_cli(case: Case, ws: Path, site: Path) -> Result:
-    """`ganlab ARGS...` in-process (the console script's entry point) with ws as the working folder."""
-    from ganlab.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    saved_env = {k: os.environ.get(k) for k, _ in case.env}
-    saved_argv, saved_cwd = sys.argv, os.getcwd()
+    """`ganlab ARGS...` in-process (the console script's entry point) with ws as the working folder;
+    the fake plugin packages installed only for the cases that ask for them."""
     with contextlib.ExitStack() as stack:
         if case.site:
-            stack.enter_context(on_sys_path(site))
-        os.environ.update(dict(case.env))
-        os.chdir(ws)
-        sys.argv = ["ganlab", *case.args]
-        try:
-            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-                main()
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        finally:
-            sys.argv = saved_argv
-            os.chdir(saved_cwd)
-            for k, v in saved_env.items():
-                os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
-    lines = err.getvalue().splitlines()
-    return Result(code, out.getvalue(), err.getvalue(), [line for line in lines if line.startswith("Error:")])
-
-
-@contextlib.contextmanager
-def quiet_environment(base: Path):
-    """No real FID weights, caches under base, no third-party plugin switch from the caller."""
-    keys = {
-        "TORCH_HOME": str(base / "torch-home"),
-        "GANLAB_CACHE": str(base / "cache"),
-        "GANLAB_FID_WEIGHTS": None,
-        "GANLAB_DISABLE_PLUGINS": None,
-        "GANLAB_DEBUG": None,
-    }
-    saved = {k: os.environ.get(k) for k in keys}
-    for k, v in keys.items():
-        os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+            stack.enter_context(plugins_on_path(site))
+        stack.enter_context(environ(dict(case.env)))
+        result = invoke(*case.args, cwd=ws)
+    lines = result.err.splitlines()
+    return Result(result.code, result.out, result.err, [line for line in lines if line.startswith("Error:")])
 
 
 # --- the tests --------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
     base = tmp_path_factory.mktemp("sweep")
-    with quiet_environment(base):
-        ws = build_workspace(base)
-        yield ws, base / "site", snapshot(ws)
+    ws = build_workspace(base)
+    return ws, base / "site", snapshot(ws)
 
 
 def test_the_sweep_covers_every_command_with_40_distinct_inputs():
@@ -963,7 +822,7 @@ that it exits with code 1, prints exactly one `Error:` line (the last line on st
 message shown, prints no traceback, and leaves every file of the workspace byte-identical with
 its modification time. The messages are copied from that run (regenerate this page with
 `python tests/test_error_sweep.py docs/errors.md`). Lists of available plugins depend on what is
-installed; these come from ganlab's built-ins plus the two packages under `plugins/`.
+installed; these were made with ganlab's built-ins only.
 
 An error that is not in this list and prints a traceback is a bug: please report it with the
 command (`ganlab --debug ...` shows the full traceback of any error).
@@ -1020,7 +879,7 @@ def render(results: list[tuple[Case, Result]]) -> str:
 def write_doc(path: Path) -> None:
     import tempfile
 
-    with tempfile.TemporaryDirectory() as tmp, quiet_environment(Path(tmp)):
+    with tempfile.TemporaryDirectory() as tmp, environ(isolated_environ(Path(tmp))):
         ws = build_workspace(Path(tmp))
         results = []
         for case in CASES:

@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import json
 import math
-import sys
-import textwrap
 
 import pytest
 import torch
 
 from ganlab.errors import PluginError, PluginUserError
 from ganlab.testing import check_arch, check_dataset, check_loss
-from tests.helpers import write_dist
+from tests.helpers import plugins_on_path, write_plugin_package
 
 AUTHORS_MODULE = '''
 """Plugins as a new author writes them, mistakes included."""
@@ -173,16 +171,15 @@ TINY = ["--image-size", "8", "--arch-opt", "width=8", "--batch-size", "8", "--la
 
 
 @pytest.fixture
-def site(tmp_path, monkeypatch):
-    folder = tmp_path / "site"
-    folder.mkdir()
-    (folder / "ganlab_fake_authors.py").write_text(textwrap.dedent(AUTHORS_MODULE))
-    (folder / "ganlab_fake_gone.py").write_text("import ganlab_fake_no_such_dependency\n")
-    write_dist(folder, "ganlab-fake-authors", "0.0.1", EPS)
-    monkeypatch.syspath_prepend(str(folder))
-    yield folder
-    for name in ("ganlab_fake_authors", "ganlab_fake_gone"):
-        sys.modules.pop(name, None)
+def site(tmp_path):
+    """ganlab-fake-authors 0.0.1 installed (on sys.path, third-party plugins visible)."""
+    modules = {
+        "ganlab_fake_authors": AUTHORS_MODULE,
+        "ganlab_fake_gone": "import ganlab_fake_no_such_dependency\n",
+    }
+    folder = write_plugin_package(tmp_path / "site", "ganlab-fake-authors", "0.0.1", EPS, modules)
+    with plugins_on_path(folder):
+        yield folder
 
 
 def error_line(result) -> str:
@@ -198,6 +195,7 @@ def no_runs_left(tmp_path) -> bool:
 
 
 # --- 1. exceptions inside plugin code ------------------------------------------------------------
+@pytest.mark.slow
 def test_a_loss_that_raises_in_g_loss_is_one_line_naming_it_and_leaves_no_run(cli, site, tmp_path):
     line = error_line(cli("train", "--loss", "forgetful", *TINY, "--steps", "3", "--name", "x"))
     assert line.startswith(
@@ -329,6 +327,7 @@ def test_a_plugin_points_dataset_gets_the_energy_distance_by_default(cli, site, 
     assert energy["feature_net"] == "Euclidean energy distance, mean of 5 draws"
 
 
+@pytest.mark.slow
 def test_metric_advice_names_only_metrics_that_then_apply(cli, site, tmp_path):
     """No advice loop: every metric an error suggests is accepted by the next command."""
     assert cli("train", "--data", "spiral", *POINTS, "--steps", "2", "--name", "sp").code == 0

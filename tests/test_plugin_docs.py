@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import write_dist
+from tests.helpers import plugins_on_path, write_dist
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -19,7 +19,6 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "plugins.md"
-MODULES = ("ganlab_rsgan", "ganlab_rsgan.rsgan", "ganlab_rsgan.spiral", "test_ganlab_rsgan")
 
 
 def example_files() -> dict[str, str]:
@@ -31,7 +30,7 @@ def example_files() -> dict[str, str]:
 
 
 @pytest.fixture
-def package(tmp_path, monkeypatch):
+def package(tmp_path):
     """The page's package under tmp_path/ganlab-rsgan, importable and registered."""
     root = tmp_path / "ganlab-rsgan"
     for path, body in example_files().items():
@@ -40,11 +39,8 @@ def package(tmp_path, monkeypatch):
     project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
     site = tmp_path / "site"
     write_dist(site, project["name"], project["version"], project["entry-points"])
-    for folder in (site, root / "src", root / "tests"):
-        monkeypatch.syspath_prepend(str(folder))
-    yield root
-    for name in MODULES:
-        sys.modules.pop(name, None)
+    with plugins_on_path(site, root / "src", root / "tests"):
+        yield root
 
 
 def test_the_page_holds_the_whole_src_layout_package():
@@ -65,6 +61,7 @@ def test_the_example_packages_own_tests_pass(package):
     assert len(ran) == 4
 
 
+@pytest.mark.slow
 def test_the_example_trains_and_gets_a_points_metric(package, cli, tmp_path):
     checked = cli("plugins", "--check", "--format", "json")
     assert checked.code in (0, 1)  # other packages in this environment are not ours to judge

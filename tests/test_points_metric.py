@@ -32,6 +32,7 @@ def test_scales_linearly_with_the_data():
     assert energy_distance(2 * x, 2 * y) == pytest.approx(2 * energy_distance(x, y), rel=1e-12)
 
 
+@pytest.mark.slow
 def test_a_source_against_itself_is_zero_within_noise_and_dropped_modes_are_far():
     ring = Ring().load(None, None)
     half = MixtureSource(ring.means[:4], ring.std)
