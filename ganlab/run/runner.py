@@ -78,7 +78,7 @@ class Recorder(Callback):
             self.log.close()
 
 
-def reference_points(trainer: Trainer):
+def reference_points(trainer: Trainer) -> Tensor:
     """Real points for the scatter plots, as many as the generated ones, from their own seeded
     generator: drawing them never moves the training draws."""
     import torch
