@@ -100,16 +100,20 @@ def evaluate_run(
     summary["metrics"]; returns them."""
     from ganlab.metrics.subject import Subject
     from ganlab.run.device import pick_device
+    from ganlab.run.lock import RunLock
     from ganlab.run.restore import restore
     from ganlab.run.rundir import open_run
 
     run = open_run(run_path)
     opts = EvalOptions(n=n, **options)
     names = parse_metric_names(metrics)  # unknown names fail before any work
-    restored = restore(run.path, which=checkpoint, device=str(pick_device(opts.device)))
-    subject = Subject.from_restored(restored)
-    names = names or default_metrics(subject, opts)
-    with guard.translating(restored.owners()):  # the arch's G and the dataset's sample() run in here
-        results = evaluate(subject, names, opts)
-    run.update_summary(metrics={**run.summary().get("metrics", {}), **results})
+    # held from before the checkpoint is read until the merge into summary.json: a training that
+    # finishes meanwhile would rewrite the summary and drop these results (issue 19)
+    with RunLock(run.path):
+        restored = restore(run.path, which=checkpoint, device=str(pick_device(opts.device)))
+        subject = Subject.from_restored(restored)
+        names = names or default_metrics(subject, opts)
+        with guard.translating(restored.owners()):  # the arch's G and the dataset's sample() run in here
+            results = evaluate(subject, names, opts)
+        run.update_summary(metrics={**run.summary().get("metrics", {}), **results})
     return results
