@@ -2,7 +2,8 @@
 when torch and onnxruntime both see one). Latency at batch 1, throughput at batch 64.
 
     python bench/onnx.py [RUN] [--image-size 16] [--channels 1] [--width 64] [--latent-dim 100]
-                         [--threads N] [--rounds 3]
+                         [--threads N] [--rounds 3] [--opt-level all|extended|basic|disabled]
+                         [--no-mem-pattern] [--parallel] [--ort-threads N]
 
 Without RUN a dcgan G with the DCGAN initialisation is built (ganlab's default job: digits, 16 px,
 1 channel); with RUN, that run's last checkpoint. Both sides take z from host memory and return
@@ -49,11 +50,26 @@ def build_generator(args) -> tuple[torch.nn.Module, int, str]:
     )
 
 
-def ort_session(model: bytes, device: str, threads: int):
+OPT_LEVELS = ("all", "extended", "basic", "disabled")
+
+
+def ort_session(model: bytes, device: str, args):
+    """An onnxruntime session with the SessionOptions under test (issue 12 asked which of them move
+    the batch-64 ratio): graph optimisation level, intra-op threads, memory pattern, execution mode."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
-    opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1  # as many threads as torch
+    level = ort.GraphOptimizationLevel
+    opts.graph_optimization_level = {
+        "all": level.ORT_ENABLE_ALL,
+        "extended": level.ORT_ENABLE_EXTENDED,
+        "basic": level.ORT_ENABLE_BASIC,
+        "disabled": level.ORT_DISABLE_ALL,
+    }[args.opt_level]
+    opts.intra_op_num_threads = args.ort_threads or args.threads  # default: as many threads as torch
+    opts.inter_op_num_threads = 1
+    opts.enable_mem_pattern = not args.no_mem_pattern
+    opts.execution_mode = ort.ExecutionMode.ORT_PARALLEL if args.parallel else ort.ExecutionMode.ORT_SEQUENTIAL
     provider = "CUDAExecutionProvider" if device == "cuda" else "CPUExecutionProvider"
     session = ort.InferenceSession(model, opts, providers=[provider])
     if session.get_providers()[0] != provider:
@@ -121,6 +137,10 @@ def main() -> None:
     parser.add_argument("--latent-dim", type=int, default=100)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--opt-level", choices=OPT_LEVELS, default="all", help="graph_optimization_level")
+    parser.add_argument("--no-mem-pattern", action="store_true", help="enable_mem_pattern = False")
+    parser.add_argument("--parallel", action="store_true", help="execution_mode = ORT_PARALLEL")
+    parser.add_argument("--ort-threads", type=int, default=None, help="intra_op_num_threads (default: --threads)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -134,10 +154,15 @@ def main() -> None:
         f"{what}; torch {torch.__version__}, onnxruntime {ort.__version__}, threads {args.threads}, "
         f"{args.rounds} rounds (median); parity max |diff| {max(diffs.values()):.1e}"
     )
+    print(
+        f"  onnxruntime SessionOptions: graph optimisation {args.opt_level}, intra-op threads "
+        f"{args.ort_threads or args.threads}, mem pattern {not args.no_mem_pattern}, "
+        f"{'parallel' if args.parallel else 'sequential'}"
+    )
     print(f"  {'':30s}{'torch eager':>13s}  {'onnxruntime':>13s}   ort speedup")
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     for device in devices:
-        session = ort_session(model, device, args.threads)
+        session = ort_session(model, device, args)
         if session is None:
             print(f"  {device}: onnxruntime could not start its {device} provider; skipped")
             continue

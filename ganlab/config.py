@@ -57,6 +57,19 @@ class RunConfig:
     checkpoint_every: int = 500  # write the full training state every N steps (and at the end)
     n_samples: int = 64  # images in each sample grid (8 x 8) / points x 40 in each scatter plot
     eval_every: int = 0  # evaluate G every N steps and at the end (ganlab eval's default metrics); 0: never
+    # read the step's statistics to the host (metrics.jsonl, progress bar) every N steps and at the
+    # last; None: 1 on the CPU (reads are free there), 10 on CUDA (each read waits for the GPU).
+    # The resolved value is what config.toml records. Weights do not depend on it.
+    log_every: int | None = None
+
+    # --- speed (issue 12); opt-in, so the CPU default stays bit-identical to earlier versions -----
+    precision: str = "fp32"  # fp32, or autocast to bf16 / fp16 (fp16 adds a GradScaler per optimizer)
+    channels_last: bool = False  # NHWC memory format for G, D and image batches (faster convs on tensor cores)
+    compile: bool = False  # torch.compile G and D separately; checkpoints and export use the eager modules
+    deterministic: bool = False  # CUDA: no cudnn.benchmark, deterministic kernels; the CPU is deterministic anyway
+    # torch's CPU threads; None: $OMP_NUM_THREADS when set, else the physical cores this process may
+    # use (hyper-threads share one core's FPU and only add contention for GEMM/conv kernels)
+    threads: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -88,6 +101,15 @@ class RunConfig:
             raise ConfigError(
                 f"eval_every must be an integer >= 0, got {self.eval_every!r}; set --eval-every 0 (off) or more"
             )
+        for key in ("log_every", "threads"):  # None: resolved when the run starts
+            value = getattr(self, key)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+                raise ConfigError(f"{key} must be an integer >= 1, got {value!r}; set {flag_name(key)} 1 or more")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"unknown precision {self.precision!r}; choose {', '.join(PRECISIONS)}")
+        for key in ("channels_last", "compile", "deterministic"):
+            if not isinstance(getattr(self, key), bool):
+                raise ConfigError(f"{key} must be true or false, got {getattr(self, key)!r}")
         if self.on_nan not in ("stop", "skip-batch"):
             raise ConfigError(f"unknown on_nan {self.on_nan!r}; choose 'stop' or 'skip-batch'")
         if self.optimizer not in ("adam", "sgd"):
@@ -101,6 +123,7 @@ class RunConfig:
                 raise ConfigError(f"{key} must be a table, got {getattr(self, key)!r}")
 
 
+PRECISIONS = ("fp32", "bf16", "fp16")
 FIELDS = [f.name for f in dataclasses.fields(RunConfig)]
 # Fields whose command-line flag is not simply --field-name.
 FLAGS = {"loss_options": "--loss-opt", "arch_options": "--arch-opt", "data_options": "--data-opt"}

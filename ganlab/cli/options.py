@@ -44,12 +44,20 @@ RUN_HELP = {
     "sample_every": "Write a sample grid every N steps.",
     "checkpoint_every": "Write a checkpoint every N steps.",
     "eval_every": "Evaluate every N steps and at the end (ganlab eval's default metrics), keeping best and last; 0: off.",
+    "log_every": "Read statistics to the host (metrics.jsonl, progress bar) every N steps; weights do not depend on it.",
+    "precision": "fp32, bf16 or fp16 autocast (losses in fp32; fp16 adds loss scaling).",
+    "channels_last": "NHWC memory format for G, D and image batches.",
+    "compile": "torch.compile G and D (checkpoints and export keep the eager modules).",
+    "deterministic": "CUDA: deterministic kernels, no cudnn.benchmark (the CPU is deterministic anyway).",
+    "threads": "torch CPU threads.",
 }
 # Fields whose RunConfig default is None: what None means.
 NONE_MEANS = {
     "image_size": "the dataset's",
     "data_root": "the dataset's own place",
     "name": "<loss>-<arch>-<data>-<time>",
+    "log_every": "1 on the CPU, 10 on CUDA",
+    "threads": "$OMP_NUM_THREADS, else the physical cores",
 }
 
 
@@ -97,6 +105,18 @@ CheckpointEvery = Annotated[Optional[int], run_option("checkpoint_every")]
 StudyCheckpointEvery = Annotated[Optional[int], run_option("checkpoint_every", STUDY_PANEL)]
 EvalEvery = Annotated[Optional[int], run_option("eval_every")]
 StudyEvalEvery = Annotated[Optional[int], run_option("eval_every", STUDY_PANEL)]
+LogEvery = Annotated[Optional[int], run_option("log_every")]
+StudyLogEvery = Annotated[Optional[int], run_option("log_every", STUDY_PANEL)]
+Precision = Annotated[Optional[str], run_option("precision")]
+StudyPrecision = Annotated[Optional[str], run_option("precision", STUDY_PANEL)]
+ChannelsLast = Annotated[Optional[bool], run_option("channels_last")]
+StudyChannelsLast = Annotated[Optional[bool], run_option("channels_last", STUDY_PANEL)]
+Compile = Annotated[Optional[bool], run_option("compile")]
+StudyCompile = Annotated[Optional[bool], run_option("compile", STUDY_PANEL)]
+Deterministic = Annotated[Optional[bool], run_option("deterministic")]
+StudyDeterministic = Annotated[Optional[bool], run_option("deterministic", STUDY_PANEL)]
+Threads = Annotated[Optional[int], run_option("threads")]
+StudyThreads = Annotated[Optional[int], run_option("threads", STUDY_PANEL)]
 LossOpt = Annotated[Optional[list[str]], plugin_options("loss", "a=-1")]
 StudyLossOpt = Annotated[Optional[list[str]], plugin_options("loss", "a=-1", STUDY_PANEL)]
 ArchOpt = Annotated[Optional[list[str]], plugin_options("arch", "width=32")]

@@ -96,14 +96,14 @@ class TrainProgress(Callback):
             self.description, total=trainer.config.steps, completed=trainer.step, info=""
         )
 
-    def on_step(self, trainer: Trainer, stats: dict[str, float]) -> None:
+    def on_log(self, trainer: Trainer, stats: dict[str, float]) -> None:
         if self.plain:
             if time.monotonic() - self.last_line >= PLAIN_EVERY_S:
                 self.console.print(self.plain_line(trainer.step, stats), soft_wrap=True, highlight=False)
                 self.last_line = time.monotonic()
             return
         assert self.task is not None, "on_start adds the task"
-        self.progress.update(self.task, advance=1, info=step_info(stats, self.compact))
+        self.progress.update(self.task, completed=trainer.step, info=step_info(stats, self.compact))
 
     def plain_line(self, step: int, stats: dict[str, float]) -> str:
         elapsed = time.monotonic() - self.started
@@ -202,9 +202,9 @@ class RunBar(Callback):
             self.description, total=trainer.config.steps, completed=trainer.step, info=""
         )
 
-    def on_step(self, trainer: Trainer, stats: dict[str, float]) -> None:
+    def on_log(self, trainer: Trainer, stats: dict[str, float]) -> None:
         assert self.task is not None, "on_start adds the task"
-        self.progress.update(self.task, advance=1, info=step_info(stats))
+        self.progress.update(self.task, completed=trainer.step, info=step_info(stats))
 
 
 class StudyProgress(StudyHooks):

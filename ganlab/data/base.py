@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import torch
@@ -29,6 +30,15 @@ class DataSource:
     def __len__(self) -> int:
         raise NotImplementedError
 
+    def nbytes(self) -> int | None:
+        """Memory the data takes; None: unknown, so it is never moved to the training device."""
+        return None
+
+    def to(self, device: torch.device) -> "DataSource":
+        """This source with its tensors on `device`, sampling there with a generator on `device`.
+        The default keeps the data on the host; the trainer then copies each batch over."""
+        return self
+
 
 class ImageSource(DataSource):
     """Images held in memory as uint8 (N, C, H, W); batches come out as float in [-1, 1]."""
@@ -43,11 +53,20 @@ class ImageSource(DataSource):
         self.meta = {"n": len(images), **(meta or {})}
 
     def sample(self, n: int, generator: torch.Generator) -> Tensor:
-        idx = torch.randint(len(self.images), (n,), generator=generator)
-        return to_unit_range(self.images[idx])
+        # indices, gather and the uint8 -> float conversion all run where the images live
+        idx = torch.randint(len(self.images), (n,), generator=generator, device=self.images.device)
+        return to_unit_range(self.images.index_select(0, idx))  # index_select: no host sync on CUDA
 
     def __len__(self) -> int:
         return len(self.images)
+
+    def nbytes(self) -> int:
+        return self.images.numel()  # uint8: one byte per value
+
+    def to(self, device: torch.device) -> "ImageSource":
+        moved = copy.copy(self)  # labels stay on the host: only the metrics read them
+        moved.images = self.images.to(device)
+        return moved
 
 
 class MixtureSource(DataSource):
@@ -61,12 +80,21 @@ class MixtureSource(DataSource):
         self.meta = {"modes": self.means.tolist(), "std": self.std}
 
     def sample(self, n: int, generator: torch.Generator) -> Tensor:
-        idx = torch.randint(len(self.means), (n,), generator=generator)
-        noise = torch.randn((n,) + self.shape, generator=generator)
-        return self.means[idx] + self.std * noise
+        device = self.means.device
+        idx = torch.randint(len(self.means), (n,), generator=generator, device=device)
+        noise = torch.randn((n,) + self.shape, generator=generator, device=device)
+        return self.means.index_select(0, idx) + self.std * noise
 
     def __len__(self) -> int:
         return len(self.means)
+
+    def nbytes(self) -> int:
+        return self.means.numel() * self.means.element_size()
+
+    def to(self, device: torch.device) -> "MixtureSource":
+        moved = copy.copy(self)
+        moved.means = self.means.to(device)
+        return moved
 
 
 class Dataset:

@@ -120,7 +120,8 @@ class FeatureNet:
     @torch.no_grad()
     def features(self, batches: Iterable[torch.Tensor]) -> np.ndarray:
         """Batches of (N, C, H, W) in [0, 1] (C = 1 or 3) -> (total, dims) float32 activations, the
-        way pytorch-fid's get_activations computes them (resize to 299 inside the network)."""
+        way pytorch-fid's get_activations computes them (resize to 299 inside the network). Batches
+        already on the network's device stay there; the features come to the host once, at the end."""
         out = []
         for batch in batches:
             x = batch.to(self.device, torch.float32)
@@ -129,10 +130,10 @@ class FeatureNet:
             pred = self.model(x)[0]
             if pred.shape[2] != 1 or pred.shape[3] != 1:  # blocks before pool3 are spatial maps
                 pred = torch.nn.functional.adaptive_avg_pool2d(pred, output_size=(1, 1))
-            out.append(pred.squeeze(3).squeeze(2).cpu().numpy())
+            out.append(pred.squeeze(3).squeeze(2))
         if not out:
             return np.zeros((0, self.dims), np.float32)
-        return np.concatenate(out)
+        return torch.cat(out).cpu().numpy()
 
 
 def _load_state(weights: Path) -> dict:

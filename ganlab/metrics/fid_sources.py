@@ -142,7 +142,8 @@ def _run_stats(path: Path, options) -> Stats:
     check_applicable(METRICS["fid"], subject)
     n = sample_count(options, "inception")
     net = _net(options)
-    batches = (fid.generator_to_unit(b) for b in subject.sample_batches(n, options.batch_size, options.seed))
+    samples = subject.sample_batches(n, options.batch_size, options.seed, on_device=True)  # stay on the device
+    batches = (fid.generator_to_unit(b) for b in samples)
     return _stats(net.features(tracked(batches, n, f"{path.name} samples", options)), "run", str(path), net)
 
 

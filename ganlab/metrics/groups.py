@@ -102,7 +102,8 @@ def inception_group(subject: Subject, names: list[str], options) -> dict[str, di
     if "kid" in names:
         kid.check_counts(n, n_real, options.kid_subsets, options.kid_subset_size)
     net = fid.feature_net(options.fid_weights, options.dims, str(pick_device(options.device)))
-    fake_batches = (fid.generator_to_unit(b) for b in subject.sample_batches(n, options.batch_size, options.seed))
+    batches = subject.sample_batches(n, options.batch_size, options.seed, on_device=True)  # stay on the device
+    fake_batches = (fid.generator_to_unit(b) for b in batches)
     fake = net.features(tracked(fake_batches, n, "generated images", options))
     real = real_inception_features(subject, n_real, net, options)
     base = {"std": None, "n": n, "n_real": len(real), "dims": options.dims, "feature_net": net.describe()}

@@ -79,10 +79,11 @@ class Subject:
             self._real = self.load_real()
         return self._real
 
-    def sample_batches(self, n: int, batch_size: int, seed: int = 0) -> Iterator[Tensor]:
-        """n samples of G(z), z from ganlab.run.latent with `seed` (the z `ganlab sample` uses), in CPU
-        batches of `batch_size`; G in eval mode (batch-norm running statistics, as an exported G
-        samples), its previous mode restored afterwards."""
+    def sample_batches(self, n: int, batch_size: int, seed: int = 0, on_device: bool = False) -> Iterator[Tensor]:
+        """n samples of G(z), z from ganlab.run.latent with `seed` (the z `ganlab sample` uses), in
+        batches of `batch_size`: on the CPU, or left on G's device with `on_device` (for a feature
+        network there: no GPU->CPU->GPU round trip per batch); G in eval mode (batch-norm running
+        statistics, as an exported G samples), its previous mode restored afterwards."""
         G = self.G
         if G is None:
             raise MetricError(f"{self.dataset!r} is real data; it has no generator to sample")
@@ -92,8 +93,8 @@ class Subject:
             for chunk in latents(n, self.latent_dim, seed):
                 for z in chunk.split(batch_size):
                     with torch.no_grad():  # not around the yield: the caller's grad mode stays its own
-                        batch = G(z.to(self.device)).float().cpu()
-                    yield batch
+                        batch = G(z.to(self.device)).float()
+                    yield batch if on_device else batch.cpu()
         finally:
             G.train(was_training)
 

@@ -39,9 +39,11 @@ class Recorder(Callback):
     def on_start(self, trainer: Trainer) -> None:
         self.log = open(self.run.metrics_file, "a", encoding="utf-8")
 
-    def on_step(self, trainer: Trainer, stats: dict[str, float]) -> None:
+    def on_log(self, trainer: Trainer, stats: dict[str, float]) -> None:
         assert self.log is not None, "on_start opens the log"
         self.log.write(json.dumps(stats) + "\n")
+
+    def on_step(self, trainer: Trainer, stats: dict) -> None:
         c = trainer.config
         if trainer.step % c.sample_every == 0:
             self.write_samples(trainer)
@@ -227,6 +229,7 @@ def build_summary(
         "skipped_batches": trainer.skipped,
         "config": trainer.config.to_dict(),
         "device": str(trainer.device),
+        "threads": trainer.threads,  # torch's CPU threads (--threads, $OMP_NUM_THREADS or physical cores)
         "data": {"kind": trainer.data.kind, "shape": list(trainer.data.shape), "meta": trainer.data.meta},
         # how to read d_real/d_fake: mean probabilities, or (False) a critic's scores
         "d_is_probability": bool(getattr(trainer.loss, "d_is_probability", True)),

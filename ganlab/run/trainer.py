@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import platform
 import time
 from typing import Any, Iterable
@@ -14,18 +15,26 @@ from ganlab.config import RunConfig
 from ganlab.errors import DivergenceError
 from ganlab.plugins import contract, guard
 from ganlab.run.callback import Callback
-from ganlab.run.device import pick_device
+from ganlab.run.device import autocast, configure_backends, fits_on_device, host_read, pick_device, resolve_threads
 from ganlab.run.latent import latent_batch
 
 POINTS_IN_SCATTER = 2500  # the sample count the mode metrics use on ring/grid
+GRADS = {"d": "discriminator gradients", "g": "generator gradients"}
 
 
 class Trainer:
     """All training state: networks, optimizers, loss, data, RNGs and the step counter."""
 
     def __init__(self, config: RunConfig, recorded: dict[str, dict[str, str]] | None = None):
-        self.config = config
         self.device = pick_device(config.device)
+        # resolved here and recorded in config.toml: 1 on the CPU, where a host read is free; 10 on
+        # CUDA, where each read waits for the GPU to drain its queue
+        if config.log_every is None:
+            config.log_every = 1 if self.device.type == "cpu" else 10
+        self.config = config
+        self.threads = resolve_threads(config.threads)
+        torch.set_num_threads(self.threads)
+        configure_backends(self.device, config.deterministic)
         # `recorded`: a checkpoint's plugin provenance, so a missing plugin names its package
         dist = {kind: (recorded or {}).get(kind, {}).get("dist") for kind in ("loss", "arch", "dataset")}
         self.loss, loss_spec = plugins.create("loss", config.loss, config.loss_options, dist["loss"])
@@ -43,23 +52,49 @@ class Trainer:
         torch.manual_seed(config.seed)  # weight init draws from the global generator
         with guard.calling(arch_owner, "build"):
             G, D = self.arch.build(self.data.shape, config.latent_dim)
-        self.G, self.D = G.to(self.device), D.to(self.device)
+        memory_format = torch.channels_last if config.channels_last else torch.preserve_format
+        self.G = G.to(self.device, memory_format=memory_format)
+        self.D = D.to(self.device, memory_format=memory_format)
+        # compiled twins share the eager modules' parameters; checkpoints, samples, export and the
+        # gradient penalty (double backward, which compiled graphs do not support) use the eager ones
+        self.G_fast = torch.compile(self.G) if config.compile else self.G
+        self.D_fast = torch.compile(self.D) if config.compile else self.D
         self.opt_g = self._optimizer(self.G, config.lr_g)
         self.opt_d = self._optimizer(self.D, config.lr_d)
-        # one generator for minibatches and noise, so a resumed run draws the same sequence
-        self.gen = torch.Generator().manual_seed(config.seed)
+        # fp16 gradients underflow without loss scaling; one scaler per optimizer (GANs have two losses)
+        fp16 = config.precision == "fp16"
+        self.scalers = {name: torch.amp.GradScaler(self.device.type, enabled=fp16) for name in ("g", "d")}
+        self._init_rngs(config.seed)
         n_fixed = config.n_samples if self.data.kind == "image" else POINTS_IN_SCATTER
         # its own seed: drawing the grids' noise never touches the training draws
         self.fixed_z = latent_batch(n_fixed, config.latent_dim, config.seed + 1)
         self.step = 0
         self.skipped = 0  # updates dropped under --on-nan skip-batch
         self.contract_checked = False
+        self.logging = True  # train() sets it per step: whether this step's statistics get read
+
+    def _init_rngs(self, seed: int) -> None:
+        """On the CPU one generator draws minibatches and noise, as it always did, so a seed gives
+        the weights it gave before issue 12. On CUDA noise comes from a generator on the device, and
+        so do minibatches when the dataset fits there (uint8, indexed and converted on the GPU)."""
+        self.gen = torch.Generator().manual_seed(seed)  # minibatches (and noise on the CPU)
+        self.noise_gen = self.gen
+        self.train_data = self.data  # what real_batch samples from; self.data stays on the host
+        if self.device.type != "cpu":
+            self.noise_gen = torch.Generator(self.device).manual_seed(seed)
+            nbytes = getattr(self.data, "nbytes", lambda: None)()  # a source older than issue 12 has none
+            if nbytes is not None and fits_on_device(nbytes, self.device):
+                self.train_data, self.gen = self.data.to(self.device), self.noise_gen
+        self._one = torch.ones(1, device=self.device)  # the identity "unscale" of the finiteness check
 
     def _optimizer(self, net: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
         c = self.config
         if c.optimizer == "sgd":  # Goodfellow et al. 2014 trained with momentum SGD
             return torch.optim.SGD(net.parameters(), lr=lr, momentum=c.momentum)
-        return torch.optim.Adam(net.parameters(), lr=lr, betas=(c.beta1, c.beta2))
+        # fused: one kernel for the whole update on CUDA; the CPU keeps the default (foreach)
+        # implementation, whose rounding earlier runs and the pinned hashes were made with
+        fused = self.device.type == "cuda"
+        return torch.optim.Adam(net.parameters(), lr=lr, betas=(c.beta1, c.beta2), fused=fused or None)
 
     def who(self, kind: str) -> str:
         return self.specs[kind].describe()
@@ -68,62 +103,91 @@ class Trainer:
         """The plugins this trainer runs, for naming one whose code raises (guard.translating)."""
         return [guard.Owner.of_spec(spec) for spec in self.specs.values()]
 
+    def autocast(self):
+        return autocast(self.device, self.config.precision)
+
     def noise(self, n: int) -> Tensor:
-        return torch.randn(n, self.config.latent_dim, generator=self.gen).to(self.device)
+        """z ~ N(0, I), (n, latent_dim), drawn on the training device (the CPU draws, as ever, from
+        the minibatch generator). The one place noise is drawn."""
+        return torch.randn(n, self.config.latent_dim, generator=self.noise_gen, device=self.noise_gen.device).to(
+            self.device
+        )
 
     def real_batch(self) -> Tensor:
-        return self.data.sample(self.config.batch_size, self.gen).to(self.device)
+        """A minibatch of m real examples on the training device. The one place data is drawn."""
+        batch = self.train_data.sample(self.config.batch_size, self.gen).to(self.device)
+        if self.config.channels_last and batch.dim() == 4:
+            batch = batch.contiguous(memory_format=torch.channels_last)
+        return batch
 
     # --- one iteration of Algorithm 1 --------------------------------------------------------
-    def train_step(self) -> dict[str, float]:
+    def train_step(self) -> dict[str, Any]:
+        """k D updates and one G update. Statistics come back as 0-dim tensors still on the device
+        (train() reads them on logging steps); self.logging adds the ones that cost extra work."""
         m = self.config.batch_size
         for _ in range(self.config.d_steps):  # k discriminator steps, each on a fresh minibatch
             real = self.real_batch()
-            with torch.no_grad():
-                fake = self.G(self.noise(m))  # (N, C, H, W) or (N, 2); G gets no gradient here
+            with torch.no_grad(), self.autocast():
+                fake = self.G_fast(self.noise(m))  # (N, C, H, W) or (N, 2); G gets no gradient here
             if not self.contract_checked:  # before D sees it, so a bad shape is named, not a crash in D
                 contract.check_generator_output(self.who("arch"), fake, m, self.data.shape)
-            real_logits, fake_logits = self.D(real), self.D(fake)
-            d_loss = self.loss.d_loss(real_logits, fake_logits)
-            penalty = self.loss.penalty(self.D, real, fake)
+            with self.autocast():
+                real_logits, fake_logits = self.D_fast(real), self.D_fast(fake)
+            d_loss = self.loss.d_loss(real_logits.float(), fake_logits.float())  # losses in fp32
+            penalty = self.loss.penalty(self.D, real, fake.float())  # eager D, fp32: double backward
             if not self.contract_checked:
                 self._check_contract(fake, real_logits, d_loss, penalty)
             total_d = d_loss if penalty is None else d_loss + penalty
-            self.opt_d.zero_grad(set_to_none=True)
-            if self._finite(total_d, "d_loss"):  # a NaN step never reaches the weights
-                total_d.backward()
-                self.opt_d.step()
+            self._update("d", total_d, "d_loss")
 
-        fake = self.G(self.noise(m))
-        fake_logits_g = self.D(fake)
-        real_logits_g = self.D(real) if self.loss.needs_real_logits_in_g else None
-        g_loss = self.loss.g_loss(fake_logits_g, real_logits_g)
+        with self.autocast():
+            fake_logits_g = self.D_fast(self.G_fast(self.noise(m)))
+            real_logits_g = self.D_fast(real) if self.loss.needs_real_logits_in_g else None
+        g_loss = self.loss.g_loss(fake_logits_g.float(), None if real_logits_g is None else real_logits_g.float())
         if not self.contract_checked:
             contract.check_loss_value(self.who("loss"), g_loss, "g_loss")
             self.contract_checked = True
-        self.opt_g.zero_grad(set_to_none=True)
-        grad_norm = torch.tensor(float("nan"))
-        if self._finite(g_loss, "g_loss"):
-            g_loss.backward()
-            grad_norm = torch.linalg.vector_norm(
-                torch.stack([p.grad.detach().norm() for p in self.G.parameters() if p.grad is not None])
-            )
-            if self._finite(grad_norm, "generator gradient norm"):
-                self.opt_g.step()
+        self._update("g", g_loss, "g_loss")
         self.step += 1
-        stats = {
-            "step": self.step,
-            "d_loss": total_d.item(),
-            "g_loss": g_loss.item(),
-            "d_real": torch.sigmoid(real_logits.detach()).mean().item(),  # mean D(x)
-            "d_fake": torch.sigmoid(fake_logits.detach()).mean().item(),  # mean D(G(z))
-            "g_grad_norm": grad_norm.item(),
-        }
-        if penalty is not None:
-            stats["penalty"] = penalty.item()
+        stats: dict[str, Any] = {"step": self.step, "d_loss": total_d.detach(), "g_loss": g_loss.detach()}
+        if self.logging:
+            stats["d_real"] = torch.sigmoid(real_logits.detach().float()).mean()  # mean D(x)
+            stats["d_fake"] = torch.sigmoid(fake_logits.detach().float()).mean()  # mean D(G(z))
+            stats["g_grad_norm"] = self._grad_norm()
+            if penalty is not None:
+                stats["penalty"] = penalty.detach()
         if self.skipped:
             stats["skipped"] = self.skipped
         return stats
+
+    def _update(self, which: str, loss: Tensor, what: str) -> None:
+        """Backward and optimizer step, unless the loss or a gradient is NaN/Inf: a NaN update never
+        reaches the weights. One host read decides (k + 1 per generator step); under fp16 the
+        GradScaler skips steps with overflowed gradients itself, as loss scaling expects."""
+        opt, net, scaler = {"g": (self.opt_g, self.G), "d": (self.opt_d, self.D)}[which] + (self.scalers[which],)
+        opt.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        bad_grads = torch.zeros(1, device=self.device)
+        if not scaler.is_enabled():  # multiplies by exactly 1.0: the gradients keep their bits
+            grads = [p.grad for p in net.parameters() if p.grad is not None]
+            torch._amp_foreach_non_finite_check_and_unscale_(grads, bad_grads, self._one)
+        with host_read(self.device):
+            loss_value, grads_bad = torch.stack([loss.detach().float(), bad_grads[0]]).tolist()
+        if math.isfinite(loss_value) and not grads_bad:
+            scaler.step(opt)
+            scaler.update()
+            return
+        if scaler.is_enabled():  # record this step's overflow, so the scale backs off as after any other
+            scaler.unscale_(opt)
+            scaler.update()
+        opt.zero_grad(set_to_none=True)
+        quantity = f"{what} = {loss_value}" if not math.isfinite(loss_value) else f"{GRADS[which]} hold NaN/Inf"
+        self._diverged(quantity)
+
+    def _grad_norm(self) -> Tensor:
+        """The generator's total gradient norm (one foreach kernel), on logging steps only."""
+        grads = [p.grad for p in self.G.parameters() if p.grad is not None]
+        return torch.nn.utils.get_total_norm(grads) if grads else torch.zeros((), device=self.device)
 
     def _check_contract(self, fake: Tensor, real_logits: Tensor, d_loss: Tensor, penalty: Tensor | None) -> None:
         m = self.config.batch_size
@@ -132,20 +196,17 @@ class Trainer:
         if penalty is not None:
             contract.check_loss_value(self.who("loss"), penalty, "penalty")
 
-    def _finite(self, value: Tensor, what: str) -> bool:
-        """True when `value` is finite. Otherwise --on-nan decides: stop (DivergenceError
-        naming the step and the quantity; the last checkpoint stays as it was) or skip-batch
-        (drop this update, count it, go on)."""
-        if torch.isfinite(value).all():
-            return True
+    def _diverged(self, quantity: str) -> None:
+        """A NaN/Inf update was dropped. --on-nan decides: stop (DivergenceError naming the step and
+        the quantity; the last checkpoint stays as it was) or skip-batch (count it, go on)."""
         where = self._nonfinite_weights()
         if self.config.on_nan == "skip-batch" and not where:
             self.skipped += 1
-            return False
-        quantity = f"{what} = {value.item()}" + (f" ({where} hold NaN/Inf)" if where else "")
+            return
         raise DivergenceError(
-            f"training diverged at step {self.step + 1}: {quantity}; the last checkpoint "
-            "is kept (lower --lr-d/--lr-g, or --on-nan skip-batch to drop such batches)"
+            f"training diverged at step {self.step + 1}: {quantity}"
+            + (f" ({where} hold NaN/Inf)" if where else "")
+            + "; the last checkpoint is kept (lower --lr-d/--lr-g, or --on-nan skip-batch to drop such batches)"
         )
 
     def _nonfinite_weights(self) -> str:
@@ -184,6 +245,12 @@ class Trainer:
                 "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
             },
             "versions": versions(self.specs),
+            **(
+                {"scalers": {k: v.state_dict() for k, v in self.scalers.items()}}
+                if self.scalers["g"].is_enabled()
+                else {}
+            ),
+            **({"noise_rng": self.noise_gen.get_state()} if self.noise_gen is not self.gen else {}),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -193,6 +260,10 @@ class Trainer:
         self.opt_d.load_state_dict(state["opt_d"])
         self.fixed_z = state["fixed_z"]
         self.gen.set_state(state["rng"]["data"])
+        if "noise_rng" in state and self.noise_gen is not self.gen:
+            self.noise_gen.set_state(state["noise_rng"])
+        for name, scaler_state in state.get("scalers", {}).items():
+            self.scalers[name].load_state_dict(scaler_state)
         torch.set_rng_state(state["rng"]["torch"])
         if state["rng"]["cuda"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["rng"]["cuda"])
@@ -210,15 +281,31 @@ def versions(specs: dict[str, plugins.PluginSpec]) -> dict[str, Any]:
     }
 
 
+def read_stats(trainer: Trainer, stats: dict[str, Any]) -> dict[str, float]:
+    """A step's statistics as host numbers, in one device->host read (torch.stack(...).tolist())."""
+    names = [k for k, v in stats.items() if isinstance(v, Tensor)]
+    with host_read(trainer.device):
+        values = torch.stack([stats[k].float() for k in names]).tolist() if names else []
+    return {k: (values[names.index(k)] if k in names else v) for k, v in stats.items()}
+
+
 def train(trainer: Trainer, until: int, callbacks: Iterable[Callback] = ()) -> dict[str, float]:
-    """Runs generator steps until `trainer.step == until`, calling each callback's on_start, on_step
-    and (when the segment completes) on_end; returns the segment's timing, which on_end also gets."""
+    """Runs generator steps until `trainer.step == until`. Each callback gets on_start; then per step
+    on_log (logging steps only: every config.log_every steps and the last, host numbers) and on_step
+    (every step, statistics still on the device); and on_end when the segment completes, with the
+    segment's timing, which train returns."""
     callbacks = list(callbacks)
     for cb in callbacks:
         cb.on_start(trainer)
-    start, first = time.perf_counter(), trainer.step
+    start, first, every = time.perf_counter(), trainer.step, trainer.config.log_every or 1
     while trainer.step < until:
+        log = (trainer.step + 1) % every == 0 or trainer.step + 1 == until
+        trainer.logging = log
         stats = trainer.train_step()
+        if log:  # before on_step: a checkpoint written there finds its metrics row already logged
+            row = read_stats(trainer, stats)
+            for cb in callbacks:
+                cb.on_log(trainer, row)
         for cb in callbacks:
             cb.on_step(trainer, stats)
     timing = {"wall_time_s": time.perf_counter() - start, "steps": trainer.step - first}
