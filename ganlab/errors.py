@@ -19,6 +19,19 @@ class PluginError(GanlabError):
     """A plugin is unknown, ambiguous, fails to import, or breaks its contract."""
 
 
+class PluginUserError(PluginError):
+    """Raise this from plugin code for a mistake the user can fix (a bad option value, a missing
+    data file). ganlab shows its message as one `Error:` line, prefixed with the plugin's kind,
+    name, target and distribution==version:
+
+        from ganlab.errors import PluginUserError
+        raise PluginUserError("turns must be at least 1, got 0; pass --data-opt turns=2")
+
+    ValueError and TypeError from a plugin's `__init__`, `load` and `build` also give one line;
+    any other exception from plugin code is reported as a bug in the plugin (one line too, with
+    the exception's type; `ganlab --debug` shows its traceback)."""
+
+
 class DataError(GanlabError):
     """A dataset cannot be found, read or shaped as asked."""
 

@@ -3,7 +3,8 @@ and for plugin authors' own tests.
 
 Each check takes a registered name (tests the installed entry point), a class, or an instance,
 runs the plugin on tiny inputs and raises `PluginError` naming the plugin at the first broken
-promise. The runtime checks are the ones training runs on its first step (ganlab.plugins.contract);
+promise; an exception raised inside the plugin's code becomes the same one-line PluginError a
+command shows (its traceback chained as the cause). The runtime checks are the ones training runs on its first step (ganlab.plugins.contract);
 this adds what only a test can afford: gradients, extreme logits, reproducibility, ONNX export.
 
     from ganlab.testing import check_loss
@@ -15,7 +16,6 @@ this adds what only a test can afford: gradients, extreme logits, reproducibilit
 from __future__ import annotations
 
 import inspect
-import json
 from typing import Any, Iterable
 
 import torch
@@ -23,7 +23,7 @@ from torch import Tensor, nn
 
 from ganlab import plugins
 from ganlab.errors import ConfigError, PluginError
-from ganlab.plugins import contract
+from ganlab.plugins import contract, guard
 
 EXTREME_LOGIT = 200.0  # far past where sigmoid saturates in float32 (|l| > 17 rounds to 0 or 1)
 DEFAULT_SHAPES = ((1, 32, 32), (3, 32, 32), (2,))  # tried in turn when check_arch gets no shapes
@@ -46,10 +46,11 @@ def resolve(kind: str, plugin: Any, options: dict[str, Any] | None = None) -> tu
         if options:
             raise PluginError(f"{who}: options go with a class or a name, not an instance; pass the class")
         return plugin, who
-    try:
-        return plugin(**(options or {})), who
-    except (TypeError, ValueError) as exc:
-        raise PluginError(f"{who} rejected its options {options or {}}: {exc}") from exc
+    with guard.calling(guard.owner_of(plugin, who), "__init__"):
+        try:
+            return plugin(**(options or {})), who
+        except (TypeError, ValueError) as exc:
+            raise PluginError(f"{who} rejected its options {options or {}}: {exc}") from exc
 
 
 # --- losses -------------------------------------------------------------------------------------
@@ -69,7 +70,8 @@ def check_loss(loss: Any, options: dict[str, Any] | None = None, *, batch: int =
     weights through d_loss (+ penalty) and G's output through g_loss; values and gradients stay
     finite at logits of +-200 (work from logits with softplus). Returns the measured values."""
     obj, who = resolve("loss", loss, options)
-    with torch.random.fork_rng(devices=[]):  # the caller's global RNG state is left as it was
+    with torch.random.fork_rng(devices=[]), guard.translating([guard.owner_of(obj, who)]):
+        # fork_rng: the caller's global RNG state is left as it was
         torch.manual_seed(seed)
         D = _Critic()
         real = torch.rand(batch, 1, 8, 8) * 2 - 1  # (N, 1, 8, 8) in [-1, 1]
@@ -156,6 +158,11 @@ def check_arch(
     onnxruntime parity with torch within 1e-4). Each shape in `unsupported` must be refused by
     `supports` with a message, and by `check` with a ConfigError. Returns the shapes checked."""
     obj, who = resolve("arch", arch, options)
+    with guard.translating([guard.owner_of(obj, who)]):
+        return _check_arch(obj, who, shapes, unsupported, latent_dim, batch, onnx, seed)
+
+
+def _check_arch(obj, who, shapes, unsupported, latent_dim, batch, onnx, seed) -> list[tuple[int, ...]]:
     _check_refusals(obj, who, unsupported)
     shapes = [tuple(s) for s in shapes] if shapes is not None else _first_supported(obj, who)
     for shape in shapes:
@@ -193,7 +200,8 @@ def _first_supported(obj: Any, who: str) -> list[tuple[int, ...]]:
 
 
 def _build(obj: Any, who: str, shape: tuple[int, ...], latent_dim: int) -> tuple[nn.Module, nn.Module]:
-    built = obj.build(shape, latent_dim)
+    with guard.calling(guard.owner_of(obj, who), "build"):
+        built = obj.build(shape, latent_dim)
     if not isinstance(built, tuple) or len(built) != 2 or not all(isinstance(m, nn.Module) for m in built):
         raise PluginError(
             f"{who}: build{shape} returned {type(built).__name__}, expected a tuple (G, D) of torch.nn.Module"
@@ -252,51 +260,22 @@ def check_dataset(
     image_size) or "points" (shape (D,)); it is non-empty; meta is JSON-serialisable; sample(n)
     gives (n, *shape) finite floats, images in [-1, 1]; the same seed gives the same batch.
     Returns the loaded source."""
-    from ganlab.data.base import DataSource
-
     obj, who = resolve("dataset", dataset, options)
-    size = image_size if image_size is not None else obj.default_image_size
-    source = obj.load(size, root)
-    if not isinstance(source, DataSource):
-        raise PluginError(f"{who}: load returned {type(source).__name__}, expected a ganlab.data.base.DataSource")
-    _check_source_facts(who, source, size)
-    batch = source.sample(n, torch.Generator().manual_seed(seed))
-    _check_batch(who, source, batch, n)
-    again = source.sample(n, torch.Generator().manual_seed(seed))
+    name = dataset if isinstance(dataset, str) else type(obj).__name__
+    owner = guard.owner_of(obj, who)
+    source = contract.load_data(obj, owner, name, image_size, root)
+    if source.kind == "points" and obj.default_image_size is not None:
+        raise PluginError(
+            f"{who}: loads points but declares default_image_size = {obj.default_image_size}; "
+            "declare default_image_size = None (then ganlab refuses --image-size for it)"
+        )
+    with guard.translating([owner, guard.owner_of(source, who)]):
+        batch = source.sample(n, torch.Generator().manual_seed(seed))
+        contract.check_sample(who, source, batch, n)
+        again = source.sample(n, torch.Generator().manual_seed(seed))
     if not torch.equal(batch, again):
         raise PluginError(
             f"{who}: two sample({n}) calls with equally seeded generators differ; "
             "draw every random number from the generator argument"
         )
     return source
-
-
-def _check_source_facts(who: str, source: Any, size: int | None) -> None:
-    shape = tuple(source.shape)
-    if source.kind == "image":
-        if len(shape) != 3 or (size is not None and shape[1:] != (size, size)):
-            raise PluginError(f"{who}: image shape is {shape}, expected (C, {size}, {size})")
-    elif source.kind == "points":
-        if len(shape) != 1:
-            raise PluginError(f"{who}: point shape is {shape}, expected (D,)")
-    else:
-        raise PluginError(f"{who}: kind is {source.kind!r}, expected 'image' or 'points'")
-    if len(source) < 1:
-        raise PluginError(f"{who}: the dataset is empty")
-    try:
-        json.dumps(source.meta)
-    except (TypeError, ValueError) as exc:
-        raise PluginError(f"{who}: meta is not JSON-serialisable ({exc}); keep plain numbers, strings, lists") from exc
-
-
-def _check_batch(who: str, source: Any, batch: Any, n: int) -> None:
-    expected = (n,) + tuple(source.shape)
-    if not isinstance(batch, Tensor) or tuple(batch.shape) != expected or not batch.is_floating_point():
-        got = f"{batch.dtype} {tuple(batch.shape)}" if isinstance(batch, Tensor) else type(batch).__name__
-        raise PluginError(f"{who}: sample({n}) returned {got}, expected float of shape {expected}")
-    if not torch.isfinite(batch).all():
-        raise PluginError(f"{who}: sample({n}) returned NaN or Inf")
-    if source.kind == "image" and (
-        batch.min() < -1 - contract.RANGE_TOLERANCE or batch.max() > 1 + contract.RANGE_TOLERANCE
-    ):
-        raise PluginError(f"{who}: sample({n}) spans [{batch.min():.4g}, {batch.max():.4g}], expected [-1, 1]")

@@ -25,17 +25,32 @@ def save_grid(images: Tensor, path: Path, nrow: int = 8) -> None:
     save_image((images.clamp(-1, 1) + 1) / 2, path, nrow=nrow, padding=2, pad_value=1.0)
 
 
-def save_scatter(points: Tensor, path: Path, modes: Sequence[Sequence[float]] | None = None, title: str = "") -> None:
-    """(N, 2) generated points over the true mode centres."""
+def save_scatter(
+    points: Tensor,
+    path: Path,
+    modes: Sequence[Sequence[float]] | None = None,
+    title: str = "",
+    real: Tensor | None = None,
+) -> None:
+    """(N, 2) generated points drawn over what they should match: real points (N', 2) in grey
+    and/or the declared mode centres; the axes frame the real data, so plots of one run compare."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5, 5), dpi=100)
+    reference = []
+    if real is not None:
+        real = torch.as_tensor(real).detach().cpu()
+        ax.scatter(real[:, 0], real[:, 1], s=3, alpha=0.3, c="tab:gray", label="real", zorder=1)
+        reference.append(real[:, :2])
     if modes is not None:
         m = torch.as_tensor(modes)
         ax.scatter(m[:, 0], m[:, 1], s=80, marker="x", c="tab:red", label="true modes", zorder=3)
-        lim = float(m.abs().max()) * 1.5
+        reference.append(m[:, :2])
+    if reference:
+        lim = float(torch.cat([r.float() for r in reference]).abs().max()) * 1.5
         ax.set_xlim(-lim, lim)
         ax.set_ylim(-lim, lim)
-    ax.scatter(points[:, 0], points[:, 1], s=3, alpha=0.4, c="tab:blue", label="generated")
+    points = torch.as_tensor(points).detach().cpu()
+    ax.scatter(points[:, 0], points[:, 1], s=3, alpha=0.4, c="tab:blue", label="generated", zorder=2)
     ax.set_aspect("equal")
     ax.legend(loc="upper right", fontsize=8)
     ax.set_title(title)
@@ -44,9 +59,12 @@ def save_scatter(points: Tensor, path: Path, modes: Sequence[Sequence[float]] | 
     plt.close(fig)
 
 
-def save_samples(samples: Tensor, kind: str, path: Path, meta: dict[str, Any], title: str = "") -> None:
+def save_samples(
+    samples: Tensor, kind: str, path: Path, meta: dict[str, Any], title: str = "", real: Tensor | None = None
+) -> None:
+    """A grid for images; for points a scatter plot over `real` points and the declared modes."""
     if kind == "points":
-        save_scatter(samples, path, meta.get("modes"), title)
+        save_scatter(samples, path, meta.get("modes"), title, real)
     else:
         save_grid(samples, path)
 

@@ -49,7 +49,7 @@ def test_the_readme_example_runs_and_prints_what_the_readme_shows(tmp_path, monk
     lines, shown = out.getvalue().splitlines(), expected.splitlines()
     assert lines[:2] == shown[:2]  # the run folder; the samples' shape and dtype
     scores = eval(lines[2])  # noqa: S307 - our own printed dict
-    assert set(scores) == {"modes_covered", "high_quality_pct", "mode_kl"}
+    assert set(scores) == {"modes_covered", "high_quality_pct", "mode_kl", "energy_distance"}
     assert 0 <= scores["modes_covered"] <= 8 and 0 <= scores["high_quality_pct"] <= 100
     assert lines[3].split()[:2] == ["api-ring", "1000.0"]
     assert float(lines[3].split()[2]) == scores["modes_covered"]  # compare reads what evaluate wrote

@@ -153,8 +153,8 @@ def test_a_run_made_for_cuda_resumes_on_a_cpu_box_with_device_cpu(cli, tmp_path)
 def test_resume_passes_a_new_data_root_to_the_dataset(cli, tmp_path):
     assert cli("train", *TINY_IMAGE, "--steps", "2", "--name", "r").code == 0
     result = cli("train", "--resume", "runs/r", "--data-root", "elsewhere")
-    # accepted by resume, then judged by the dataset (digits is built in and reads no files)
-    assert result.code == 1 and "dataset 'digits' is built in and reads no files; drop --data-root" in result.err
+    # accepted by resume, then judged by the dataset (digits declares uses_root = False)
+    assert result.code == 1 and "dataset 'digits' reads no files; drop --data-root" in result.err
 
 
 @pytest.mark.slow

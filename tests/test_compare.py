@@ -214,6 +214,18 @@ def test_mixed_feature_networks_are_not_comparable(cli, runs):
 
 
 @pytest.mark.slow
+def test_mixed_image_sizes_are_named_as_the_cause(cli, runs):
+    run = RunDir(runs / "lsgan-s1")
+    summary = run.summary()
+    run.update_summary(data={**summary["data"], "shape": [1, 16, 16]})  # as if trained at 16 px
+    result = cli("compare", str(runs), "--format", "json")
+    assert result.code == 0
+    assert "values are not comparable (different image sizes)" in result.err
+    assert "n=1000 digits-cnn 16px (lsgan-s1)" in result.err and "n=1000 digits-cnn 8px (" in result.err
+    assert "compare runs of one dataset at one image size" in result.err and "ganlab eval RUN --n" not in result.err
+
+
+@pytest.mark.slow
 def test_runs_without_metrics_show_a_dash_and_a_hint(cli, runs, trained):
     RunDir(runs / "minimax-s1").update_summary(metrics={})  # an unevaluated seed
     result = cli("compare", str(runs), "--format", "json")

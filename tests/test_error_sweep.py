@@ -100,7 +100,7 @@ CASES = [
         "train",
         "option value the arch rejects",
         "train --arch-opt width=-3",
-        "arch 'dcgan' rejected its options {'width': -3}: dcgan option width must be a positive integer, got -3",
+        "rejected its options {'width': -3}: dcgan option width must be a positive integer, got -3",
     ),
     C(
         "train",
@@ -112,7 +112,13 @@ CASES = [
         "train",
         "image size for 2D points",
         "train --data ring --image-size 16",
-        "dataset 'ring' is 2D points, not images; drop --image-size 16",
+        "dataset 'ring' is points, not images; drop --image-size 16",
+    ),
+    C(
+        "train",
+        "data folder for a dataset that reads none",
+        "train --data-root bad/empty",
+        "dataset 'digits' reads no files; drop --data-root bad/empty",
     ),
     C(
         "train",
@@ -238,7 +244,7 @@ CASES = [
         "eval",
         "metric for another kind of data",
         "eval runs/r --metrics modes_covered",
-        "metric 'modes_covered' needs a 2D mixture (ring, grid), not dataset 'digits'",
+        "metric 'modes_covered' needs points, but dataset 'digits' is images; use --metrics classifier_fd",
     ),
     C("eval", "one sample", "eval runs/r --n 1", "--n must be at least 2 (a covariance needs two samples), got 1"),
     C(
@@ -314,7 +320,7 @@ CASES = [
         "fid nosuch digits",
         "'nosuch' is not an image folder, a .npz file, a run directory or a dataset name",
     ),
-    C("fid", "dataset of 2D points", "fid ring digits", "dataset 'ring' is 2D points, not images; FID needs images"),
+    C("fid", "dataset of 2D points", "fid ring digits", "dataset 'ring' is points, not images; FID needs images"),
     C("fid", "run without checkpoints", "fid bad/fresh digits", "run 'bad/fresh' has no checkpoint 'last'"),
     C(
         "fid",
@@ -598,6 +604,14 @@ CASES = [
     # --- plugins ---------------------------------------------------------------------------------
     C("plugins", "argument to `plugins`", "plugins loss", "Got unexpected extra argument(s) (loss)"),
     C("plugins", "unknown flag of `plugins`", "plugins --kind loss", "No such option: --kind"),
+    C("plugins", "unknown output format", "plugins --format xml", "unknown --format 'xml'; choose one of: table, json"),
+    C(
+        "plugins",
+        "`--check` with broken and conflicting plugins",
+        "plugins --check --format json",
+        "plugins are broken or claimed twice: loss 'Shouty', loss 'broken-import', loss 'twin', loss 'wrong-base'",
+        site=True,
+    ),
     C(
         "plugins",
         "plugin whose module fails to import",
@@ -633,6 +647,45 @@ CASES = [
         "arch whose G makes half-size images",
         "train --arch half-size --image-size 8 --steps 1",
         "arch 'half-size' (ganlab_fake_sweep:HalfSizeArch from ganlab-fake==0.0.1): generator returned",
+        site=True,
+    ),
+    C(
+        "plugins",
+        "loss whose g_loss raises (a relativistic loss without needs_real_logits_in_g)",
+        "train --loss forgetful --steps 1",
+        "loss 'forgetful' (ganlab_fake_sweep:Forgetful from ganlab-fake==0.0.1) failed in g_loss "
+        "(ganlab_fake_sweep.py:",
+        site=True,
+    ),
+    C(
+        "plugins",
+        "arch whose build raises ValueError",
+        "train --arch picky --steps 1",
+        "arch 'picky' (ganlab_fake_sweep:Picky from ganlab-fake==0.0.1) failed in build (ganlab_fake_sweep.py:",
+        site=True,
+    ),
+    C(
+        "plugins",
+        "dataset whose load raises ValueError",
+        "train --data broken-load --steps 1",
+        "dataset 'broken-load' (ganlab_fake_sweep:BrokenLoad from ganlab-fake==0.0.1) failed in load "
+        "(ganlab_fake_sweep.py:",
+        site=True,
+    ),
+    C(
+        "plugins",
+        "dataset that raises PluginUserError",
+        "train --data fussy --steps 1",
+        "dataset 'fussy' (ganlab_fake_sweep:Fussy from ganlab-fake==0.0.1): turns must be at least 1, got 0; "
+        "pass --data-opt turns=2",
+        site=True,
+    ),
+    C(
+        "plugins",
+        "dataset whose images are in [0, 255]",
+        "train --data raw-images --steps 1",
+        "dataset 'raw-images' (ganlab_fake_sweep:RawImages from ganlab-fake==0.0.1): sample(8) spans [0, 255], "
+        "expected images in [-1, 1]",
         site=True,
     ),
     C(
@@ -687,8 +740,15 @@ def fake_site(site: Path) -> Path:
         "twin": "ganlab_fake_sweep:NaNLoss",
         "nan-loss": "ganlab_fake_sweep:NaNLoss",
         "Shouty": "ganlab_fake_sweep:NaNLoss",
+        "forgetful": "ganlab_fake_sweep:Forgetful",
     }
-    eps = {"ganlab.losses": losses, "ganlab.archs": {"half-size": "ganlab_fake_sweep:HalfSizeArch"}}
+    archs = {"half-size": "ganlab_fake_sweep:HalfSizeArch", "picky": "ganlab_fake_sweep:Picky"}
+    datasets = {
+        "broken-load": "ganlab_fake_sweep:BrokenLoad",
+        "fussy": "ganlab_fake_sweep:Fussy",
+        "raw-images": "ganlab_fake_sweep:RawImages",
+    }
+    eps = {"ganlab.losses": losses, "ganlab.archs": archs, "ganlab.datasets": datasets}
     write_plugin_package(site, "ganlab-fake", "0.0.1", eps, contract_breakers("ganlab_fake_sweep"))
     write_plugin_package(site, "ganlab-fake-two", "0.0.2", {"ganlab.losses": {"twin": "ganlab_fake_sweep:NotALoss"}})
     return site
@@ -890,9 +950,11 @@ command (`ganlab --debug ...` shows the full traceback of any error).
 
 Rows marked *with fake plugins* run with two plugin packages installed the way pip installs
 them: `ganlab-fake 0.0.1` (losses `broken-import` whose module imports a missing dependency,
-`wrong-base` that is not a `Loss`, `nan-loss` whose D loss is NaN, `Shouty`, and `twin`; arch
-`half-size` whose G returns images half the asked size) and `ganlab-fake-two 0.0.2`, which
-registers `twin` too.
+`wrong-base` that is not a `Loss`, `nan-loss` whose D loss is NaN, `forgetful` whose `g_loss`
+raises TypeError, `Shouty`, and `twin`; archs `half-size` whose G returns images half the asked
+size and `picky` whose `build` raises ValueError; datasets `broken-load` whose `load` raises
+ValueError, `fussy` whose `load` raises `PluginUserError`, and `raw-images` whose images are in
+[0, 255]) and `ganlab-fake-two 0.0.2`, which registers `twin` too.
 
 Rows about a run *another command is writing* run while a second process holds the lock of
 `runs/r` (as `ganlab train --resume runs/r --steps 5000` would); the pid, host and time in those

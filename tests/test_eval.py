@@ -127,10 +127,12 @@ def test_classifier_metrics_tell_real_images_from_collapse(offline):
 
 
 @pytest.mark.slow
-def test_ring_run_gets_mode_metrics_by_default(runs, offline):
+def test_ring_run_gets_mode_metrics_and_energy_distance_by_default(runs, offline):
     results = evaluate_run(runs["ring"].path)
-    assert set(results) == {"modes_covered", "high_quality_pct", "mode_kl"}
-    assert all(r["n"] == 2500 and r["dims"] == 2 for r in results.values())
+    assert set(results) == {"modes_covered", "high_quality_pct", "mode_kl", "energy_distance"}
+    assert all(r["n"] == 2500 and r["dims"] == 2 for k, r in results.items() if k != "energy_distance")
+    energy = results["energy_distance"]
+    assert energy["n"] == 2000 and energy["std"] > 0 and energy["value"] > 5 * energy["std"]  # 4 steps: far from ring
     assert 0 <= results["modes_covered"]["value"] <= 8 and 0 <= results["mode_kl"]["value"] <= math.log(8) + 1e-9
     assert json.loads(runs["ring"].summary_file.read_text())["metrics"]["mode_kl"] == results["mode_kl"]
 
@@ -232,7 +234,10 @@ def test_train_eval_every_flag(tmp_path, offline, cli):
     "args, message",
     [
         (["--metrics", "fud"], "unknown metric 'fud' (did you mean 'fid'?); choose from fid, kid"),
-        (["--metrics", "mode_kl"], "metric 'mode_kl' needs a 2D mixture (ring, grid), not dataset 'digits'"),
+        (
+            ["--metrics", "mode_kl"],
+            "metric 'mode_kl' needs points, but dataset 'digits' is images; use --metrics classifier_fd",
+        ),
         (["--metrics", "kid", "--n", "50"], "KID needs at least 1000 samples per set (its subset size), got 50"),
         (["--metrics", "classifier_fd", "--n", "1"], "--n must be at least 2"),
     ],

@@ -265,7 +265,7 @@ class NotASource(Dataset):
     [
         (Points, {"bug": "unseeded"}, "two sample(8) calls with equally seeded generators differ"),
         (Points, {"bug": "meta"}, "meta is not JSON-serialisable"),
-        (BrightImages, None, "sample(8) spans [1.5, 1.5], expected [-1, 1]"),
+        (BrightImages, None, "sample(8) spans [1.5, 1.5], expected images in [-1, 1]"),
         (NotASource, None, "load returned Tensor, expected a ganlab.data.base.DataSource"),
     ],
 )

@@ -245,10 +245,10 @@ def rich_table(c, width: int | None = None) -> Any:
     """The comparison for a terminal `width` columns wide (None: any width): one row per config
     when that fits, else metrics as rows and configs as columns, else one block per config.
     Numbers ("mean ± std") never wrap; names may."""
-    from ganlab.comparison.render import legend, setting_notes
+    from ganlab.comparison.render import has_critic, legend, setting_notes
 
     title, cols = table_cells(c)
-    caption = legend(setting_notes(c))
+    caption = legend(setting_notes(c), has_critic(c))
     wide = _wide_table(title, caption, cols)
     if width is None or _natural_width(wide) <= width:
         return wide

@@ -12,7 +12,7 @@ from ganlab.metrics.registry import DEFAULT_N
 
 N_HELP = (
     f"Generated samples. (default: {DEFAULT_N['inception']} for FID/KID and the classifier metrics, "
-    f"{DEFAULT_N['modes']} for the mode metrics)"
+    f"{DEFAULT_N['modes']} for the mode metrics, {DEFAULT_N['points']} per draw for energy_distance)"
 )
 
 
@@ -33,8 +33,9 @@ def eval_(
         int, typer.Option("--kid-subset-size", help="KID: samples per subset (needs --n at least this).")
     ] = EVAL.kid_subset_size,
 ) -> None:
-    """Evaluate a run: FID/KID (pytorch-fid Inception), classifier metrics (digits, mnist, fashion-mnist)
-    or mode metrics (ring, grid). Results go into the run's summary.json."""
+    """Evaluate a run: FID/KID (pytorch-fid Inception), classifier metrics (digits, mnist, fashion-mnist),
+    energy distance (every points dataset) and mode metrics (points sources that declare modes: ring,
+    grid). Results go into the run's summary.json."""
     from ganlab.cli import ui
     from ganlab.metrics.evaluate import evaluate_run
 
@@ -52,5 +53,7 @@ def eval_(
             kid_subset_size=kid_subset_size,
             progress=ui.ProgressReporter(progress),
         )
-    console.print(ui.metrics_table(results, title=f"run {run.name} (step {next(iter(results.values()))['step']})"))
+    ui.print_table(
+        console, ui.metrics_table(results, title=f"run {run.name} (step {next(iter(results.values()))['step']})")
+    )
     console.print(f"written to   {run / 'summary.json'}")

@@ -117,6 +117,19 @@ class TrainProgress(Callback):
             self.progress.stop()
 
 
+def print_table(console: Any, table: Table) -> None:
+    """Off a terminal (a pipe, a file, a README) a table keeps its natural width instead of
+    being squeezed into 80 columns; on a terminal rich fits it to the window."""
+    if console.is_terminal:
+        console.print(table)
+        return
+    from rich.console import Console
+    from rich.measure import Measurement
+
+    natural = Measurement.get(console, console.options.update_width(1000), table).maximum
+    Console(width=max(console.width, natural), highlight=False, file=console.file).print(table)
+
+
 def plugins_table(rows: list[Any]) -> Table:
     table = Table(title="ganlab plugins")
     for column in ("kind", "name", "distribution", "target", "status"):
@@ -142,7 +155,11 @@ def train_summary_table(summary: dict[str, Any]) -> Table:
     table.add_row("wall time", f"{summary['wall_time_s']:.1f} s")
     if final:
         table.add_row("D loss / G loss", f"{final['d_loss']:.4f} / {final['g_loss']:.4f}  (mean of last 100 steps)")
-        table.add_row("D(x) / D(G(z))", f"{final['d_real']:.3f} / {final['d_fake']:.3f}")
+        values = f"{final['d_real']:.3f} / {final['d_fake']:.3f}"
+        if summary.get("d_is_probability", True):
+            table.add_row("D(x) / D(G(z))", values)
+        else:  # Loss.d_is_probability = False: D is a critic
+            table.add_row("sigmoid of critic scores", f"{values}  (real / generated; not probabilities)")
     return table
 
 

@@ -54,16 +54,33 @@ def setting_notes(c: Comparison) -> dict[tuple, int]:
 def metric_header(name: str, kind: str, col: dict[str, Any], notes: dict[tuple, int]) -> str:
     head = f"{name} {kind} {ARROW.get(col['better'], '')}".strip()
     if not col["comparable"]:
-        return f"{head} (MIXED n/net)"
+        return f"{head} (MIXED: see the note)"
     return head if len(notes) == 1 else f"{head} [{notes[col['n'], col['feature_net']]}]"
 
 
-def legend(notes: dict[tuple, int]) -> str:
+CRITIC_MARK = " †"
+CRITIC_NOTE = "† D is a critic (the loss says d_is_probability = False): sigmoid of its score, not a probability"
+
+
+def legend(notes: dict[tuple, int], critic: bool = False) -> str:
     """The table's footnote: how to read it, and each metric setting (one line, however many)."""
+    head = [LEGEND, CRITIC_NOTE] if critic else [LEGEND]
     if len(notes) == 1:
         ((n, net),) = notes
-        return f"{LEGEND}; metrics from n={n} samples, {net}"
-    return "; ".join([LEGEND] + [f"[{i}] n={n}, {net}" for (n, net), i in notes.items()])
+        return "; ".join(head) + f"; metrics from n={n} samples, {net}"
+    return "; ".join(head + [f"[{i}] n={n}, {net}" for (n, net), i in notes.items()])
+
+
+def has_critic(c: Comparison) -> bool:
+    return any(not row.get("d_is_probability", True) for row in c.rows)
+
+
+def _d_cell(key: str) -> Callable[[dict], Cell]:
+    def cell(row: dict) -> Cell:
+        text = fmt_stat(row[key], row["n_seeds"], digits=3)
+        return text + (CRITIC_MARK if not row.get("d_is_probability", True) and text != "-" else ""), False
+
+    return cell
 
 
 # --- columns shared by the rich table and markdown -------------------------------------------------
@@ -90,8 +107,8 @@ def columns(c: Comparison, notes: dict[tuple, int]) -> list[tuple[str, Callable[
             if col is not None:
                 cols.append((metric_header(name, kind, col, notes), _metric_cell(name, kind)))
     cols += [
-        ("D(x)", plain(lambda r: fmt_stat(r["d_real"], r["n_seeds"], digits=3))),
-        ("D(G(z))", plain(lambda r: fmt_stat(r["d_fake"], r["n_seeds"], digits=3))),
+        ("D(x)", _d_cell("d_real")),
+        ("D(G(z))", _d_cell("d_fake")),
     ]
     if any(r["status"] != "complete" for r in c.rows):
         cols.append(("status", plain(status_cell)))
@@ -126,7 +143,7 @@ def to_markdown(c: Comparison) -> str:
     for row in c.rows:
         cells = [getter(row) for _, getter in cols]
         lines.append("| " + " | ".join(f"**{t}**" if best else t for t, best in cells) + " |")
-    return "\n".join(lines) + f"\n\n{legend(notes)}.\n"
+    return "\n".join(lines) + f"\n\n{legend(notes, has_critic(c))}.\n"
 
 
 # --- machine-readable ----------------------------------------------------------------------------------
@@ -146,7 +163,7 @@ def to_json(c: Comparison) -> str:
 
 
 def flat_row(row: dict[str, Any], c: Comparison) -> dict[str, Any]:
-    out = {k: row[k] for k in ("name", "loss", "arch", "data", "image_size", "status", "n_seeds")}
+    out = {k: row[k] for k in ("name", "loss", "arch", "data", "image_size", "status", "n_seeds", "d_is_probability")}
     out["errors"] = "; ".join(f"{n}: {e}" for n, e in (row.get("errors") or {}).items())
     out["seeds"] = ";".join(str(s) for s in row["seeds"])
     out["runs"] = ";".join(row["runs"])

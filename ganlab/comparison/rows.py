@@ -184,6 +184,9 @@ def build_row(records: list[RunRecord], metrics: list[str]) -> dict[str, Any]:
         "steps_per_s": stat(r.summary.get("steps_per_s") for r in records),
         "d_real": stat(r.d_output("d_real") for r in records),
         "d_fake": stat(r.d_output("d_fake") for r in records),
+        # False when the loss's D is a critic (Loss.d_is_probability): d_real/d_fake are then
+        # sigmoids of scores, not probabilities; runs from before the flag count as True
+        "d_is_probability": all(r.summary.get("d_is_probability", True) for r in records),
     }
     row["metrics"] = {}
     for name in metrics:
@@ -197,30 +200,51 @@ def metric_names(records: list[RunRecord]) -> list[str]:
     return metric_registry.order(names)
 
 
+# What must agree for one metric column to be comparable: (name in messages, what differs).
+FACETS = (("n", "sample counts"), ("feature_net", "feature networks"), ("data", "datasets"), ("size", "image sizes"))
+
+
+def setting(record: RunRecord, entry: dict[str, Any]) -> tuple:
+    """(n, feature net, dataset, image size) behind one metric value: numbers made on different
+    data or at different resolutions do not rank runs, even with the same n and network."""
+    data = record.summary.get("data") or {}
+    shape = data.get("shape") or []
+    size = f"{shape[-1]}px" if data.get("kind") == "image" and shape else record.config.get("image_size")
+    return (entry.get("n"), entry.get("feature_net"), record.config.get("data"), size)
+
+
 def describe_column(records: list[RunRecord], kind: str, name: str) -> dict[str, Any] | None:
-    """n, feature net and direction of one metric column; comparable only if all runs agree."""
+    """n, feature net and direction of one metric column; comparable only if all runs agree on
+    n, feature net, dataset and image size."""
     by_setting: dict[tuple, list[str]] = {}
     better = metric_registry.better(name)  # a summary's own "better" field wins below
     for r in records:
         entry = r.metric(kind, name)
         if entry:
-            by_setting.setdefault((entry.get("n"), entry.get("feature_net")), []).append(r.name)
+            by_setting.setdefault(setting(r, entry), []).append(r.name)
             better = entry.get("better", better)
     if not by_setting:
         return None
     settings = list(by_setting)
-    n, net = settings[0] if len(settings) == 1 else (None, None)
+    n, net = settings[0][:2] if len(settings) == 1 else (None, None)
     return {"comparable": len(by_setting) == 1, "n": n, "feature_net": net, "better": better, "settings": by_setting}
 
 
 def mismatch_warning(column: str, settings: dict[tuple, list[str]]) -> str:
-    parts = [
-        f"n={n} {net} ({', '.join(names[:3])}{' ...' if len(names) > 3 else ''})"
-        for (n, net), names in settings.items()
-    ]
+    """Names what differs (n, feature network, dataset, image size) and the fix for that cause."""
+    differ = [i for i in range(len(FACETS)) if len({key[i] for key in settings}) > 1]
+    parts = []
+    for key, names in settings.items():
+        extra = "".join(f" {key[i]}" for i in differ if i >= 2)
+        parts.append(f"n={key[0]} {key[1]}{extra} ({', '.join(names[:3])}{' ...' if len(names) > 3 else ''})")
+    causes = " and ".join(f"different {FACETS[i][1]}" for i in differ)
+    fix = (
+        "compare runs of one dataset at one image size"
+        if any(i >= 2 for i in differ)
+        else "evaluate them alike: `ganlab eval RUN --n N` with the same --dims/--fid-weights for every run"
+    )
     return (
-        f"column {column} mixes {'; '.join(parts)}: values are not comparable, so no best is marked; "
-        "evaluate them alike: `ganlab eval RUN --n N` with the same --dims/--fid-weights for every run"
+        f"column {column} mixes {'; '.join(parts)}: values are not comparable ({causes}), so no best is marked; {fix}"
     )
 
 

@@ -167,15 +167,19 @@ def config_differences(saved: RunConfig, planned: RunConfig) -> str:
 def check_plugins(configs: list[RunConfig]) -> None:
     """Loads each distinct loss, arch and dataset once, and checks the arch fits the data, so a
     typo in the third loss does not surface after two runs have trained."""
+    from ganlab.plugins import contract, guard  # contract imports torch; only a study needs it
+
     shapes: dict[str, tuple[int, ...]] = {}
     for c in configs:
         plugins.create("loss", c.loss, c.loss_options)
-        arch, _ = plugins.create("arch", c.arch, c.arch_options)
+        arch, arch_spec = plugins.create("arch", c.arch, c.arch_options)
         key = repr((c.data, c.data_options, c.image_size, c.data_root))
         if key not in shapes:
-            dataset, _ = plugins.create("dataset", c.data, c.data_options)
-            shapes[key] = dataset.load(c.image_size, c.data_root).shape
-        arch.check(shapes[key])
+            dataset, spec = plugins.create("dataset", c.data, c.data_options)
+            owner = guard.Owner.of_spec(spec)
+            shapes[key] = contract.load_data(dataset, owner, c.data, c.image_size, c.data_root).shape
+        with guard.calling(guard.Owner.of_spec(arch_spec), "supports"):
+            arch.check(shapes[key])
 
 
 # --- running ----------------------------------------------------------------------------------------

@@ -131,5 +131,21 @@ def resize_uint8(images: Tensor, size: int) -> Tensor:
 
 
 def require_no_root(name: str, root: str | None) -> None:
+    """For a dataset's own `load`; ganlab already refuses --data-root for `uses_root = False`."""
     if root is not None:
-        raise DataError(f"dataset {name!r} is built in and reads no files; drop --data-root {root}")
+        raise DataError(f"dataset {name!r} reads no files; drop --data-root {root}")
+
+
+def require_no_image_size(name: str, image_size: int | None) -> None:
+    """For a dataset's own `load`; ganlab already refuses --image-size for `default_image_size = None`."""
+    if image_size is not None:
+        raise DataError(f"dataset {name!r} is points, not images; drop --image-size {image_size}")
+
+
+def check_request(name: str, dataset: "Dataset", image_size: int | None, root: str | None) -> None:
+    """What the class attributes promise, enforced for every dataset before `load` runs:
+    `default_image_size = None` takes no --image-size, `uses_root = False` no --data-root."""
+    if dataset.default_image_size is None:
+        require_no_image_size(name, image_size)
+    if not dataset.uses_root:
+        require_no_root(name, root)

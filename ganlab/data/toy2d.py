@@ -6,8 +6,7 @@ import math
 
 import torch
 
-from ganlab.data.base import Dataset, MixtureSource, require_no_root
-from ganlab.errors import DataError
+from ganlab.data.base import Dataset, MixtureSource, check_request
 
 
 class _Mixture(Dataset):
@@ -19,9 +18,7 @@ class _Mixture(Dataset):
         raise NotImplementedError
 
     def load(self, image_size: int | None, root: str | None) -> MixtureSource:
-        require_no_root(self.name, root)
-        if image_size is not None:
-            raise DataError(f"dataset {self.name!r} is 2D points, not images; drop --image-size {image_size}")
+        check_request(self.name, self, image_size, root)  # also when called directly, not through ganlab
         return MixtureSource(self.means(), self.std)
 
 

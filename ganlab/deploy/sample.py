@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ganlab.errors import ConfigError, ExportError
+from ganlab.plugins import guard
 from ganlab.run.latent import latents
 
 PROVIDER_CHOICES = ("auto", "cuda", "tensorrt", "cpu")
@@ -76,7 +77,8 @@ def from_run(source: str | Path, checkpoint: str = "last", provider: str = "auto
 
     @torch.no_grad()
     def run(z: torch.Tensor) -> np.ndarray:
-        return restored.G(z.to(device)).float().cpu().numpy()
+        with guard.translating(restored.owners()):  # an exception in the arch's G names the arch
+            return restored.G(z.to(device)).float().cpu().numpy()
 
     c = restored.config
     return LoadedGenerator(

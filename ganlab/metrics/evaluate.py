@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from ganlab.errors import MetricError
 from ganlab.metrics.registry import DEFAULT_N, FID_DIMS, METRICS, parse_metric_names
+from ganlab.plugins import guard
 
 if TYPE_CHECKING:  # the subject module imports torch; `ganlab --help` should not
     from ganlab.metrics.subject import Subject
@@ -46,13 +47,16 @@ class EvalOptions:
 
 
 def default_metrics(subject: Subject, options: EvalOptions) -> list[str]:
-    """The best metrics available offline for this data: mode metrics for 2D mixtures; FID when
-    Inception weights are on disk, with KID when there are samples enough for its subsets; the
-    classifier metrics for labelled image sets."""
+    """The best metrics available offline for this data: for points, the energy distance (every
+    source) and the mode metrics (sources that declare modes); FID when Inception weights are
+    on disk, with KID when there are samples enough for its subsets; the classifier metrics for
+    labelled image sets."""
     from ganlab.metrics import classifier, fid
+    from ganlab.metrics.groups import declares_modes
 
     if subject.data_kind == "points":
-        return ["modes_covered", "high_quality_pct", "mode_kl"]
+        modes = ["modes_covered", "high_quality_pct", "mode_kl"] if declares_modes(subject.data_meta) else []
+        return modes + ["energy_distance"]
     names = []
     if fid.configured_weights(options.fid_weights) is not None:
         n = options.n if options.n is not None else DEFAULT_N["inception"]
@@ -109,6 +113,7 @@ def evaluate_run(
         restored = restore(run.path, which=checkpoint, device=str(pick_device(opts.device)))
         subject = Subject.from_restored(restored)
         names = names or default_metrics(subject, opts)
-        results = evaluate(subject, names, opts)
+        with guard.translating(restored.owners()):  # the arch's G and the dataset's sample() run in here
+            results = evaluate(subject, names, opts)
         run.update_summary(metrics={**run.summary().get("metrics", {}), **results})
     return results

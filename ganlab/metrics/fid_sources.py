@@ -157,10 +157,14 @@ def _dataset_stats(name: str, options, image_size: int | None) -> Stats:
             f"{name!r} is not an image folder, a .npz file, a run directory or a dataset name "
             f"(datasets: {', '.join(plugins.available('dataset'))}); check the path"
         )
-    dataset, _ = plugins.create("dataset", name, {})
-    source = dataset.load(image_size, None)
+    from ganlab.plugins import contract, guard
+
+    dataset, spec = plugins.create("dataset", name, {})
+    if dataset.default_image_size is None:  # before load refuses an --image-size meant for the other side
+        raise MetricError(f"dataset {name!r} is points, not images; FID needs images")
+    source = contract.load_data(dataset, guard.Owner.of_spec(spec), name, image_size, None)
     if source.kind != "image":
-        raise MetricError(f"dataset {name!r} is 2D points, not images; FID needs images")
+        raise MetricError(f"dataset {name!r} is points, not images; FID needs images")
     subject = Subject(
         None, 0, torch.device("cpu"), 0, source.kind, tuple(source.shape), source.meta, name, {}, None, lambda: source
     )

@@ -13,25 +13,47 @@ from ganlab.metrics.subject import Subject
 CACHE_FORMAT = 1  # part of the real-feature cache key; bump when the way features are made changes
 
 
+POINT_GROUPS = ("points", "modes")
+
+
+def declares_modes(meta: dict[str, Any]) -> bool:
+    """The mode metrics' hook: a points source whose meta holds `modes` (a list of centres) and
+    `std` (every mode's standard deviation), as MixtureSource does for ring and grid."""
+    return "modes" in meta and "std" in meta
+
+
 def check_applicable(metric, subject: Subject) -> None:
+    """Raises a MetricError naming the metrics that do apply, when `metric` does not."""
     from ganlab.metrics import classifier
 
     name, dataset = metric.name, subject.dataset
-    if metric.group == "modes" and (subject.data_kind != "points" or "modes" not in subject.data_meta):
+    points = subject.data_kind == "points"
+    if points and metric.group == "modes" and not declares_modes(subject.data_meta):
         raise MetricError(
-            f"metric {name!r} needs a 2D mixture (ring, grid), not dataset {dataset!r}; "
-            "use --metrics fid,kid or the classifier metrics for images"
+            f"metric {name!r} needs a source that declares its modes (meta 'modes' and 'std', as ring "
+            f"and grid do); dataset {dataset!r} declares none; use --metrics energy_distance"
         )
-    if metric.group != "modes" and subject.data_kind != "image":
-        raise MetricError(
-            f"metric {name!r} needs images, but dataset {dataset!r} is 2D points; "
-            "use --metrics modes_covered,high_quality_pct,mode_kl"
-        )
+    if points and metric.group not in POINT_GROUPS:
+        raise MetricError(f"metric {name!r} needs images, but dataset {dataset!r} is points; {_advice(subject)}")
+    if not points and metric.group in POINT_GROUPS:
+        raise MetricError(f"metric {name!r} needs points, but dataset {dataset!r} is images; {_advice(subject)}")
     if metric.group == "classifier" and not classifier.supports(dataset):
         raise MetricError(
             f"metric {name!r} needs a labelled dataset ({', '.join(classifier.DATASETS)}), "
-            f"not {dataset!r}; use --metrics fid,kid"
+            f"not {dataset!r}; use --metrics fid,kid (with the Inception weights)"
         )
+
+
+def _advice(subject: Subject) -> str:
+    """What does apply to this subject, said once (never a metric that would refuse in turn)."""
+    from ganlab.metrics import classifier
+
+    if subject.data_kind == "points":
+        modes = ",modes_covered,high_quality_pct,mode_kl" if declares_modes(subject.data_meta) else ""
+        return f"use --metrics energy_distance{modes}"
+    if classifier.supports(subject.dataset):
+        return "use --metrics classifier_fd,classes_covered,class_kl, or fid,kid with the Inception weights"
+    return "use --metrics fid,kid (they need the Inception weights: --fid-weights PATH)"
 
 
 def sample_count(options, group: str) -> int:
@@ -151,4 +173,23 @@ def modes_group(subject: Subject, names: list[str], options) -> dict[str, dict[s
     }
 
 
-GROUPS = {"inception": inception_group, "classifier": classifier_group, "modes": modes_group}
+# --- points: energy_distance ---------------------------------------------------------------------------
+def points_group(subject: Subject, names: list[str], options) -> dict[str, dict[str, Any]]:
+    """Energy distance between n generated points and n points from the source's own sample(),
+    POINT_REPEATS times on fresh draws of both; value = mean, std = their sample std."""
+    from ganlab.metrics import points
+    from ganlab.metrics.registry import POINT_REPEATS
+
+    n = sample_count(options, "points")
+    real = subject.real()
+    mean, std = points.repeated(
+        lambda r: subject.samples(n, options.seed + r),
+        lambda r: real.sample(n, torch.Generator().manual_seed(options.seed + r)),
+        POINT_REPEATS,
+    )
+    about = f"Euclidean energy distance, mean of {POINT_REPEATS} draws"
+    entry = {"value": mean, "std": std, "n": n, "n_real": n, "dims": subject.data_shape[0], "feature_net": about}
+    return {name: entry for name in names}
+
+
+GROUPS = {"inception": inception_group, "classifier": classifier_group, "modes": modes_group, "points": points_group}

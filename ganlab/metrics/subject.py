@@ -36,9 +36,12 @@ class Subject:
 
         def load_real() -> DataSource:
             from ganlab import plugins
+            from ganlab.plugins import contract, guard
 
-            dataset, _ = plugins.create("dataset", config.data, config.data_options)
-            return dataset.load(config.image_size, config.data_root)
+            dataset, spec = plugins.create("dataset", config.data, config.data_options)
+            return contract.load_data(
+                dataset, guard.Owner.of_spec(spec), config.data, config.image_size, config.data_root
+            )
 
         return cls(
             restored.G,

@@ -16,6 +16,7 @@ from ganlab.plugins.registry import (
     list_all,
     load,
     provenance,
+    status_record,
 )
 
 __all__ = [
@@ -32,4 +33,5 @@ __all__ = [
     "list_all",
     "load",
     "provenance",
+    "status_record",
 ]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ganlab.errors import ConfigError, PluginError
+from ganlab.plugins import guard
 
 GROUPS = {"loss": "ganlab.losses", "arch": "ganlab.archs", "dataset": "ganlab.datasets"}
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -68,12 +69,14 @@ def find(kind: str, name: str, recorded_dist: str | None = None) -> PluginSpec:
     """The one spec for `name`; unknown names get the closest match, duplicates name both."""
     specs = discover(kind)
     if name not in specs:
-        names = sorted(specs)
+        names = usable(specs)
         close = difflib.get_close_matches(name, names, n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
         if recorded_dist and recorded_dist != "unknown":
             hint = f"it came from the package {recorded_dist!r}: pip install {recorded_dist}; "
-        raise PluginError(f"unknown {kind} {name!r}; {hint}available: {', '.join(names) or '(none)'}")
+        broken = len(specs) - len(names)
+        more = f" ({broken} more {'is' if broken == 1 else 'are'} broken: see ganlab plugins)" if broken else ""
+        raise PluginError(f"unknown {kind} {name!r}; {hint}available: {', '.join(names) or '(none)'}{more}")
     if len(specs[name]) > 1:
         claims = " and ".join(s.origin + f" ({s.target})" for s in specs[name])
         raise PluginError(
@@ -81,6 +84,21 @@ def find(kind: str, name: str, recorded_dist: str | None = None) -> PluginSpec:
             "uninstall one so the result traces to a single implementation"
         )
     return specs[name][0]
+
+
+def usable(specs: dict[str, list[PluginSpec]]) -> list[str]:
+    """The names a user could pick instead: valid, claimed once, and importable as the right
+    class (this imports them; it runs only on the way to an unknown-name error)."""
+    names = []
+    for name, claims in sorted(specs.items()):
+        if len(claims) != 1:
+            continue
+        try:
+            import_spec(claims[0])
+        except PluginError:
+            continue
+        names.append(name)
+    return names
 
 
 def import_spec(spec: PluginSpec) -> type:
@@ -124,10 +142,11 @@ def create(
         raise ConfigError(
             f"{kind} {name!r} has no option {unknown[0]!r}; valid options: {', '.join(valid) or '(none)'}"
         )
-    try:
-        instance = cls(**options)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{kind} {name!r} rejected its options {options}: {exc}") from exc
+    with guard.calling(guard.Owner.of_spec(spec), "__init__"):
+        try:
+            instance = cls(**options)
+        except (TypeError, ValueError) as exc:  # the documented way to refuse an option value
+            raise ConfigError(f"{spec.describe()} rejected its options {options}: {exc}") from exc
     return instance, spec
 
 
@@ -167,6 +186,20 @@ def list_all() -> list[PluginStatus]:
                 except PluginError as exc:
                     rows.append(PluginStatus(spec, f"error: {exc}"))
     return rows
+
+
+def status_record(row: PluginStatus) -> dict[str, str | None]:
+    """One row of `ganlab plugins --format json`: state is "ok", "error" or "conflict"."""
+    state, _, message = row.status.partition(": ")
+    return {
+        "kind": row.spec.kind,
+        "name": row.spec.name,
+        "distribution": row.spec.dist,
+        "version": row.spec.version,
+        "target": row.spec.target,
+        "status": state,
+        "message": message or None,
+    }
 
 
 def provenance(spec: PluginSpec) -> dict[str, str]:

@@ -13,6 +13,7 @@ from torch import nn
 from ganlab import plugins
 from ganlab.config import RunConfig
 from ganlab.errors import RunError
+from ganlab.plugins import guard
 from ganlab.run import checkpoint
 from ganlab.run.latent import latents
 from ganlab.run.rundir import RunDir, open_run
@@ -34,6 +35,10 @@ class Restored:
     def latent_dim(self) -> int:
         return self.config.latent_dim
 
+    def owners(self) -> list[guard.Owner]:
+        """The run's plugins as recorded, for naming one whose code raises (guard.translating)."""
+        return [guard.Owner.of_provenance(kind, recorded) for kind, recorded in self.plugins.items()]
+
     @torch.no_grad()
     def sample(self, n: int, seed: int = 0) -> torch.Tensor:
         """n samples on the CPU from z ~ N(0, I) drawn with `seed` (ganlab.run.latent)."""
@@ -51,9 +56,10 @@ def restore(source: str | Path, which: str = "last", device: str = "cpu") -> Res
         state = run.checkpoint(which)
     config = RunConfig.from_dict(state["config"], source=f"checkpoint of {source}")
     recorded = state.get("plugins", {}).get("arch", {})
-    arch, _ = plugins.create("arch", config.arch, config.arch_options, recorded_dist=recorded.get("dist"))
+    arch, spec = plugins.create("arch", config.arch, config.arch_options, recorded_dist=recorded.get("dist"))
     shape = tuple(state["data"]["shape"])
-    G, D = arch.build(shape, config.latent_dim)
+    with guard.calling(guard.Owner.of_spec(spec), "build"):
+        G, D = arch.build(shape, config.latent_dim)
     try:
         G.load_state_dict(state["G"])
         D.load_state_dict(state["D"])

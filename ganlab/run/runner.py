@@ -6,7 +6,7 @@ import json
 import shutil
 import time
 from pathlib import Path
-from typing import IO, Any, Iterable
+from typing import IO, TYPE_CHECKING, Any, Iterable
 
 from ganlab import plugins, viz
 from ganlab.config import FIELDS, RunConfig, flag_name
@@ -15,12 +15,17 @@ from ganlab.errors import (
     DivergenceError,
     GanlabError,
     Interrupted,
+    PluginError,
     RunError,
 )
+from ganlab.plugins import guard
 from ganlab.run import checkpoint
 from ganlab.run.lock import RunLock, writes_run
 from ganlab.run.rundir import RunDir, new_run, open_run
 from ganlab.run.trainer import Callback, Trainer, train, versions
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 
 class Recorder(Callback):
@@ -29,6 +34,7 @@ class Recorder(Callback):
     def __init__(self, run: RunDir):
         self.run = run
         self.log: IO[str] | None = None
+        self.real_points: Tensor | None = None  # drawn once: the scatter plots' reference, the same at every step
 
     def on_start(self, trainer: Trainer) -> None:
         self.log = open(self.run.metrics_file, "a", encoding="utf-8")
@@ -47,8 +53,10 @@ class Recorder(Callback):
     def write_samples(self, trainer: Trainer) -> Path:
         path = self.run.samples_dir / f"step_{trainer.step:06d}.png"
         title = f"{trainer.config.loss} / {trainer.config.arch}, step {trainer.step}"
+        if trainer.data.kind == "points" and self.real_points is None:
+            self.real_points = reference_points(trainer)
         try:
-            viz.save_samples(trainer.samples(), trainer.data.kind, path, trainer.data.meta, title)
+            viz.save_samples(trainer.samples(), trainer.data.kind, path, trainer.data.meta, title, self.real_points)
         except OSError as exc:  # the run folder was removed or the disk filled up mid-run
             raise RunError(
                 f"cannot write samples {str(path)!r} at step {trainer.step} ({exc.strerror or exc}); "
@@ -71,6 +79,15 @@ class Recorder(Callback):
     def close(self) -> None:
         if self.log is not None:
             self.log.close()
+
+
+def reference_points(trainer: Trainer) -> Tensor:
+    """Real points for the scatter plots, as many as the generated ones, from their own seeded
+    generator: drawing them never moves the training draws."""
+    import torch
+
+    gen = torch.Generator().manual_seed(trainer.config.seed + 2)  # + 1 is the fixed noise's
+    return trainer.data.sample(len(trainer.fixed_z), gen).cpu()
 
 
 def start(config: RunConfig, callbacks: Iterable[Callback] = ()) -> tuple[RunDir, dict[str, Any]]:
@@ -156,7 +173,8 @@ def _train_into(
     summary = previous | {"status": "running"}
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     try:
-        timing = train(trainer, until, [recorder, *callbacks])
+        with guard.translating(trainer.owners()):  # an exception from plugin code: one line naming it
+            timing = train(trainer, until, [recorder, *callbacks])
         if trainer.step % trainer.config.checkpoint_every:
             recorder.write_checkpoint(trainer)
     except KeyboardInterrupt as exc:
@@ -168,9 +186,13 @@ def _train_into(
     except DivergenceError as exc:
         run.write_summary(_with_metrics(run, summary) | {"status": "diverged", "step": trainer.step, "error": str(exc)})
         raise
+    except PluginError as exc:  # a plugin broke mid-run: the folder says so (start removes it if nothing was saved)
+        run.write_summary(_with_metrics(run, summary) | {"status": "failed", "step": trainer.step, "error": str(exc)})
+        raise
     finally:
         recorder.close()
-    final_samples = recorder.write_samples(trainer)
+    with guard.translating(trainer.owners()):  # G runs in eval mode here, perhaps for the first time
+        final_samples = recorder.write_samples(trainer)
     rows = run.metrics()
     viz.save_loss_curve(rows, run.loss_curve, title=f"{run.name}")
     wall = previous.get("wall_time_s", 0.0) + timing["wall_time_s"]
@@ -209,6 +231,8 @@ def build_summary(
         "device": str(trainer.device),
         "threads": trainer.threads,  # torch's CPU threads (--threads, $OMP_NUM_THREADS or physical cores)
         "data": {"kind": trainer.data.kind, "shape": list(trainer.data.shape), "meta": trainer.data.meta},
+        # how to read d_real/d_fake: mean probabilities, or (False) a critic's scores
+        "d_is_probability": bool(getattr(trainer.loss, "d_is_probability", True)),
         "final": {k: rows[-1][k] for k in keys} if rows else {},
         "final_mean_last_100": {k: sum(r[k] for r in tail) / len(tail) for k in keys} if tail else {},
         "wall_time_s": round(wall, 3),

@@ -13,7 +13,7 @@ from torch import Tensor
 from ganlab import __version__, plugins
 from ganlab.config import RunConfig
 from ganlab.errors import DivergenceError
-from ganlab.plugins import contract
+from ganlab.plugins import contract, guard
 from ganlab.run.callback import Callback
 from ganlab.run.device import autocast, configure_backends, fits_on_device, host_read, pick_device, resolve_threads
 from ganlab.run.latent import latent_batch
@@ -41,11 +41,17 @@ class Trainer:
         self.arch, arch_spec = plugins.create("arch", config.arch, config.arch_options, dist["arch"])
         dataset, data_spec = plugins.create("dataset", config.data, config.data_options, dist["dataset"])
         self.specs = {"loss": loss_spec, "arch": arch_spec, "dataset": data_spec}
-        self.data = dataset.load(config.image_size, config.data_root)
-        self.arch.check(self.data.shape)  # before any run folder exists
+        arch_owner = guard.Owner.of_spec(arch_spec)
+        self.data = contract.load_data(
+            dataset, guard.Owner.of_spec(data_spec), config.data, config.image_size, config.data_root
+        )
+        contract.probe_sample(self.who("dataset"), self.data)  # e.g. images in [0, 255]: named before training
+        with guard.calling(arch_owner, "supports"):
+            self.arch.check(self.data.shape)  # before any run folder exists
 
         torch.manual_seed(config.seed)  # weight init draws from the global generator
-        G, D = self.arch.build(self.data.shape, config.latent_dim)
+        with guard.calling(arch_owner, "build"):
+            G, D = self.arch.build(self.data.shape, config.latent_dim)
         memory_format = torch.channels_last if config.channels_last else torch.preserve_format
         self.G = G.to(self.device, memory_format=memory_format)
         self.D = D.to(self.device, memory_format=memory_format)
@@ -92,6 +98,10 @@ class Trainer:
 
     def who(self, kind: str) -> str:
         return self.specs[kind].describe()
+
+    def owners(self) -> list[guard.Owner]:
+        """The plugins this trainer runs, for naming one whose code raises (guard.translating)."""
+        return [guard.Owner.of_spec(spec) for spec in self.specs.values()]
 
     def autocast(self):
         return autocast(self.device, self.config.precision)

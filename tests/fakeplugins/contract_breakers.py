@@ -5,8 +5,12 @@ name a test module picks (the messages it checks name that module)."""
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 from ganlab.archs.dcgan import DCGAN
+from ganlab.data.base import Dataset, DataSource
+from ganlab.errors import PluginUserError
+from ganlab.losses.base import Loss
 from ganlab.losses.nonsaturating import NonSaturating
 
 
@@ -60,3 +64,51 @@ class ColumnLogitsArch(DCGAN):
     def build(self, shape, latent_dim):
         G, D = super().build(shape, latent_dim)
         return G, Wrapped(D, "column")
+
+
+# --- exceptions raised inside plugin code (issue 11) ------------------------------------------------
+class Forgetful(Loss):
+    """Relativistic, but forgot needs_real_logits_in_g = True: real_logits arrives as None."""
+
+    def d_loss(self, real_logits, fake_logits):
+        return F.softplus(fake_logits - real_logits).mean()
+
+    def g_loss(self, fake_logits, real_logits=None):
+        return F.softplus(real_logits - fake_logits).mean()
+
+
+class Picky(DCGAN):
+    def build(self, shape, latent_dim):
+        raise ValueError(f"picky builds nothing of shape {shape}")
+
+
+class BrokenLoad(Dataset):
+    def load(self, image_size, root):
+        raise ValueError("the files moved")
+
+
+class Fussy(Dataset):
+    def __init__(self, turns=0):
+        self.turns = turns
+
+    def load(self, image_size, root):
+        raise PluginUserError(f"turns must be at least 1, got {self.turns}; pass --data-opt turns=2")
+
+
+class RawSource(DataSource):
+    """Forgot to map pixels to [-1, 1]: floats in [0, 255]."""
+
+    kind, shape, meta = "image", (1, 16, 16), {}
+
+    def sample(self, n, generator):
+        return torch.randint(0, 256, (n, 1, 16, 16), generator=generator).float()
+
+    def __len__(self):
+        return 10
+
+
+class RawImages(Dataset):
+    default_image_size = 16
+
+    def load(self, image_size, root):
+        return RawSource()

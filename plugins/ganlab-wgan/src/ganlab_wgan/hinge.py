@@ -18,6 +18,8 @@ class Hinge(Loss):
     support-vector view of Lim & Ye 2017; Miyato et al. 2018 pair it with spectral norm.
     """
 
+    d_is_probability = False  # D's outputs are margins, not logits of a probability
+
     def d_loss(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
         return F.relu(1.0 - real_logits).mean() + F.relu(1.0 + fake_logits).mean()
 

@@ -25,6 +25,8 @@ class WGANGP(Loss):
     lr/beta1/beta2 set that up in ganlab.
     """
 
+    d_is_probability = False  # a critic: its scores estimate a Wasserstein distance, not odds
+
     def __init__(self, lambda_gp: float = 10.0):
         self.lambda_gp = number("wgan-gp", "lambda_gp", lambda_gp, minimum=0)
 
