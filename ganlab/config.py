@@ -57,6 +57,12 @@ class RunConfig:
     checkpoint_every: int = 500  # write the full training state every N steps (and at the end)
     n_samples: int = 64  # images in each sample grid (8 x 8) / points x 40 in each scatter plot
     eval_every: int = 0  # evaluate G every N steps and at the end (ganlab eval's default metrics); 0: never
+    # where the loop's scalars and grids go besides metrics.jsonl (always written: the summary and
+    # loss curve read it); names from the ganlab.loggers entry points, e.g. ["tensorboard", "mlflow"]
+    log: list[str] = field(default_factory=list)
+    # EMA of G's weights, ema = D * ema + (1 - D) * G after every generator step (Karras et al.
+    # 2018 used 0.999); None: off. Grids, eval, export and sample use it when present.
+    ema_decay: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -87,6 +93,17 @@ class RunConfig:
         if not isinstance(self.eval_every, int) or isinstance(self.eval_every, bool) or self.eval_every < 0:
             raise ConfigError(
                 f"eval_every must be an integer >= 0, got {self.eval_every!r}; set --eval-every 0 (off) or more"
+            )
+        if not isinstance(self.log, list) or not all(isinstance(n, str) and n for n in self.log):
+            raise ConfigError(f'log must be a list of logger names, got {self.log!r}; e.g. log = ["tensorboard"]')
+        if self.ema_decay is not None and (
+            isinstance(self.ema_decay, bool)
+            or not isinstance(self.ema_decay, (int, float))
+            or not 0 < self.ema_decay < 1
+        ):
+            raise ConfigError(
+                f"ema_decay must be a number between 0 and 1 (exclusive), got {self.ema_decay!r}; "
+                "e.g. --ema-decay 0.999, or leave it out for no EMA"
             )
         if self.on_nan not in ("stop", "skip-batch"):
             raise ConfigError(f"unknown on_nan {self.on_nan!r}; choose 'stop' or 'skip-batch'")

@@ -33,6 +33,8 @@ def train(
     sample_every: o.SampleEvery = None,
     checkpoint_every: o.CheckpointEvery = None,
     eval_every: o.EvalEvery = None,
+    log: Annotated[Optional[list[str]], run_option("log")] = None,
+    ema_decay: Annotated[Optional[float], run_option("ema_decay")] = None,
     loss_opt: o.LossOpt = None,
     arch_opt: o.ArchOpt = None,
     data_opt: o.DataOpt = None,

@@ -111,6 +111,9 @@ def train_summary_table(summary: dict[str, Any]) -> Table:
     if final:
         table.add_row("D loss / G loss", f"{final['d_loss']:.4f} / {final['g_loss']:.4f}  (mean of last 100 steps)")
         table.add_row("D(x) / D(G(z))", f"{final['d_real']:.3f} / {final['d_fake']:.3f}")
+    if summary.get("weights") == "ema":
+        decay = summary.get("config", {}).get("ema_decay")
+        table.add_row("samples from", f"EMA generator (decay {decay}); `--weights raw` for the trained one")
     return table
 
 

@@ -90,10 +90,12 @@ def evaluate_run(
     metrics: list[str] | str | None = None,
     n: int | None = None,
     checkpoint: str = "last",
+    weights: str | None = None,
     **options: Any,
 ) -> dict[str, dict[str, Any]]:
     """Scores a run's generator (checkpoint "last", "best" or a file) and merges the results into
-    summary["metrics"]; returns them."""
+    summary["metrics"]; returns them. `weights`: "ema", "raw", or None for the EMA generator when
+    the run kept one; each result records which."""
     from ganlab.metrics.subject import Subject
     from ganlab.run.device import pick_device
     from ganlab.run.restore import restore
@@ -102,9 +104,9 @@ def evaluate_run(
     run = open_run(run_path)
     opts = EvalOptions(n=n, **options)
     names = parse_metric_names(metrics)  # unknown names fail before any work
-    restored = restore(run.path, which=checkpoint, device=str(pick_device(opts.device)))
+    restored = restore(run.path, which=checkpoint, device=str(pick_device(opts.device)), weights=weights)
     subject = Subject.from_restored(restored)
     names = names or default_metrics(subject, opts)
-    results = evaluate(subject, names, opts)
+    results = {name: {**entry, "weights": restored.weights} for name, entry in evaluate(subject, names, opts).items()}
     run.update_summary(metrics={**run.summary().get("metrics", {}), **results})
     return results

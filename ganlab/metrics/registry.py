@@ -28,10 +28,36 @@ METRICS = {
         Metric("modes_covered", "modes", "higher", "mixture modes with a sample within 3 std"),
         Metric("high_quality_pct", "modes", "higher", "% of samples within 3 std of their nearest mode"),
         Metric("mode_kl", "modes", "lower", "KL(mode histogram || uniform)"),
+        Metric(
+            "precision",
+            "fidelity",
+            "higher",
+            "share of samples on the real k-NN manifold, k=3 (Kynkaanniemi et al. 2019)",
+        ),
+        Metric(
+            "recall",
+            "fidelity",
+            "higher",
+            "share of real data on the samples' k-NN manifold, k=3 (Kynkaanniemi et al. 2019)",
+        ),
+        Metric(
+            "density",
+            "fidelity",
+            "higher",
+            "real k-NN balls per sample / k, k=5; 1 on average for a match (Naeem et al. 2020)",
+        ),
+        Metric("coverage", "fidelity", "higher", "share of real k-NN balls (k=5) holding a sample (Naeem et al. 2020)"),
+        Metric("inception_score", "inception_score", "higher", "Inception Score, 10 splits (Salimans et al. 2016)"),
     )
 }
 FID_DIMS = (64, 192, 768, 2048)  # pytorch-fid's InceptionV3.BLOCK_INDEX_BY_DIM; 2048 = pool3, the standard
-DEFAULT_N = {"inception": 5000, "classifier": 5000, "modes": 2500}  # pytorch-fid: use >= 2048 for FID
+DEFAULT_N = {
+    "inception": 5000,
+    "classifier": 5000,
+    "modes": 2500,
+    "fidelity": 5000,
+    "inception_score": 5000,
+}  # pytorch-fid: use >= 2048 for FID
 
 
 def parse_metric_names(values: list[str] | str | None) -> list[str] | None:

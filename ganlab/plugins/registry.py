@@ -16,7 +16,7 @@ from typing import Any
 
 from ganlab.errors import ConfigError, PluginError
 
-GROUPS = {"loss": "ganlab.losses", "arch": "ganlab.archs", "dataset": "ganlab.datasets"}
+GROUPS = {"loss": "ganlab.losses", "arch": "ganlab.archs", "dataset": "ganlab.datasets", "logger": "ganlab.loggers"}
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 
@@ -139,6 +139,10 @@ def base_class(kind: str) -> type:
         from ganlab.archs.base import Arch
 
         return Arch
+    if kind == "logger":
+        from ganlab.loggers.base import Logger
+
+        return Logger
     from ganlab.data.base import Dataset
 
     return Dataset

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from pathlib import Path
@@ -17,6 +16,9 @@ from ganlab.errors import (
     Interrupted,
     RunError,
 )
+from ganlab.loggers.base import Logger
+from ganlab.loggers.callback import LoggerCallback, make_loggers
+from ganlab.loggers.jsonl import JsonlLogger
 from ganlab.run import checkpoint
 from ganlab.run.rundir import RunDir, new_run, open_run
 from ganlab.run.trainer import Callback, Trainer, train, versions
@@ -30,10 +32,11 @@ class Recorder(Callback):
         self.log = None
 
     def on_start(self, trainer: Trainer) -> None:
-        self.log = open(self.run.metrics_file, "a", encoding="utf-8")
+        self.log = JsonlLogger()  # the `jsonl` logger: every run writes metrics.jsonl
+        self.log.on_start(self.run.path, trainer.config.to_dict(), trainer.step)
 
     def on_step(self, trainer: Trainer, stats: dict[str, float]) -> None:
-        self.log.write(json.dumps(stats) + "\n")
+        self.log.log_scalars(trainer.step, stats)
         c = trainer.config
         if trainer.step % c.sample_every == 0:
             self.write_samples(trainer)
@@ -72,10 +75,11 @@ def start(config: RunConfig, callbacks: Iterable[Callback] = ()) -> tuple[RunDir
     """Trains a new run. Everything that can be wrong with the config fails before the run
     folder is created, so a bad command leaves nothing behind."""
     trainer = Trainer(config)
+    loggers = make_loggers(config.log)  # --log: a bad name fails before the run folder exists
     run = new_run(config)
     try:
         run.write_config(config)  # inside: a full disk here must not leave a half-made folder
-        return run, _train_into(run, trainer, config.steps, callbacks, previous={})
+        return run, _train_into(run, trainer, config.steps, callbacks, previous={}, loggers=loggers)
     except GanlabError:
         if not run.has_checkpoint():  # failed before saving anything: leave no husk behind
             shutil.rmtree(run.path, ignore_errors=True)
@@ -110,17 +114,24 @@ def resume(
     trainer = Trainer(config, recorded=state.get("plugins"))
     if not fresh:
         trainer.load_state_dict(state)
+    loggers = make_loggers(config.log)
     for folder in (run.samples_dir, run.checkpoints_dir):  # recreate what a user may have deleted
         folder.mkdir(exist_ok=True)
     run.truncate_metrics(after_step=trainer.step)
     run.write_config(config)
-    return run, _train_into(run, trainer, config.steps, callbacks, previous=run.summary())
+    return run, _train_into(run, trainer, config.steps, callbacks, previous=run.summary(), loggers=loggers)
 
 
 def _train_into(
-    run: RunDir, trainer: Trainer, until: int, callbacks: Iterable[Callback], previous: dict[str, Any]
+    run: RunDir,
+    trainer: Trainer,
+    until: int,
+    callbacks: Iterable[Callback],
+    previous: dict[str, Any],
+    loggers: list[Logger] = (),
 ) -> dict[str, Any]:
     recorder = Recorder(run)
+    logging = LoggerCallback(run, list(loggers))
     if trainer.config.eval_every:  # --eval-every: writes metrics / metrics_best into summary.json as it trains
         from ganlab.metrics.callback import EvalCallback
 
@@ -128,7 +139,7 @@ def _train_into(
     summary = previous | {"status": "running"}
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     try:
-        timing = train(trainer, until, [recorder, *callbacks])
+        timing = train(trainer, until, [recorder, *callbacks, logging])  # logging after what it forwards
         if trainer.step % trainer.config.checkpoint_every:
             recorder.write_checkpoint(trainer)
     except KeyboardInterrupt as exc:
@@ -142,12 +153,15 @@ def _train_into(
         raise
     finally:
         recorder.close()
+        if trainer.step < until:  # stopped early: release files and connections the loggers hold
+            logging.close()
     final_samples = recorder.write_samples(trainer)
     rows = run.metrics()
     viz.save_loss_curve(rows, run.loss_curve, title=f"{run.name}")
     wall = previous.get("wall_time_s", 0.0) + timing["wall_time_s"]
     summary = _with_metrics(run, build_summary(run, trainer, rows, wall, timing, started, final_samples, previous))
     run.write_summary(summary)
+    logging.finish(summary, final_samples)
     return summary
 
 
@@ -185,6 +199,7 @@ def build_summary(
         "wall_time_s": round(wall, 3),
         "steps_per_s": round(timing["steps"] / timing["wall_time_s"], 3) if timing["wall_time_s"] else None,
         "samples": str(samples.relative_to(run.path)),
+        "weights": trainer.weights,  # "ema" under --ema-decay: grids and eval used the EMA generator
         "versions": versions(trainer.specs),
         "plugins": {k: plugins.provenance(s) for k, s in trainer.specs.items()},
     }
