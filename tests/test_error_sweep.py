@@ -78,6 +78,13 @@ CASES = [
     C("train", "unknown --on-nan", "train --on-nan ignore", "unknown on_nan 'ignore'; choose 'stop' or 'skip-batch'"),
     C("train", "unknown optimizer", "train --optimizer rmsprop", "unknown optimizer 'rmsprop'; choose 'adam' or 'sgd'"),
     C("train", "unknown device", "train --device tpu", "unknown device 'tpu'; choose auto, cpu or cuda"),
+    C(
+        "train",
+        "EMA decay of 1 (no averaging)",
+        "train --ema-decay 1",
+        "ema_decay must be a number between 0 and 1 (exclusive), got 1.0",
+    ),
+    C("train", "misspelt logger", "train --log tensorbord", "unknown logger 'tensorbord'"),
     C("train", "not a number", "train --steps many", "Invalid value for '--steps'"),
     C("train", "unknown flag", "train --bogus", "No such option: --bogus"),
     C(
@@ -251,6 +258,12 @@ CASES = [
     C("eval", "unknown device", "eval runs/r --device tpu", "unknown device 'tpu'; choose auto, cpu or cuda"),
     C(
         "eval",
+        "EMA weights of a run trained without --ema-decay",
+        "eval runs/r --weights ema",
+        "has no EMA generator (trained without --ema-decay); pass --weights raw",
+    ),
+    C(
+        "eval",
         "FID weights file that does not exist",
         "eval runs/r --metrics fid --fid-weights bad/missing.pth",
         "FID weights file 'bad/missing.pth' (from --fid-weights) does not exist",
@@ -377,6 +390,7 @@ CASES = [
     # --- export ----------------------------------------------------------------------------------
     C("export", "run that does not exist", "export bad/nothing", "run 'bad/nothing' does not exist"),
     C("export", "folder that is not a run", "export bad/empty", "'bad/empty' is not a ganlab run (no config.toml)"),
+    C("export", "unknown --weights", "export runs/r --weights best", "--weights 'best' is unknown; choose ema or raw"),
     C("export", "run without checkpoints", "export bad/fresh", "run 'bad/fresh' has no checkpoint 'last'"),
     C(
         "export",
@@ -412,6 +426,21 @@ CASES = [
     C("export", "no run given", "export", "Missing argument 'run'"),
     # --- sample ----------------------------------------------------------------------------------
     C("sample", "zero samples", "sample runs/r --n 0", "--n must be an integer >= 1, got 0"),
+    C("sample", "unknown --weights", "sample runs/r --weights average", "--weights 'average' is unknown; choose ema or raw"),
+    C(
+        "sample",
+        "interpolation of one step",
+        "sample runs/r --interpolate 1",
+        "--interpolate must be an integer >= 2 (steps per row, both ends included), got 1",
+    ),
+    C("sample", "timelapse not a GIF", "sample runs/r --timelapse movie.mp4", "must end in .gif"),
+    C(
+        "sample",
+        "timelapse of an .onnx file",
+        "sample --onnx bad/vector.onnx --timelapse t.gif",
+        "--timelapse reads a run's sample grids: pass a RUN folder",
+    ),
+    C("sample", "timelapse of a run without grids", "sample bad/fresh --timelapse t.gif", "has no sample grids"),
     C(
         "sample",
         "neither a run nor --onnx",

@@ -277,8 +277,10 @@ def write(
     out: Path | None = None,
     out_dir: Path | None = None,
     npy: Path | None = None,
+    nrow: int = 8,
 ) -> list[tuple[str, Path]]:
-    """Writes what was asked; returns (what, path) pairs in the order written."""
+    """Writes what was asked (a grid of `nrow` images per row); returns (what, path) pairs in the
+    order written."""
     from ganlab import viz
 
     written = []
@@ -288,7 +290,7 @@ def write(
     if out is not None:
         if gen.kind == "image":
             as_float = samples / 127.5 - 1 if samples.dtype == np.uint8 else samples  # back to [-1, 1]
-            viz.save_grid(torch.from_numpy(np.ascontiguousarray(as_float, dtype=np.float32)), out)
+            viz.save_grid(torch.from_numpy(np.ascontiguousarray(as_float, dtype=np.float32)), out, nrow=nrow)
         else:
             viz.save_scatter(torch.from_numpy(samples), out, gen.meta.get("modes"), gen.title)
         written.append(("grid" if gen.kind == "image" else "scatter plot", Path(out)))

@@ -25,8 +25,10 @@ class TensorBoardLogger(Logger):
 
         from ganlab.config import dump_toml
 
-        # purge_step: a resumed run hides the events logged past its checkpoint by the killed segment
-        self.writer = SummaryWriter(str(Path(run_path) / FOLDER), purge_step=step or None, flush_secs=self.flush_secs)
+        # purge_step: a resumed run hides the events a killed segment logged after its checkpoint
+        # (TensorBoard drops earlier events at steps >= purge_step when it reads the folder)
+        purge = step + 1 if step else None
+        self.writer = SummaryWriter(str(Path(run_path) / FOLDER), purge_step=purge, flush_secs=self.flush_secs)
         self.config = config
         text = "\n".join("    " + line for line in dump_toml(config).splitlines())  # markdown code block
         self.writer.add_text("config", text, step)
