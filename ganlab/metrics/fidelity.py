@@ -21,6 +21,10 @@ K_PR = 3  # Kynkaanniemi et al. 2019, section 3: k = 3 balanced sensitivity and 
 K_DC = 5  # Naeem et al. 2020, section 4: k = 5
 IS_SPLITS = 10  # Salimans et al. 2016's reference code
 CHUNK = 1024  # rows of a distance matrix held at once: 1024 x 5000 float64 = 40 MB
+# cdist through matrix products gives d(a, b) and d(b, a) that differ in the last bits, so a point
+# at exactly the k-th-neighbour distance (duplicates, identical sets) could fall out of a ball the
+# definitions' "<=" puts it in; radii are widened by this relative slack, far below any real gap.
+SLACK = 1e-9
 
 
 def _distances(a: torch.Tensor, b: torch.Tensor):
@@ -36,7 +40,7 @@ def knn_radii(x: torch.Tensor, k: int) -> torch.Tensor:
     out = torch.empty(len(x), dtype=x.dtype)
     for start, d in _distances(x, x):
         out[start : start + len(d)] = d.kthvalue(k + 1, dim=1).values
-    return out
+    return out * (1 + SLACK)
 
 
 def _as_tensor(feats: np.ndarray) -> torch.Tensor:
