@@ -86,6 +86,7 @@ def test_restore_picks_ema_by_default_and_raw_on_request(tmp_path):
         restore(run.path, weights="best")
 
 
+@pytest.mark.slow
 def test_eval_export_and_sample_say_which_weights(tmp_path, cli):
     import json
 
@@ -109,3 +110,7 @@ def test_eval_export_and_sample_say_which_weights(tmp_path, cli):
     assert results["classes_covered"]["weights"] == "ema"
     summary = json.loads((run.path / "summary.json").read_text())
     assert summary["weights"] == "ema" and summary["metrics"]["classes_covered"]["weights"] == "ema"
+    from ganlab.compare.rows import compare
+
+    row = compare([str(run.path)]).rows[0]
+    assert row["weights"] == "ema" and row["metrics"]["classes_covered"]["final"]["weights"] == "ema"

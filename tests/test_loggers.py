@@ -123,3 +123,18 @@ def test_mlflow_run_holds_params_metric_series_grids_and_final_metrics(builtin_l
     assert got.data.metrics["final/d_loss"] == pytest.approx(summary["final_mean_last_100"]["d_loss"])
     grids = [a.path for a in client.list_artifacts(run_id, "samples")]
     assert grids == ["samples/step_000002.png", "samples/step_000004.png"]
+
+
+def test_train_flags_and_config_files_select_loggers_and_ema(builtin_loggers, cli, tmp_path):
+    from tests.conftest import TINY_IMAGE
+
+    r = cli("train", *TINY_IMAGE, "--steps", "2", "--name", "c", "--log", "tensorboard,jsonl", "--ema-decay", "0.9")
+    assert r.code == 0, r.err
+    assert "EMA generator (decay 0.9)" in r.out
+    saved = (tmp_path / "runs" / "c" / "config.toml").read_text()
+    assert 'log = ["tensorboard", "jsonl"]' in saved and "ema_decay = 0.9" in saved
+    assert any((tmp_path / "runs" / "c" / "tb").iterdir())
+    (tmp_path / "run.toml").write_text('log = ["tensorboard"]\nsteps = 1\nimage_size = 8\nbatch_size = 8\n')
+    r = cli("train", "--config", "run.toml", "--name", "f", "--arch-opt", "width=8", "--latent-dim", "8")
+    assert r.code == 0, r.err
+    assert (tmp_path / "runs" / "f" / "tb").is_dir()
