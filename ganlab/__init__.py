@@ -72,6 +72,6 @@ def evaluate(
 def compare(paths: Iterable[str | Path], group: bool = True, sort: str | None = None) -> list[dict[str, Any]]:
     """Reads runs (folders or globs) into the rows `ganlab compare --format json` prints: one per
     config with mean and std over seeds (or one per run with group=False)."""
-    from ganlab.compare import rows
+    from ganlab.comparison import rows
 
     return rows.compare([str(p) for p in paths], group=group, sort=sort).rows

@@ -28,6 +28,17 @@ def test_import_ganlab_loads_neither_torch_nor_onnxruntime():
     assert done.returncode == 0, done.stderr
 
 
+def test_the_api_functions_stay_functions_after_every_subpackage_is_imported():
+    import importlib
+
+    import ganlab
+
+    for module in ("ganlab.comparison.rows", "ganlab.metrics.evaluate", "ganlab.run.runner", "ganlab.deploy.sample"):
+        importlib.import_module(module)
+    for name in ("train", "load_generator", "evaluate", "compare"):
+        assert callable(getattr(ganlab, name)) and getattr(ganlab, name).__module__ == "ganlab", name
+
+
 @pytest.mark.slow
 def test_the_readme_example_runs_and_prints_what_the_readme_shows(tmp_path, monkeypatch):
     code, expected = _readme_example()

@@ -19,7 +19,7 @@ def _commands() -> dict:
 
 
 def _help_text(cli, name: str) -> str:
-    result = cli(name, "--help")
+    result = cli(*([name] if name else []), "--help")
     assert result.code == 0, result.err
     return " ".join(result.out.replace("│", " ").split())  # one line: rich wraps long help texts
 
@@ -89,3 +89,24 @@ def test_a_usage_error_does_not_import_torch():
         "    assert exc.code == 1\n"
     )
     assert "Error: unknown --format 'xml'" in _stderr_without_torch(code)
+
+
+def test_version_short_help_and_completion(cli):
+    from ganlab import __version__
+
+    version = cli("--version")
+    assert version.code == 0 and version.out == f"ganlab {__version__}\n"
+    short = cli("train", "-h")
+    assert short.code == 0 and "--steps" in short.out
+    top = _help_text(cli, "")
+    assert "--install-completion" in top and "--show-completion" in top
+
+
+@pytest.mark.parametrize("name", sorted(_commands()))
+def test_flags_show_no_type_and_arguments_are_upper_case(cli, monkeypatch, name):
+    monkeypatch.setenv("COLUMNS", "400")
+    out = cli(name, "--help").out
+    assert "<bool>" not in out  # an on/off flag takes no value
+    usage = next(line for line in out.splitlines() if "Usage:" in line).replace("[OPTIONS]", "")
+    args = re.findall(r"[\[{]([A-Za-z_]+)(?:\.\.\.)?[\]}]", usage)
+    assert all(a.isupper() for a in args), usage

@@ -123,3 +123,37 @@ def test_cuda_without_gpu_is_a_clear_error(cli):
         pytest.skip("a GPU is present")
     result = cli("train", *TINY_IMAGE, "--device", "cuda", "--steps", "1")
     assert result.code == 1 and "torch sees no CUDA GPU; use --device cpu or auto" in result.err
+
+
+def test_a_run_made_for_cuda_resumes_on_a_cpu_box_with_device_cpu(cli, tmp_path):
+    from ganlab.config import dump_toml, load_toml
+
+    assert cli("train", *TINY_IMAGE, "--steps", "2", "--name", "r").code == 0
+    saved = load_toml(tmp_path / "runs" / "r" / "config.toml")
+    saved["device"] = "cuda"  # as if trained on a GPU machine
+    (tmp_path / "runs" / "r" / "config.toml").write_text(dump_toml(saved))
+    result = cli("train", "--resume", "runs/r", "--steps", "3", "--device", "cpu")
+    assert result.code == 0, result.err
+    after = load_toml(tmp_path / "runs" / "r" / "config.toml")
+    assert (after["device"], after["steps"]) == ("cpu", 3)
+    summary = json.loads((tmp_path / "runs" / "r" / "summary.json").read_text())
+    assert summary["step"] == 3 and summary["device"] == "cpu"
+
+
+def test_resume_passes_a_new_data_root_to_the_dataset(cli, tmp_path):
+    assert cli("train", *TINY_IMAGE, "--steps", "2", "--name", "r").code == 0
+    result = cli("train", "--resume", "runs/r", "--data-root", "elsewhere")
+    # accepted by resume, then judged by the dataset (digits is built in and reads no files)
+    assert result.code == 1 and "dataset 'digits' is built in and reads no files; drop --data-root" in result.err
+
+
+def test_train_config_of_a_saved_run_reruns_it_under_a_fresh_name(cli, tmp_path):
+    assert cli("train", *TINY_IMAGE, "--steps", "2", "--name", "r").code == 0
+    result = cli("train", "--config", "runs/r/config.toml")
+    assert result.code == 0, result.err
+    assert "Note: run 'r' exists already; this run is 'r-2' (pass --name to choose)" in result.err
+    first = json.loads((tmp_path / "runs" / "r" / "summary.json").read_text())
+    rerun = json.loads((tmp_path / "runs" / "r-2" / "summary.json").read_text())
+    assert rerun["final"] == first["final"]  # same config, same seed: the same numbers
+    assert cli("train", "--config", "runs/r/config.toml", "--name", "mine").code == 0
+    assert (tmp_path / "runs" / "mine" / "summary.json").is_file()

@@ -10,9 +10,9 @@ import shutil
 import pytest
 from PIL import Image
 
-from ganlab.compare import rows as compare
-from ganlab.compare.plot import metric_history
-from ganlab.compare.render import decimals, fmt_stat
+from ganlab.comparison import rows as compare
+from ganlab.comparison.plot import metric_history
+from ganlab.comparison.render import decimals, fmt_stat
 from ganlab.run import runner
 from ganlab.run.rundir import RunDir
 from tests.conftest import tiny_config
@@ -151,7 +151,7 @@ def test_rich_table_prints_the_rows_and_highlights(cli, runs):
     assert "fid final ↓" in result.out and "classes_covered final ↑" in result.out
     assert "metrics from n=1000 samples, digits-cnn" in " ".join(result.out.split())
     from ganlab.cli.compare_cmd import rich_table
-    from ganlab.compare.render import BEST_STYLE
+    from ganlab.comparison.render import BEST_STYLE
 
     table = rich_table(compare.compare([str(runs)]))
     fid_col = next(c for c in table.columns if str(c.header).startswith("fid final"))
@@ -289,3 +289,47 @@ def test_grid_without_any_samples_is_an_error(cli, runs):
         RunDir(run).update_summary(samples=None)
     result = cli("compare", str(runs), "--grid", "grid.png")
     assert result.code == 1 and "none of the compared runs has a sample grid" in result.err
+
+
+# --- fitting the terminal ------------------------------------------------------------------------------
+def _render(renderable, width: int) -> str:
+    from rich.console import Console
+
+    console = Console(width=width, record=True, force_terminal=False)
+    console.print(renderable)
+    return console.export_text()
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_a_two_row_comparison_fits_the_terminal_without_cutting_a_cell(runs, width):
+    from ganlab.cli.compare_cmd import rich_table
+
+    c = compare.compare([str(runs)])
+    text = _render(rich_table(c, width), width)
+    assert "…" not in text
+    assert max(len(line) for line in text.splitlines()) <= width
+    assert "minimax" in text and "lsgan" in text
+    for row in c.rows:  # every mean ± std stays on one line
+        fid = row["metrics"]["fid"]["final"]
+        shown = f"{fid['mean']:.2f} ± {fid['std']:.2f}" if fid["std"] else f"{fid['mean']:.2f}"
+        assert shown in text or f"{fid['mean']:.3f}" in text
+
+
+def test_constant_columns_move_into_the_title(runs):
+    from ganlab.cli.compare_cmd import table_cells
+
+    title, cols = table_cells(compare.compare([str(runs)]))
+    headers = [h for h, _ in cols]
+    assert "arch dcgan" in title and "data digits 8px" in title  # the same on both rows
+    assert "arch" not in headers and "data" not in headers and "loss" in headers  # losses differ
+
+
+def test_a_table_too_wide_for_the_terminal_switches_layout_and_never_cuts(runs):
+    from ganlab.cli.compare_cmd import rich_table
+
+    c = compare.compare([str(runs)], group=False)  # 5 rows
+    for width in (60, 80):
+        text = _render(rich_table(c, width), width)
+        assert "…" not in text and max(len(line) for line in text.splitlines()) <= width
+        for row in c.rows:
+            assert row["name"] in text

@@ -176,7 +176,7 @@ CASES = [
         "train",
         "resume with a changed flag",
         "train --resume runs/r --loss lsgan",
-        "--resume continues a run with its saved config; drop --loss (only --steps may change)",
+        "--resume continues a run with its saved config; drop --loss (only --steps, --device, --data-root may change)",
     ),
     C(
         "train",
@@ -426,7 +426,12 @@ CASES = [
     C("export", "no run given", "export", "Missing argument 'run'"),
     # --- sample ----------------------------------------------------------------------------------
     C("sample", "zero samples", "sample runs/r --n 0", "--n must be an integer >= 1, got 0"),
-    C("sample", "unknown --weights", "sample runs/r --weights average", "--weights 'average' is unknown; choose ema or raw"),
+    C(
+        "sample",
+        "unknown --weights",
+        "sample runs/r --weights average",
+        "--weights 'average' is unknown; choose ema or raw",
+    ),
     C(
         "sample",
         "interpolation of one step",

@@ -197,8 +197,8 @@ def test_eval_every_records_last_and_best_and_saves_the_best_checkpoint(tmp_path
         {"step": 4, "classifier_fd": 3.0},
         {"step": 6, "classifier_fd": 4.0},
     ]
-    from ganlab.compare.plot import metric_history
-    from ganlab.compare.rows import (
+    from ganlab.comparison.plot import metric_history
+    from ganlab.comparison.rows import (
         load_record,  # the curve `ganlab compare --plot` draws
     )
 

@@ -13,7 +13,8 @@ from ganlab.errors import ConfigError, PluginError
 from ganlab.loggers.base import Logger
 from ganlab.run import runner
 from tests.conftest import tiny_config
-from tests.logger_seam import builtin_loggers  # noqa: F401 (fixture)
+
+pytest_plugins = ["tests.logger_seam"]  # the builtin_loggers fixture
 
 HAS_MLFLOW = importlib.util.find_spec("mlflow") is not None
 

@@ -8,8 +8,8 @@ import shutil
 
 import pytest
 
-from ganlab.compare import study
-from ganlab.compare.study import StudySpec, plan, run_study
+from ganlab.comparison import study
+from ganlab.comparison.study import StudySpec, plan, run_study
 from ganlab.errors import ConfigError, Interrupted, MetricError, PluginError
 from ganlab.run import runner
 from ganlab.run.rundir import RunDir
@@ -272,7 +272,7 @@ def test_cli_study_bad_input(cli, tmp_path):
 def test_study_with_the_real_evaluator_fills_the_table(base, fid_env):
     """ganlab.metrics.evaluate_run on stand-in Inception weights (tests/fid_standin.py): FID of
     32 samples per run (64-dim features keep it fast) lands in each summary and in the comparison."""
-    from ganlab.compare import rows as compare
+    from ganlab.comparison import rows as compare
 
     result = run_study(spec(base, evaluate=True, metrics=["fid"], eval_n=32, eval_options={"dims": 64}))
     assert result.warnings == []

@@ -7,6 +7,7 @@ import sys
 import warnings
 
 import typer
+from typer.core import TyperOption
 from typer.exceptions import Abort, TyperException
 
 from ganlab.errors import GanlabError, GanlabNotice
@@ -15,15 +16,43 @@ app = typer.Typer(
     name="ganlab",
     help="A command-line lab for generative adversarial networks.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, PowerShell
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
+def _flags_without_type(option_class: type) -> None:
+    """Typer's rich help prints a type beside every option, `<bool>` for on/off flags too, which
+    reads as if the flag took a value; flags show no type instead."""
+    shown = getattr(option_class, "display_type_rich", None)
+    if shown is None:  # another Typer: leave its help as it is
+        return
+
+    def display_type_rich(self, ctx):  # noqa: ANN001, ANN202 - Typer's signature
+        return None if getattr(self, "is_flag", False) else shown(self, ctx)
+
+    setattr(option_class, "display_type_rich", display_type_rich)  # noqa: B010 - a class attribute, on purpose
+
+
+def _version(value: bool) -> None:
+    if value:
+        from ganlab import __version__
+
+        typer.echo(f"ganlab {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root(debug: bool = typer.Option(False, "--debug", help="Show full tracebacks of errors.")) -> None:
-    """Declared for --help; main() reads --debug from argv itself, since errors are printed after
-    Typer has returned."""
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks of errors."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """--debug is declared for --help; main() reads it from argv itself, since errors are printed
+    after Typer has returned."""
+
+
+_flags_without_type(TyperOption)
 
 
 def print_error(message: str) -> None:

@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
@@ -12,7 +13,7 @@ from ganlab.cli import options as o
 from ganlab.cli.app import app, notice
 from ganlab.cli.console import console
 from ganlab.cli.options import EVAL, STUDY_PANEL, WEIGHTS_HELP, metrics_option, run_overrides
-from ganlab.compare.study import StudySpec
+from ganlab.comparison.study import StudySpec
 
 SPEC = StudySpec()
 STUDY_HELP = "Study mode (trains what is missing under RUNS_DIR/STUDY, then compares)"
@@ -99,14 +100,14 @@ def compare(
     """Compare runs in one table: loss, arch, data, speed, metrics (mean ± std over seeds), D outputs.
 
     With --loss/--arch/--data/--seeds it runs a study first: trains the missing runs (identical configs are reused, interrupted ones resumed), evaluates them, then compares them."""
-    from ganlab.compare import rows as comparing
-    from ganlab.compare.render import render
-    from ganlab.compare.study import is_study
+    from ganlab.comparison import rows as comparing
+    from ganlab.comparison.render import render
+    from ganlab.comparison.study import is_study
 
     _check_outputs(fmt, plot, grid)
     values = dict(locals())
     overrides = {k: v for k, v in run_overrides(values).items() if v is not None}
-    study_values = dict(
+    study_values: dict[str, Any] = dict(
         losses=loss,
         archs=arch,
         datas=data,
@@ -125,9 +126,9 @@ def compare(
     flags = [FLAG_OF.get(k, "--" + k.replace("_", "-")) for k in [*given, *overrides]]
     if is_study(runs, flags):
         runs = _run_study(StudySpec(**given, overrides=overrides))
-    comparison = comparing.compare(runs, group=not no_group, sort=sort)
+    comparison = comparing.compare(runs or [], group=not no_group, sort=sort)
     if fmt == "table":
-        _print_table(console, rich_table(comparison))
+        _print_table(console, comparison)
     else:
         sys.stdout.write(render(comparison, fmt))
         sys.stdout.flush()
@@ -152,13 +153,13 @@ FLAG_OF = {
 
 def _check_outputs(fmt: str, plot: Path | None, grid: Path | None) -> None:
     """Before any work, so a typo costs nothing."""
-    from ganlab.compare.render import FORMATS
+    from ganlab.comparison.render import FORMATS
     from ganlab.errors import ConfigError
 
     if fmt not in FORMATS:
         raise ConfigError(f"unknown --format {fmt!r}; choose one of: {', '.join(FORMATS)}")
     if plot is not None or grid is not None:
-        from ganlab.compare.plot import check_path
+        from ganlab.comparison.plot import check_path
 
         for flag, path in (("--plot", plot), ("--grid", grid)):
             if path is not None:
@@ -167,7 +168,7 @@ def _check_outputs(fmt: str, plot: Path | None, grid: Path | None) -> None:
 
 def _run_study(spec: StudySpec) -> list[str]:
     from ganlab.cli import ui
-    from ganlab.compare.study import run_study
+    from ganlab.comparison.study import run_study
 
     with ui.make_progress() as progress:
         result = run_study(spec, ui.StudyProgress(progress))
@@ -176,37 +177,112 @@ def _run_study(spec: StudySpec) -> list[str]:
     return [str(item.path) for item in result.runs]
 
 
-def rich_table(c) -> Table:
-    """The comparison as a rich table; columns and cells as in the markdown rendering."""
-    from ganlab.compare.render import BEST_STYLE, TEXT_COLUMNS, columns, legend, setting_notes
+# Text columns that move into the title when every row has the same value (a study of losses on one
+# arch and dataset need not repeat "dcgan" and "digits 16px" on every row).
+FOLDABLE = ("loss", "arch", "data", "seeds", "steps", "status")
+
+
+def table_cells(c) -> tuple[str, list[tuple[str, list[tuple[str, bool]]]]]:
+    """(title, [(header, cells of each row)]): the comparison's columns with constant ones folded
+    into the title."""
+    from ganlab.comparison.render import columns, setting_notes
 
     n_runs = sum(len(g) for g in c.groups)
-    notes = setting_notes(c)
-    table = Table(title=f"ganlab compare: {n_runs} runs in {len(c.rows)} rows", caption=legend(notes))
-    cols = columns(c, notes)
+    title = f"ganlab compare: {n_runs} runs in {len(c.rows)} rows"
+    kept, folded = [], []
+    for header, getter in columns(c, setting_notes(c)):
+        cells = [getter(row) for row in c.rows]
+        if header in FOLDABLE and len(c.rows) > 1 and len({text for text, _ in cells}) == 1:
+            folded.append(f"{header} {cells[0][0]}")
+        else:
+            kept.append((header, cells))
+    return (title + (" · " + " · ".join(folded) if folded else "")), kept
+
+
+def rich_table(c, width: int | None = None) -> Any:
+    """The comparison for a terminal `width` columns wide (None: any width): one row per config
+    when that fits, else metrics as rows and configs as columns, else one block per config.
+    Numbers ("mean ± std") never wrap; names may."""
+    from ganlab.comparison.render import legend, setting_notes
+
+    title, cols = table_cells(c)
+    caption = legend(setting_notes(c))
+    wide = _wide_table(title, caption, cols)
+    if width is None or _natural_width(wide) <= width:
+        return wide
+    tall = _tall_table(title, caption, cols)
+    if _natural_width(tall) <= width:
+        return tall
+    return _blocks(title, caption, cols)
+
+
+def _cell(text: str, best: bool) -> Text:
+    from ganlab.comparison.render import BEST_STYLE
+
+    return Text(text, style=BEST_STYLE if best else "")
+
+
+def _wide_table(title: str, caption: str, cols: list) -> Table:
+    from ganlab.comparison.render import TEXT_COLUMNS
+
+    table = Table(title=title, caption=caption)
     for header, _ in cols:
-        table.add_column(header, justify="left" if header in TEXT_COLUMNS else "right")
-    for row in c.rows:
-        cells = [getter(row) for _, getter in cols]
-        table.add_row(*[Text(text, style=BEST_STYLE if best else "") for text, best in cells])
+        text = header in TEXT_COLUMNS
+        table.add_column(header, justify="left" if text else "right", no_wrap=not text, overflow="fold")
+    for i in range(len(cols[0][1])):
+        table.add_row(*[_cell(*cells[i]) for _, cells in cols])
     return table
 
 
-def _print_table(console, table) -> None:
-    """Off a terminal (a pipe, a file, a README) the table keeps its natural width instead of
-    being squeezed into 80 columns; on a terminal rich fits it to the window."""
-    if console.is_terminal:
-        console.print(table)
-        return
+def _tall_table(title: str, caption: str, cols: list) -> Table:
+    """Transposed: one column per config, headed by its name; one row per quantity."""
+    (_, names), rest = cols[0], cols[1:]
+    table = Table(title=title, caption=caption)
+    table.add_column("", style="bold", no_wrap=True)
+    for name, _ in names:
+        table.add_column(name, justify="right", overflow="fold")
+    for header, cells in rest:
+        table.add_row(header, *[_cell(*cell) for cell in cells])
+    return table
+
+
+def _blocks(title: str, caption: str, cols: list) -> Group:
+    """One small key/value table per config, stacked: fits any terminal."""
+    (_, names), rest = cols[0], cols[1:]
+    blocks: list[Any] = [Text(title, style="italic", justify="center")]
+    for i, (name, _) in enumerate(names):
+        block = Table(title=name, show_header=False, title_justify="left", title_style="bold")
+        block.add_column("", style="bold", no_wrap=True)
+        block.add_column("", overflow="fold")
+        for header, cells in rest:
+            block.add_row(header, _cell(*cells[i]))
+        blocks.append(block)
+    blocks.append(Text(caption, style="dim"))
+    return Group(*blocks)
+
+
+def _natural_width(renderable: Any) -> int:
     from rich.console import Console
     from rich.measure import Measurement
 
-    natural = Measurement.get(console, console.options.update_width(1000), table).maximum
-    Console(width=max(console.width, natural), highlight=False).print(table)
+    console = Console(width=10_000)
+    return Measurement.get(console, console.options, renderable).maximum
+
+
+def _print_table(console, comparison) -> None:
+    """On a terminal the table is laid out for the window; off a terminal (a pipe, a file, a README)
+    it keeps its natural width instead of being squeezed into 80 columns."""
+    if console.is_terminal:
+        console.print(rich_table(comparison, console.width))
+        return
+    from rich.console import Console
+
+    table = rich_table(comparison)
+    Console(width=max(console.width, _natural_width(table)), highlight=False).print(table)
 
 
 def _pictures(comparison, plot: Path | None, grid: Path | None, fmt: str) -> None:
-    from ganlab.compare import plot as compare_plot
+    from ganlab.comparison import plot as compare_plot
 
     done = []
     if plot is not None:

@@ -18,7 +18,7 @@ N_HELP = (
 
 @app.command("eval")
 def eval_(
-    run: Annotated[Path, typer.Argument(help="Run folder made by `ganlab train`.")],
+    run: Annotated[Path, typer.Argument(metavar="RUN", help="Run folder made by `ganlab train`.")],
     metrics: Annotated[Optional[list[str]], metrics_option()] = None,
     n: Annotated[Optional[int], typer.Option("--n", help=N_HELP)] = None,
     checkpoint: Annotated[str, typer.Option("--checkpoint", help="last, best or a checkpoint file.")] = "last",

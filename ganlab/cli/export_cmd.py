@@ -14,7 +14,9 @@ from ganlab.cli.console import console
 
 @app.command("export")
 def export(
-    run: Path = typer.Argument(..., help="Run folder made by `ganlab train` (or a checkpoint .pt file)."),
+    run: Path = typer.Argument(
+        ..., metavar="RUN", help="Run folder made by `ganlab train` (or a checkpoint .pt file)."
+    ),
     out: Optional[Path] = typer.Option(
         None,
         "--out",

@@ -12,8 +12,10 @@ from ganlab.metrics.registry import DEFAULT_N
 
 @app.command("fid")
 def fid_(
-    a: Annotated[str, typer.Argument(help="Image folder, .npz statistics, run folder or dataset name.")],
-    b: Annotated[str, typer.Argument(help="The same kinds as A; with --save-stats, the .npz file to write.")],
+    a: Annotated[str, typer.Argument(metavar="A", help="Image folder, .npz statistics, run folder or dataset name.")],
+    b: Annotated[
+        str, typer.Argument(metavar="B", help="The same kinds as A; with --save-stats, the .npz file to write.")
+    ],
     n: Annotated[
         Optional[int],
         typer.Option(

@@ -14,7 +14,7 @@ from ganlab.cli.console import console
 @app.command("sample")
 def sample(
     source: Optional[Path] = typer.Argument(
-        None, help="Run folder or checkpoint .pt (torch); an .onnx file works too."
+        None, metavar="SOURCE", help="Run folder or checkpoint .pt (torch); an .onnx file works too."
     ),
     onnx: Optional[Path] = typer.Option(None, "--onnx", help="ONNX file made by `ganlab export` (onnxruntime)."),
     n: int = typer.Option(64, "--n", "-n", help="How many samples."),

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 import typer
 
 from ganlab.cli import options as o
-from ganlab.cli.app import app
+from ganlab.cli.app import app, notice
 from ganlab.cli.console import console
 from ganlab.cli.options import run_option, run_overrides
 
@@ -40,13 +40,17 @@ def train(
     data_opt: o.DataOpt = None,
     config: Annotated[Optional[Path], typer.Option("--config", help="TOML run config; flags override it.")] = None,
     resume: Annotated[
-        Optional[Path], typer.Option("--resume", help="Continue the run in this folder (only --steps may change).")
+        Optional[Path],
+        typer.Option(
+            "--resume", help="Continue the run in this folder (only --steps, --device and --data-root may change)."
+        ),
     ] = None,
 ) -> None:
     """Train a GAN: k discriminator steps per generator step (Goodfellow et al. 2014, Algorithm 1)."""
     from ganlab.cli import ui
     from ganlab.config import load_toml, resolve
     from ganlab.run import runner
+    from ganlab.run.rundir import free_name
 
     values = dict(locals())
     flags = run_overrides(values)
@@ -60,6 +64,11 @@ def train(
         else:
             file_values = load_toml(config) if config is not None else None
             cfg = resolve(file_values, flags, source=str(config) if config else "flags")
+            if config is not None and name is None and cfg.name is not None:  # rerunning a saved config
+                fresh = free_name(cfg.runs_dir, cfg.name)
+                if fresh != cfg.name:
+                    notice(f"run {cfg.name!r} exists already; this run is {fresh!r} (pass --name to choose)")
+                cfg.name = fresh
             run, summary = runner.start(cfg, [bar])
     finally:
         bar.close()

@@ -3,13 +3,16 @@ train summary, the metrics and plugins tables."""
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
+from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
     ProgressColumn,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -18,7 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ganlab.cli.console import err_console
-from ganlab.compare.study import PlannedRun, StudyHooks
+from ganlab.comparison.study import PlannedRun, StudyHooks
 from ganlab.run.callback import Callback
 
 if TYPE_CHECKING:
@@ -43,23 +46,26 @@ class _Progress(Progress):
             self.live.stop()
 
 
-def make_progress(transient: bool = False) -> Progress:
-    return _Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        SpeedColumn(),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-        TextColumn("{task.fields[info]}"),
-        console=err_console,
-        transient=transient,
-    )
+WIDE = 120  # columns from which a bar shows everything; below it, columns are dropped to fit
+PLAIN_EVERY_S = 10.0  # off a terminal (logs, CI): one plain line at most this often
 
 
-def step_info(stats: dict[str, float]) -> str:
-    """The live numbers beside a training bar."""
+def make_progress(transient: bool = False, console: Console | None = None) -> Progress:
+    """A progress display whose columns fit the terminal: at 80 columns the bar shrinks and the
+    elapsed time goes, so nothing is cut or wrapped."""
+    console = console or err_console
+    wide = console.width >= WIDE
+    columns: list[Any] = [TextColumn("[bold]{task.description}"), BarColumn(bar_width=None if wide else 12)]
+    columns += [MofNCompleteColumn(), SpeedColumn()]
+    columns += [TimeElapsedColumn(), TextColumn("eta")] if wide else []
+    columns += [TimeRemainingColumn(), TextColumn("{task.fields[info]}")]
+    return _Progress(*columns, console=console, transient=transient)
+
+
+def step_info(stats: dict[str, float], compact: bool = False) -> str:
+    """The live numbers beside a training bar; `compact` for narrow terminals."""
+    if compact:
+        return f"D {stats['d_loss']:.2f} G {stats['g_loss']:.2f} D(G(z)) {stats['d_fake']:.2f}"
     return (
         f"D {stats['d_loss']:.3f}  G {stats['g_loss']:.3f}  D(x) {stats['d_real']:.2f}  D(G(z)) {stats['d_fake']:.2f}"
     )
@@ -67,22 +73,47 @@ def step_info(stats: dict[str, float]) -> str:
 
 class TrainProgress(Callback):
     """A progress bar over generator steps with live losses and D outputs. The bar appears
-    when training starts, so a config error before that prints nothing but the error."""
+    when training starts, so a config error before that prints nothing but the error. Off a
+    terminal (a log file, CI) a bar cannot redraw, so it prints a plain line at most every
+    PLAIN_EVERY_S seconds instead, and nothing at all for a run shorter than that."""
 
-    def __init__(self, description: str = "train"):
-        self.progress, self.description, self.task = make_progress(), description, None
+    def __init__(self, description: str = "train", console: Console | None = None):
+        self.console = console or err_console
+        self.plain = not self.console.is_terminal
+        self.progress, self.description = make_progress(console=self.console), description
+        self.task: TaskID | None = None
+        self.compact = self.console.width < WIDE
+        self.started = self.last_line = 0.0
+        self.first_step = self.total = 0
 
     def on_start(self, trainer: Trainer) -> None:
+        self.total, self.first_step = trainer.config.steps, trainer.step
+        self.started = self.last_line = time.monotonic()
+        if self.plain:
+            return
         self.progress.start()
         self.task = self.progress.add_task(
             self.description, total=trainer.config.steps, completed=trainer.step, info=""
         )
 
     def on_step(self, trainer: Trainer, stats: dict[str, float]) -> None:
-        self.progress.update(self.task, advance=1, info=step_info(stats))
+        if self.plain:
+            if time.monotonic() - self.last_line >= PLAIN_EVERY_S:
+                self.console.print(self.plain_line(trainer.step, stats), soft_wrap=True, highlight=False)
+                self.last_line = time.monotonic()
+            return
+        assert self.task is not None, "on_start adds the task"
+        self.progress.update(self.task, advance=1, info=step_info(stats, self.compact))
+
+    def plain_line(self, step: int, stats: dict[str, float]) -> str:
+        elapsed = time.monotonic() - self.started
+        rate = (step - self.first_step) / elapsed if elapsed > 0 else 0.0
+        eta = f"{(self.total - step) / rate:.0f} s" if rate > 0 else "?"
+        return f"{self.description} step {step}/{self.total}  {rate:.1f} it/s  eta {eta}  {step_info(stats)}"
 
     def close(self) -> None:
-        self.progress.stop()
+        if not self.plain:
+            self.progress.stop()
 
 
 def plugins_table(rows: list[Any]) -> Table:
@@ -121,7 +152,8 @@ class ProgressReporter:
     """Feeds evaluation progress ("what", done, total) into rich bars, one bar per "what"."""
 
     def __init__(self, progress: Progress):
-        self.progress, self.tasks = progress, {}
+        self.progress = progress
+        self.tasks: dict[str, TaskID] = {}
 
     def __call__(self, what: str, done: int, total: int) -> None:
         if what not in self.tasks:
@@ -148,7 +180,8 @@ class RunBar(Callback):
     """The bar of the run in training, on the study's progress display (live losses, D outputs)."""
 
     def __init__(self, progress: Progress, description: str):
-        self.progress, self.description, self.task = progress, description, None
+        self.progress, self.description = progress, description
+        self.task: TaskID | None = None
 
     def on_start(self, trainer: Trainer) -> None:
         self.task = self.progress.add_task(
@@ -156,6 +189,7 @@ class RunBar(Callback):
         )
 
     def on_step(self, trainer: Trainer, stats: dict[str, float]) -> None:
+        assert self.task is not None, "on_start adds the task"
         self.progress.update(self.task, advance=1, info=step_info(stats))
 
 
@@ -163,7 +197,9 @@ class StudyProgress(StudyHooks):
     """One overall bar (runs done / total) and one bar for the run in training."""
 
     def __init__(self, progress: Progress):
-        self.progress, self.study_task, self.bar = progress, None, None
+        self.progress = progress
+        self.study_task: TaskID | None = None
+        self.bar: RunBar | None = None
 
     def on_plan(self, planned: list[PlannedRun]) -> None:
         reused = sum(p.action == "reuse" for p in planned)
@@ -174,15 +210,16 @@ class StudyProgress(StudyHooks):
     def train_callbacks(self, item: PlannedRun) -> list[Callback]:
         if item.action == "reuse":
             return []
-        self.bar = RunBar(self.progress, item.config.name)
+        self.bar = RunBar(self.progress, item.name)
         return [self.bar]
 
     def on_evaluate(self, item: PlannedRun) -> None:
-        self.progress.update(self.study_task, info=f"evaluating {item.config.name}")
+        assert self.study_task is not None, "on_plan adds the task"
+        self.progress.update(self.study_task, info=f"evaluating {item.name}")
 
     def on_run_done(self, item: PlannedRun) -> None:
         if self.bar is not None and self.bar.task is not None:
             self.progress.remove_task(self.bar.task)
         self.bar = None
-        if item.action != "reuse":
-            self.progress.update(self.study_task, advance=1, info=f"done: {item.config.name}")
+        if item.action != "reuse" and self.study_task is not None:
+            self.progress.update(self.study_task, advance=1, info=f"done: {item.name}")

@@ -129,6 +129,8 @@ def to_onnx(module: nn.Module, latent_dim: int, out_name: str, opset: int | None
             f"torch.onnx.export failed for arch {arch!r} ({_root_cause(exc)}); its G must be "
             "exportable (no data-dependent control flow); --debug shows the traceback"
         ) from exc
+    if program is None:  # torch returns None only when exporting to a file, which this never asks
+        raise ExportError(f"torch.onnx.export returned no program for arch {arch!r}")
     proto = program.model_proto
     written = next(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx"))
     if opset is not None and written != opset:
@@ -160,8 +162,9 @@ def _quiet():
 
 def _root_cause(exc: BaseException) -> str:
     """The innermost exception's first line, without the terminal colours torch puts in."""
-    while exc.__cause__ is not None or exc.__context__ is not None:
-        exc = exc.__cause__ or exc.__context__
+    inner: BaseException | None = exc
+    while inner is not None:
+        exc, inner = inner, inner.__cause__ or inner.__context__
     return f"{type(exc).__name__}: {_first_line(exc)}"
 
 

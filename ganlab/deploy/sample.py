@@ -187,11 +187,12 @@ def _describe(session, meta: dict[str, str], latent_dim: int | None, path: Path)
         )
     else:
         rank = len(outputs[0].shape)
-        kind, dim = {4: "image", 2: "points"}.get(rank), latent_dim
-        if kind is None:
+        found, dim = {4: "image", 2: "points"}.get(rank), latent_dim
+        if found is None:
             raise ExportError(
                 f"{str(path)!r} outputs rank-{rank} tensors; ganlab samples images (N, C, H, W) or points (N, D)"
             )
+        kind = found
     width = inputs[0].shape[1]
     if latent_dim is not None and isinstance(width, int) and width != latent_dim:
         raise ConfigError(
@@ -224,6 +225,7 @@ def load(
         return from_onnx(onnx, provider, latent_dim)
     if latent_dim is not None:
         raise ConfigError("--latent-dim is for .onnx files without ganlab metadata; a run knows its own")
+    assert source is not None  # exactly one of source and onnx, checked above
     return from_run(source, checkpoint, provider, weights)
 
 

@@ -5,20 +5,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from ganlab.loggers.base import Logger
 
 
 class JsonlLogger(Logger):
     def __init__(self) -> None:
-        self.file = None
+        self.file: IO[str] | None = None
 
     def on_start(self, run_path: Path, config: dict[str, Any], step: int) -> None:
         # append: a resumed run's log was cut back to its checkpoint's step by the runner
         self.file = open(Path(run_path) / "metrics.jsonl", "a", encoding="utf-8")
 
     def log_scalars(self, step: int, scalars: dict[str, float]) -> None:
+        assert self.file is not None, "on_start opens the file"
         row = scalars if "step" in scalars else {"step": step, **scalars}
         self.file.write(json.dumps(row) + "\n")
 

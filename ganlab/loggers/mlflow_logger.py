@@ -33,7 +33,7 @@ class MLflowLogger(Logger):
         if importlib.util.find_spec("mlflow") is None:  # checked before a run folder exists
             raise ConfigError("--log mlflow needs MLflow, which is not installed; pip install 'ganlab[mlflow]'")
         self.experiment = experiment
-        self.client = None
+        self.client: Any = None  # an MlflowClient from on_start
         self.run_id: str | None = None
         self.pending: list = []
 

@@ -17,7 +17,7 @@ FOLDER = "tb"
 class TensorBoardLogger(Logger):
     def __init__(self, flush_secs: int = 30):
         self.flush_secs = flush_secs  # SummaryWriter buffers events; a crash loses at most this long
-        self.writer = None
+        self.writer: Any = None  # a SummaryWriter from on_start (imported there: tensorboard is heavy)
         self.config: dict[str, Any] = {}
 
     def on_start(self, run_path: Path, config: dict[str, Any], step: int) -> None:

@@ -39,6 +39,7 @@ class EvalCallback(Callback):
             self.evaluate(trainer)
 
     def evaluate(self, trainer: Trainer) -> dict[str, dict[str, Any]]:
+        assert self.names is not None and self.primary is not None, "on_start resolves the metrics"
         results = evaluate(Subject.from_trainer(trainer), self.names, self.options)
         results = {name: {**entry, "weights": trainer.weights} for name, entry in results.items()}
         summary = self.run.summary()
@@ -70,7 +71,7 @@ def score(results: dict[str, dict[str, Any]], primary: str) -> tuple[float, ...]
     """Larger is better. Modes covered is an integer that ties often; the high-quality share
     breaks ties (more modes first, then cleaner samples)."""
     sign = 1.0 if METRICS[primary].better == "higher" else -1.0
-    key = (sign * results[primary]["value"],)
+    key: tuple[float, ...] = (sign * results[primary]["value"],)
     if primary == "modes_covered" and "high_quality_pct" in results:
         key += (results["high_quality_pct"]["value"],)
     return key

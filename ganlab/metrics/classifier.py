@@ -127,6 +127,7 @@ def train_classifier(dataset: str, shape: tuple[int, int, int], data_root: str |
             f"dataset {dataset!r} gives images of shape {tuple(train_set.shape)}, not {shape}; "
             "evaluate the run with the image size it was trained at"
         )
+    assert train_set.labels is not None and test_set.labels is not None  # labelled sets only (supports())
     num_classes = int(train_set.labels.max()) + 1
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
@@ -142,7 +143,8 @@ def train_classifier(dataset: str, shape: tuple[int, int, int], data_root: str |
     net.eval()
     clf = Classifier(net, dataset, shape, 0.0)
     _, predicted = clf.features_and_labels(to_unit_range(test_set.images))
-    clf.test_accuracy = float((torch.from_numpy(predicted) == test_set.labels).double().mean())
+    correct = torch.from_numpy(predicted).eq(test_set.labels)
+    clf.test_accuracy = float(correct.double().mean())
     return clf
 
 

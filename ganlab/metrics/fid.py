@@ -193,7 +193,7 @@ def stats_cache_path(key: dict) -> Path:
 
 def save_npz(path: Path, mu: np.ndarray, sigma: np.ndarray, **extra: np.ndarray) -> None:
     buffer = io.BytesIO()
-    np.savez(buffer, mu=mu, sigma=sigma, **extra)
+    np.savez(buffer, mu=mu, sigma=sigma, **extra)  # type: ignore[arg-type]  # numpy's stub types **kwds as bool
     path.parent.mkdir(parents=True, exist_ok=True)
     files.atomic_write_bytes(path, lambda fh: fh.write(buffer.getvalue()))
 

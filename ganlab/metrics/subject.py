@@ -10,12 +10,13 @@ import torch
 from torch import Tensor, nn
 
 from ganlab.data.base import DataSource
+from ganlab.errors import MetricError
 from ganlab.run.latent import latents
 
 
 @dataclass
 class Subject:
-    G: nn.Module
+    G: nn.Module | None  # None for a subject that is real data only (`ganlab fid DATASET ...`)
     latent_dim: int
     device: torch.device
     step: int
@@ -79,16 +80,19 @@ class Subject:
         """n samples of G(z), z from ganlab.run.latent with `seed` (the z `ganlab sample` uses), in CPU
         batches of `batch_size`; G in eval mode (batch-norm running statistics, as an exported G
         samples), its previous mode restored afterwards."""
-        was_training = self.G.training
-        self.G.eval()
+        G = self.G
+        if G is None:
+            raise MetricError(f"{self.dataset!r} is real data; it has no generator to sample")
+        was_training = G.training
+        G.eval()
         try:
             for chunk in latents(n, self.latent_dim, seed):
                 for z in chunk.split(batch_size):
                     with torch.no_grad():  # not around the yield: the caller's grad mode stays its own
-                        batch = self.G(z.to(self.device)).float().cpu()
+                        batch = G(z.to(self.device)).float().cpu()
                     yield batch
         finally:
-            self.G.train(was_training)
+            G.train(was_training)
 
     def samples(self, n: int, seed: int = 0, batch_size: int = 500) -> Tensor:
         return torch.cat(list(self.sample_batches(n, batch_size, seed)))

@@ -114,7 +114,8 @@ def create(
     cls, spec = load(kind, name, recorded_dist)
     options = dict(options or {})
     # a class without its own __init__ inherits object's (*args, **kwargs) but takes no options
-    params = {} if cls.__init__ is object.__init__ else inspect.signature(cls.__init__).parameters
+    init = cls.__init__  # type: ignore[misc]  # the class's own, as written, is what we inspect
+    params = {} if init is object.__init__ else inspect.signature(init).parameters
     variadic = (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)
     takes_kwargs = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
     valid = [n for n, p in params.items() if n != "self" and p.kind not in variadic]

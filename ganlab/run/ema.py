@@ -22,7 +22,7 @@ class EMA:
 
     @torch.no_grad()
     def update(self, G: nn.Module) -> None:
-        ema = list(self.module.parameters())
+        ema: list[torch.Tensor] = list(self.module.parameters())
         raw = [p.detach() for p in G.parameters()]
         torch._foreach_lerp_(ema, raw, 1.0 - self.decay)  # ema + (1 - decay) * (p - ema)
         for e, b in zip(self.module.buffers(), G.buffers(), strict=True):

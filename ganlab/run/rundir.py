@@ -145,6 +145,15 @@ def open_run(path: str | Path) -> RunDir:
     return run
 
 
+def free_name(runs_dir: str, name: str) -> str:
+    """`name`, or `name-2`, `name-3`, ... : the first that is not a folder under runs_dir yet."""
+    candidate, n = name, 1
+    while (Path(runs_dir) / candidate).exists():
+        n += 1
+        candidate = f"{name}-{n}"
+    return candidate
+
+
 def new_run(config: RunConfig) -> RunDir:
     """Creates runs/<name>/; refuses to reuse an existing folder (nothing is overwritten)."""
     if config.name is not None and (Path(config.name).name != config.name or config.name in ("", ".", "..")):

@@ -29,13 +29,14 @@ class Recorder(Callback):
 
     def __init__(self, run: RunDir):
         self.run = run
-        self.log = None
+        self.log: JsonlLogger | None = None
 
     def on_start(self, trainer: Trainer) -> None:
         self.log = JsonlLogger()  # the `jsonl` logger: every run writes metrics.jsonl
         self.log.on_start(self.run.path, trainer.config.to_dict(), trainer.step)
 
     def on_step(self, trainer: Trainer, stats: dict[str, float]) -> None:
+        assert self.log is not None, "on_start opens the log"
         self.log.log_scalars(trainer.step, stats)
         c = trainer.config
         if trainer.step % c.sample_every == 0:
@@ -56,7 +57,8 @@ class Recorder(Callback):
         return path
 
     def write_checkpoint(self, trainer: Trainer) -> None:
-        self.log.flush()  # the log is durable up to the checkpoint it belongs with
+        if self.log is not None:  # the log is durable up to the checkpoint it belongs with
+            self.log.flush()
         try:
             checkpoint.save(self.run.last_checkpoint, trainer.state_dict())
         except OSError as exc:  # full disk, lost permissions: the previous checkpoint is untouched
@@ -86,32 +88,42 @@ def start(config: RunConfig, callbacks: Iterable[Callback] = ()) -> tuple[RunDir
         raise
 
 
+# What a resumed run may change: how long it trains, and where it runs and finds its data (a run
+# started on a GPU box continues on a CPU one). Everything else would change the experiment.
+RESUME_MAY_CHANGE = ("steps", "device", "data_root")
+
+
 def resume(
     path: str | Path, changes: dict[str, Any] | None = None, callbacks: Iterable[Callback] = ()
 ) -> tuple[RunDir, dict[str, Any]]:
     """Continues a run from checkpoints/last.pt up to changes["steps"] (default: the configured
-    steps). A resumed run keeps its saved config: `steps` is the only change it accepts."""
-    changes = dict(changes or {})
-    steps = changes.pop("steps", None)
-    if changes:
-        first = sorted(changes)[0]  # a RunConfig field, or "config" for --config
-        flag = flag_name(first) if first in FIELDS else f"--{first}"
-        raise ConfigError(f"--resume continues a run with its saved config; drop {flag} (only --steps may change)")
+    steps). A resumed run keeps its saved config except for RESUME_MAY_CHANGE."""
+    changes = {k: v for k, v in (changes or {}).items() if v is not None}
+    refused = sorted(set(changes) - set(RESUME_MAY_CHANGE))
+    if refused:
+        flag = flag_name(refused[0]) if refused[0] in FIELDS else f"--{refused[0]}"  # "config": --config
+        may = ", ".join(flag_name(k) for k in RESUME_MAY_CHANGE)
+        raise ConfigError(f"--resume continues a run with its saved config; drop {flag} (only {may} may change)")
     run = open_run(path)
     config = run.config()
     fresh = not run.has_checkpoint()
     # killed before its first checkpoint: the saved config is all there is, so start it over
-    state = {"step": 0} if fresh else run.checkpoint("last")
+    state: dict[str, Any] = {"step": 0} if fresh else run.checkpoint("last")
+    steps = changes.pop("steps", None)
+    if steps is not None and (not isinstance(steps, int) or steps < 1):
+        raise ConfigError(f"steps must be an integer >= 1, got {steps}; set --steps 1 or more")
+    for key, value in changes.items():  # where and on what it runs, not what it computes
+        setattr(config, key, value)
+    config.validate()
     if steps is not None:
-        if not isinstance(steps, int) or steps < 1:
-            raise ConfigError(f"steps must be an integer >= 1, got {steps}; set --steps 1 or more")
         config.steps = steps
     if config.steps < state["step"]:
         raise ConfigError(
             f"run {run.name!r} is already at step {state['step']}; "
             f"pass --steps larger than {state['step']} to continue it"
         )
-    trainer = Trainer(config, recorded=state.get("plugins"))
+    recorded: dict[str, dict[str, str]] | None = state.get("plugins")  # None for a fresh start
+    trainer = Trainer(config, recorded=recorded)
     if not fresh:
         trainer.load_state_dict(state)
     loggers = make_loggers(config.log)
@@ -128,7 +140,7 @@ def _train_into(
     until: int,
     callbacks: Iterable[Callback],
     previous: dict[str, Any],
-    loggers: list[Logger] = (),
+    loggers: Iterable[Logger] = (),
 ) -> dict[str, Any]:
     recorder = Recorder(run)
     logging = LoggerCallback(run, list(loggers))

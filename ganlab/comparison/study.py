@@ -52,12 +52,17 @@ class StudySpec:
 
 @dataclass
 class PlannedRun:
-    config: RunConfig
+    config: RunConfig  # its name is set by plan()
     action: str  # "reuse" (finished, identical config), "resume" (checkpoint, unfinished), "train", "restart"
 
     @property
+    def name(self) -> str:
+        assert self.config.name is not None, "plan() names every run"
+        return self.config.name
+
+    @property
     def path(self) -> Path:
-        return Path(self.config.runs_dir) / self.config.name
+        return Path(self.config.runs_dir) / self.name
 
 
 @dataclass
@@ -130,7 +135,7 @@ def _check_spec(spec: StudySpec) -> None:
 
 
 def classify(config: RunConfig) -> PlannedRun:
-    path = Path(config.runs_dir) / config.name
+    path = PlannedRun(config, "").path
     if not path.exists():
         return PlannedRun(config, "train")
     run = RunDir(path)
@@ -197,7 +202,7 @@ def run_study(spec: StudySpec, hooks: StudyHooks | None = None) -> StudyResult:
             except Interrupted:
                 raise
             except GanlabError as exc:
-                failures.setdefault(str(exc), []).append(item.config.name)
+                failures.setdefault(str(exc), []).append(item.name)
         hooks.on_run_done(item)
     warnings += [f"could not evaluate {', '.join(names)}: {message}" for message, names in failures.items()]
     return StudyResult(spec.path, planned, warnings)
@@ -217,12 +222,12 @@ def execute(item: PlannedRun, callbacks: list[Callback]) -> str | None:
     except Interrupted as exc:  # runner's own hint (`ganlab train --resume`) would skip the other runs
         step = RunDir(item.path).summary().get("step")
         raise Interrupted(
-            f"study interrupted during {item.config.name} at step {step} (checkpoint saved); "
+            f"study interrupted during {item.name} at step {step} (checkpoint saved); "
             "run the same command again to continue: finished runs are reused, this one "
             "resumes"
         ) from exc
     except DivergenceError as exc:
-        return f"{item.config.name} diverged ({exc}); it is shown with status 'diverged'"
+        return f"{item.name} diverged ({exc}); it is shown with status 'diverged'"
     return None
 
 

@@ -167,7 +167,7 @@ def metric_stat(records: list[RunRecord], kind: str, name: str) -> dict[str, Any
 def build_row(records: list[RunRecord], metrics: list[str]) -> dict[str, Any]:
     first = records[0].config
     statuses = {r.summary.get("status", "no summary") for r in records}
-    row = {
+    row: dict[str, Any] = {
         "name": group_name(records),
         "runs": [r.name for r in records],
         "paths": [str(r.run.path) for r in records],
@@ -185,8 +185,8 @@ def build_row(records: list[RunRecord], metrics: list[str]) -> dict[str, Any]:
         "steps_per_s": stat(r.summary.get("steps_per_s") for r in records),
         "d_real": stat(r.d_output("d_real") for r in records),
         "d_fake": stat(r.d_output("d_fake") for r in records),
-        "metrics": {},
     }
+    row["metrics"] = {}
     for name in metrics:
         cells = {kind: metric_stat(records, kind, name) for kind in SECTIONS}
         row["metrics"][name] = {k: v for k, v in cells.items() if v is not None}

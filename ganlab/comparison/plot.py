@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ganlab import viz
-from ganlab.compare.rows import SECTIONS, Comparison, RunRecord
+from ganlab.comparison.rows import SECTIONS, Comparison, RunRecord
 from ganlab.errors import ConfigError, RunError
 from ganlab.metrics.registry import METRICS
 
@@ -42,8 +42,8 @@ def _mean_curve(records: list[RunRecord], key: str) -> tuple[np.ndarray, np.ndar
     steps = sorted(set.intersection(*(set(c) for c in curves)))
     if not steps:
         return None
-    values = np.array([[c[s] for s in steps] for c in curves])  # (seeds, steps)
-    return np.array(steps), values.mean(0), values.std(0)
+    table = np.array([[c[s] for s in steps] for c in curves])  # (seeds, steps)
+    return np.array(steps), table.mean(0), table.std(0)
 
 
 def save_curves(c: Comparison, path: str | Path) -> Path:

@@ -9,7 +9,7 @@ import json
 import math
 from typing import Any, Callable
 
-from ganlab.compare.rows import SECTIONS, Comparison
+from ganlab.comparison.rows import SECTIONS, Comparison
 
 FORMATS = ("table", "json", "csv", "markdown")
 BEST_STYLE = "bold green"
