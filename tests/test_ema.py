@@ -110,7 +110,7 @@ def test_eval_export_and_sample_say_which_weights(tmp_path, cli):
     assert results["classes_covered"]["weights"] == "ema"
     summary = json.loads((run.path / "summary.json").read_text())
     assert summary["weights"] == "ema" and summary["metrics"]["classes_covered"]["weights"] == "ema"
-    from ganlab.compare.rows import compare
+    from ganlab.comparison.rows import compare
 
     row = compare([str(run.path)]).rows[0]
     assert row["weights"] == "ema" and row["metrics"]["classes_covered"]["final"]["weights"] == "ema"

@@ -43,10 +43,12 @@ def sample(
     interpolate: Optional[int] = typer.Option(
         None,
         "--interpolate",
-        help="K: rows of K images walking (slerp) between two seeded z each; --n images in all, at least one row.",
+        help="K: rows of K images walking (slerp) between two seeded z each; --n images in all, at least one row. (default: off)",
     ),
     timelapse: Optional[Path] = typer.Option(
-        None, "--timelapse", help="Write the run's fixed-noise grids over training as this GIF, step on each frame."
+        None,
+        "--timelapse",
+        help="Write the run's fixed-noise grids over training as this GIF, step on each frame. (default: off)",
     ),
 ) -> None:
     """Sample from a trained generator and write a grid, per-image PNGs and/or a .npy array;
@@ -76,7 +78,8 @@ def sample(
         )
     for written, path in infer.write(gen, samples, out, out_dir, npy, nrow=interpolate or 8):
         console.print(f"wrote  {written}: {path}", soft_wrap=True)
-    which = f", {gen.weights} weights" if gen.weights else ""
+    # said when there is a choice: a run that kept an EMA generator, or --weights given
+    which = f", {gen.weights} weights" if gen.weights and (weights or gen.weights == "ema") else ""
     console.print(f"from   {gen.backend}{which}, {what}, seed {seed}", soft_wrap=True)
 
 
