@@ -1,40 +1,65 @@
-"""Shared fixtures: an in-process CLI runner and tiny, fast run configs."""
+"""Shared fixtures: an environment isolated from the user's, an in-process CLI runner and tiny,
+fast run configs."""
 
 from __future__ import annotations
 
-import sys
-from dataclasses import dataclass
+import tempfile
+from pathlib import Path
 
 import pytest
 import torch
 
+from tests.helpers import CliResult, environ, invoke, isolated_environ
+
 torch.set_num_threads(2)
 
 
-@dataclass
-class CliResult:
-    code: int
-    out: str
-    err: str
+# --- isolation ----------------------------------------------------------------------------------------
+# Every test runs with ganlab's caches, downloads and torch hub in temporary folders, no FID weights
+# and no debug switch from the user's shell, and installed third-party plugin packages (ganlab-wgan,
+# ganlab-resnet, ...) out of sight: what a test sees does not depend on what is installed. A test
+# that needs them opts in with `@pytest.mark.third_party_plugins` (or `pytestmark` for a module);
+# fake plugin packages become visible through tests.helpers.plugins_on_path.
+@pytest.hookimpl(wrapper=True)
+def pytest_collection(session):
+    """Collection too: a module-level list such as `plugins.available("arch")` for parametrize
+    sees what the tests see."""
+    with tempfile.TemporaryDirectory() as base, environ(isolated_environ(Path(base))):
+        return (yield)
+
+
+@pytest.fixture(scope="session")
+def isolated_home(tmp_path_factory):
+    """The folders the isolated environment points into, shared by the session (so a cache filled
+    once, say the digits classifier, serves every module)."""
+    return tmp_path_factory.mktemp("isolated")
+
+
+def _opted_in(node) -> bool:
+    return node.get_closest_marker("third_party_plugins") is not None
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _isolated_module(request, isolated_home):
+    """For the module's own fixtures (runs trained once per module, say)."""
+    with environ(isolated_environ(isolated_home, third_party_plugins=_opted_in(request.node))):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _isolated_test(request, isolated_home, _isolated_module):
+    """Again per test, so a test's marker counts and nothing one test sets reaches the next."""
+    with environ(isolated_environ(isolated_home, third_party_plugins=_opted_in(request.node))):
+        yield
 
 
 @pytest.fixture
-def cli(capsys, monkeypatch, tmp_path):
+def cli(monkeypatch, tmp_path):
     """Runs `ganlab ARGS...` in-process (same entry point as the console script) in tmp_path."""
-    from ganlab.cli import main
-
     monkeypatch.chdir(tmp_path)
 
-    def run(*args: str) -> CliResult:
-        monkeypatch.setattr(sys, "argv", ["ganlab", *map(str, args)])
-        capsys.readouterr()
-        try:
-            main()
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        captured = capsys.readouterr()
-        return CliResult(code, captured.out, captured.err)
+    def run(*args: object) -> CliResult:
+        return invoke(*args)
 
     return run
 

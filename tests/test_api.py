@@ -5,11 +5,11 @@ from __future__ import annotations
 import contextlib
 import io
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import run_python
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -24,8 +24,8 @@ def _readme_example() -> tuple[str, str]:
 
 def test_import_ganlab_loads_neither_torch_nor_onnxruntime():
     code = "import sys, ganlab; assert not {'torch', 'onnxruntime'} & set(sys.modules), sorted(sys.modules)"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
+    done = run_python(code)
+    assert done.code == 0, done.err
 
 
 def test_the_api_functions_stay_functions_after_every_subpackage_is_imported():
@@ -56,6 +56,7 @@ def test_the_readme_example_runs_and_prints_what_the_readme_shows(tmp_path, monk
     assert (tmp_path / "runs" / "api-ring" / "summary.json").is_file()
 
 
+@pytest.mark.slow
 def test_train_takes_a_runconfig_a_dict_or_a_toml_file_with_overrides(tmp_path):
     import ganlab
     from ganlab.config import RunConfig
@@ -71,6 +72,7 @@ def test_train_takes_a_runconfig_a_dict_or_a_toml_file_with_overrides(tmp_path):
         assert (saved.arch, saved.data, saved.steps, saved.name) == ("mlp", "ring", 3, name)
 
 
+@pytest.mark.slow
 def test_load_generator_gives_the_same_points_from_a_run_and_its_onnx_export(tmp_path):
     import numpy as np
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
 import pytest
 import typer.main
 
 from ganlab.cli import app
+from tests.helpers import run_python
 
 
 def _commands() -> dict:
@@ -68,9 +67,9 @@ def test_train_and_compare_share_run_settings():
 def _stderr_without_torch(code: str) -> str:
     """Runs `code` in a fresh interpreter, then asserts torch was never imported; returns stderr."""
     check = "\nimport sys\nassert 'torch' not in sys.modules, 'torch was imported'\n"
-    done = subprocess.run([sys.executable, "-c", code + check], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    return done.stderr
+    done = run_python(code + check)
+    assert done.code == 0, done.err
+    return done.err
 
 
 def test_an_error_line_does_not_import_torch():

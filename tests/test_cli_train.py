@@ -15,6 +15,7 @@ def tree(path: Path) -> dict[str, float]:
     return {str(p): p.stat().st_mtime_ns for p in path.rglob("*")} if path.exists() else {}
 
 
+@pytest.mark.slow
 def test_train_writes_a_complete_run(cli, tmp_path):
     result = cli("train", "--loss", "minimax", "--arch", "dcgan", *TINY_IMAGE, "--steps", "3", "--name", "r")
     assert result.code == 0, result.err
@@ -25,6 +26,7 @@ def test_train_writes_a_complete_run(cli, tmp_path):
     assert summary["config"]["loss"] == "minimax" and summary["step"] == 3
 
 
+@pytest.mark.slow
 def test_points_run_leaves_a_scatter_plot(cli, tmp_path):
     from PIL import Image
 
@@ -35,6 +37,7 @@ def test_points_run_leaves_a_scatter_plot(cli, tmp_path):
         assert img.size == (500, 500)  # a matplotlib figure, not an image grid
 
 
+@pytest.mark.slow
 def test_config_file_and_flag_override(cli, tmp_path):
     (tmp_path / "run.toml").write_text(
         'loss = "lsgan"\nsteps = 2\nimage_size = 8\nbatch_size = 8\nlatent_dim = 8\n'
@@ -49,6 +52,7 @@ def test_config_file_and_flag_override(cli, tmp_path):
     assert again.code == 0, again.err
 
 
+@pytest.mark.slow
 def test_resume_continues_to_more_steps(cli, tmp_path):
     assert cli("train", *TINY_IMAGE, "--steps", "2", "--name", "r").code == 0
     result = cli("train", "--resume", "runs/r", "--steps", "4")
@@ -98,6 +102,7 @@ def test_bad_input_is_one_line_exit_1_and_leaves_nothing(cli, tmp_path, args, me
     assert tree(tmp_path / "runs") == before  # no half-written run
 
 
+@pytest.mark.slow
 def test_resume_refuses_other_flags_and_keeps_run_intact(cli, tmp_path):
     assert cli("train", *TINY_IMAGE, "--steps", "2", "--name", "r").code == 0
     before = tree(tmp_path / "runs")
@@ -108,6 +113,7 @@ def test_resume_refuses_other_flags_and_keeps_run_intact(cli, tmp_path):
     assert tree(tmp_path / "runs") == before
 
 
+@pytest.mark.slow
 def test_existing_run_name_is_not_overwritten(cli, tmp_path):
     assert cli("train", *TINY_IMAGE, "--steps", "1", "--name", "r").code == 0
     before = tree(tmp_path / "runs")
@@ -125,6 +131,7 @@ def test_cuda_without_gpu_is_a_clear_error(cli):
     assert result.code == 1 and "torch sees no CUDA GPU; use --device cpu or auto" in result.err
 
 
+@pytest.mark.slow
 def test_a_run_made_for_cuda_resumes_on_a_cpu_box_with_device_cpu(cli, tmp_path):
     from ganlab.config import dump_toml, load_toml
 
@@ -140,6 +147,7 @@ def test_a_run_made_for_cuda_resumes_on_a_cpu_box_with_device_cpu(cli, tmp_path)
     assert summary["step"] == 3 and summary["device"] == "cpu"
 
 
+@pytest.mark.slow
 def test_resume_passes_a_new_data_root_to_the_dataset(cli, tmp_path):
     assert cli("train", *TINY_IMAGE, "--steps", "2", "--name", "r").code == 0
     result = cli("train", "--resume", "runs/r", "--data-root", "elsewhere")
@@ -147,6 +155,7 @@ def test_resume_passes_a_new_data_root_to_the_dataset(cli, tmp_path):
     assert result.code == 1 and "dataset 'digits' is built in and reads no files; drop --data-root" in result.err
 
 
+@pytest.mark.slow
 def test_train_config_of_a_saved_run_reruns_it_under_a_fresh_name(cli, tmp_path):
     assert cli("train", *TINY_IMAGE, "--steps", "2", "--name", "r").code == 0
     result = cli("train", "--config", "runs/r/config.toml")

@@ -68,6 +68,7 @@ def test_number_format_keeps_four_significant_digits():
     assert fmt_stat(None) == "-"
 
 
+@pytest.mark.slow
 def test_json_groups_seeds_with_mean_std_and_metric_settings(cli, runs):
     result = cli("compare", str(runs / "*"), "--format", "json")
     assert result.code == 0, result.err
@@ -87,6 +88,7 @@ def test_json_groups_seeds_with_mean_std_and_metric_settings(cli, runs):
     assert mm["wall_time_s"]["mean"] == pytest.approx(sum(s["wall_time_s"] for s in summaries) / 3)
 
 
+@pytest.mark.slow
 def test_best_per_column_follows_the_metric_direction(cli, runs):
     rows = rows_by_loss(cli("compare", str(runs), "--format", "json").out)
     assert rows["lsgan"]["metrics"]["fid"]["final"]["is_best"]  # 8.5 < 12, lower is better
@@ -98,6 +100,7 @@ def test_best_per_column_follows_the_metric_direction(cli, runs):
     assert "| **9.000 ± 1.000** |" in markdown
 
 
+@pytest.mark.slow
 def test_no_group_gives_one_row_per_run(cli, runs):
     rows = json.loads(cli("compare", str(runs), "--format", "json", "--no-group").out)
     assert sorted(r["name"] for r in rows) == sorted(f"{loss}-s{s}" for loss, s in FID)
@@ -113,6 +116,7 @@ def test_no_group_gives_one_row_per_run(cli, runs):
     assert by_name["lsgan-s0"]["metrics"]["fid"]["final"]["is_best"]  # 8 is the lowest single run
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "key,first", [("fid", "lsgan"), ("classes_covered", "minimax"), ("fid_best", "lsgan"), ("name", "lsgan")]
 )
@@ -121,12 +125,14 @@ def test_sort_puts_the_best_first(cli, runs, key, first):
     assert rows[0]["loss"] == first and len(rows) == 2
 
 
+@pytest.mark.slow
 def test_sort_by_speed_is_fastest_first(cli, runs):
     rows = json.loads(cli("compare", str(runs), "--format", "json", "--no-group", "--sort", "steps_per_s").out)
     speeds = [r["steps_per_s"]["mean"] for r in rows]
     assert speeds == sorted(speeds, reverse=True)
 
 
+@pytest.mark.slow
 def test_csv_has_one_header_line_and_the_numbers(cli, runs):
     result = cli("compare", str(runs), "--format", "csv", "--sort", "fid")
     assert result.code == 0
@@ -144,6 +150,7 @@ def test_csv_has_one_header_line_and_the_numbers(cli, runs):
     assert mm["seeds"] == "0;1;2" and float(mm["fid_best_mean"]) == 11.0
 
 
+@pytest.mark.slow
 def test_rich_table_prints_the_rows_and_highlights(cli, runs):
     result = cli("compare", str(runs))
     assert result.code == 0
@@ -159,6 +166,7 @@ def test_rich_table_prints_the_rows_and_highlights(cli, runs):
     assert styles["8.500 ± 0.707"] == BEST_STYLE and styles["12.00 ± 2.00"] == ""
 
 
+@pytest.mark.slow
 def test_each_metric_setting_gets_a_numbered_note(cli, runs):
     for (loss, seed), fid in FID.items():
         RunDir(runs / f"{loss}-s{seed}").update_summary(
@@ -173,6 +181,7 @@ def test_each_metric_setting_gets_a_numbered_note(cli, runs):
     assert "[1] n=2000, inception-v3; [2] n=1000, digits-cnn." in markdown
 
 
+@pytest.mark.slow
 def test_a_column_where_every_row_ties_marks_no_best(cli, runs):
     for loss, seed in FID:
         RunDir(runs / f"{loss}-s{seed}").update_summary(metrics={"classes_covered": metric(10, better="higher")})
@@ -183,6 +192,7 @@ def test_a_column_where_every_row_ties_marks_no_best(cli, runs):
 
 
 # --- bad input ------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_mixed_n_warns_not_comparable_and_marks_no_best(cli, runs):
     RunDir(runs / "lsgan-s1").update_summary(metrics={"fid": metric(9.0, n=500)})
     result = cli("compare", str(runs), "--format", "json")
@@ -195,6 +205,7 @@ def test_mixed_n_warns_not_comparable_and_marks_no_best(cli, runs):
     assert rows["minimax"]["metrics"]["classes_covered"]["final"]["is_best"]  # other columns unaffected
 
 
+@pytest.mark.slow
 def test_mixed_feature_networks_are_not_comparable(cli, runs):
     RunDir(runs / "minimax-s0").update_summary(metrics={"fid": metric(10.0, net="inception-v3")})
     result = cli("compare", str(runs))
@@ -202,6 +213,7 @@ def test_mixed_feature_networks_are_not_comparable(cli, runs):
     assert "inception-v3 (minimax-s0)" in result.err and "not comparable" in result.err
 
 
+@pytest.mark.slow
 def test_runs_without_metrics_show_a_dash_and_a_hint(cli, runs, trained):
     RunDir(runs / "minimax-s1").update_summary(metrics={})  # an unevaluated seed
     result = cli("compare", str(runs), "--format", "json")
@@ -214,6 +226,7 @@ def test_runs_without_metrics_show_a_dash_and_a_hint(cli, runs, trained):
     assert "(2/3 seeds)" in cli("compare", str(runs)).out
 
 
+@pytest.mark.slow
 def test_unknown_sort_key_is_an_error_listing_the_valid_keys(cli, runs):
     result = cli("compare", str(runs), "--format", "json", "--sort", "fdi")
     one_line_error(result, "unknown --sort key 'fdi' (did you mean 'fid'?); choose from: fid, ")
@@ -227,6 +240,7 @@ def test_no_runs_matched_is_an_error(cli, tmp_path):
     assert "Traceback" not in result.err + result.out
 
 
+@pytest.mark.slow
 def test_a_folder_that_is_not_a_run_is_skipped_with_a_note(cli, runs, tmp_path):
     (tmp_path / "notes").mkdir()
     result = cli("compare", str(tmp_path / "notes"), str(runs / "lsgan-s0"), "--format", "json")
@@ -237,6 +251,7 @@ def test_a_folder_that_is_not_a_run_is_skipped_with_a_note(cli, runs, tmp_path):
     assert "is not a ganlab run (no config.toml)" in alone.err  # the reason travels with the error
 
 
+@pytest.mark.slow
 def test_an_unreadable_summary_skips_that_run_only(cli, runs):
     (runs / "minimax-s2" / "summary.json").write_text("{ torn", encoding="utf-8")
     result = cli("compare", str(runs), "--format", "json")
@@ -261,8 +276,8 @@ def test_bad_flags_are_one_line_errors(cli, args, message):
 
 
 # --- pictures -----------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_plot_and_grid_are_written(cli, runs, tmp_path):
-    RunDir(runs / "minimax-s0").metrics_file.open("a").write("")  # untouched log, still valid
     result = cli("compare", str(runs), "--plot", tmp_path / "curves.png", "--grid", tmp_path / "grid.png")
     assert result.code == 0, result.err
     # 4 curve panels + fid + classes_covered = 6 panels in 3 rows of 2; 11 x 9.6 inches at 100 dpi
@@ -272,6 +287,7 @@ def test_plot_and_grid_are_written(cli, runs, tmp_path):
     assert str(tmp_path / "grid.png") in result.out
 
 
+@pytest.mark.slow
 def test_metric_history_reads_logged_and_summary_values(runs):
     run = RunDir(runs / "lsgan-s0")
     with run.metrics_file.open("a", encoding="utf-8") as log:
@@ -283,6 +299,7 @@ def test_metric_history_reads_logged_and_summary_values(runs):
     assert history["classes_covered"] == [(4, 7.0)]
 
 
+@pytest.mark.slow
 def test_grid_without_any_samples_is_an_error(cli, runs):
     for run in runs.iterdir():
         shutil.rmtree(run / "samples")
@@ -300,6 +317,7 @@ def _render(renderable, width: int) -> str:
     return console.export_text()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("width", [80, 120])
 def test_a_two_row_comparison_fits_the_terminal_without_cutting_a_cell(runs, width):
     from ganlab.cli.compare_cmd import rich_table
@@ -315,6 +333,7 @@ def test_a_two_row_comparison_fits_the_terminal_without_cutting_a_cell(runs, wid
         assert shown in text or f"{fid['mean']:.3f}" in text
 
 
+@pytest.mark.slow
 def test_constant_columns_move_into_the_title(runs):
     from ganlab.cli.compare_cmd import table_cells
 
@@ -324,6 +343,7 @@ def test_constant_columns_move_into_the_title(runs):
     assert "arch" not in headers and "data" not in headers and "loss" in headers  # losses differ
 
 
+@pytest.mark.slow
 def test_a_table_too_wide_for_the_terminal_switches_layout_and_never_cuts(runs):
     from ganlab.cli.compare_cmd import rich_table
 

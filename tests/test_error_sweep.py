@@ -14,11 +14,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
-import os
 import shutil
 import sys
-import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,11 +24,10 @@ import pytest
 if __name__ == "__main__":  # run as a script to regenerate docs/errors.md: make `tests` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.helpers import write_dist  # noqa: E402
+from tests.helpers import contract_breakers, environ, invoke, isolated_environ, plugins_on_path, write_plugin_package  # noqa: E402
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "errors.md"
 SECTIONS = ("train", "eval", "fid", "compare", "export", "sample", "plugins")
-FAKE_MODULES = ("ganlab_fake_sweep", "ganlab_fake_sweep_broken", "ganlab_gone")
 
 
 @dataclass(frozen=True)
@@ -281,7 +277,7 @@ CASES = [
         "eval runs/r --metrics fid --fid-weights bad/garbage.pt",
         "cannot read FID weights 'bad/garbage.pt' (WeightsUnpickler error: ",
     ),
-    C("eval", "no run given", "eval", "Missing argument 'run'"),
+    C("eval", "no run given", "eval", "Missing argument 'RUN'"),
     # --- fid -------------------------------------------------------------------------------------
     C(
         "fid",
@@ -337,7 +333,7 @@ CASES = [
         "cannot read FID weights 'bad/garbage.pt' (WeightsUnpickler error: ",
     ),
     C("fid", "unknown device", "fid digits runs/r --device tpu", "unknown device 'tpu'; choose auto, cpu or cuda"),
-    C("fid", "one source only", "fid runs/r", "Missing argument 'b'"),
+    C("fid", "one source only", "fid runs/r", "Missing argument 'B'"),
     # --- compare ---------------------------------------------------------------------------------
     C("compare", "glob that matches nothing", "compare bad/nothing/*", "no runs matched 'bad/nothing/*'"),
     C("compare", "folder that holds no run", "compare bad/empty", "no runs matched 'bad/empty'"),
@@ -423,7 +419,7 @@ CASES = [
         "export runs/r --out bad/nothing/g.onnx",
         "folder 'bad/nothing' for --out does not exist",
     ),
-    C("export", "no run given", "export", "Missing argument 'run'"),
+    C("export", "no run given", "export", "Missing argument 'RUN'"),
     # --- sample ----------------------------------------------------------------------------------
     C("sample", "zero samples", "sample runs/r --n 0", "--n must be an integer >= 1, got 0"),
     C(
@@ -629,37 +625,6 @@ CASES = [
 ]
 
 # --- the workspace ----------------------------------------------------------------------------------
-FAKE_SWEEP = '''
-"""Plugins with the bugs third-party code really has."""
-import torch
-from ganlab.archs.dcgan import DCGAN
-from ganlab.losses.nonsaturating import NonSaturating
-
-
-class NaNLoss(NonSaturating):
-    def d_loss(self, real_logits, fake_logits):
-        return real_logits.mean() * float("nan")
-
-
-class NotALoss:
-    def d_loss(self, real_logits, fake_logits):
-        return real_logits.mean()
-
-
-class Half(torch.nn.Module):
-    def __init__(self, inner):
-        super().__init__()
-        self.inner = inner
-
-    def forward(self, z):
-        return self.inner(z)[:, :, ::2, ::2]
-
-
-class HalfSizeArch(DCGAN):
-    def build(self, shape, latent_dim):
-        G, D = super().build(shape, latent_dim)
-        return Half(G), D
-'''
 GONE = '''
 """dcgan under another name, from a package that is uninstalled after training."""
 from ganlab.archs.dcgan import DCGAN
@@ -672,41 +637,17 @@ class GoneArch(DCGAN):
 
 def fake_site(site: Path) -> Path:
     """ganlab-fake 0.0.1 (broken plugins) and ganlab-fake-two 0.0.2 (which also claims `twin`)."""
-    site.mkdir(parents=True)
-    (site / "ganlab_fake_sweep.py").write_text(textwrap.dedent(FAKE_SWEEP))
-    (site / "ganlab_fake_sweep_broken.py").write_text("import ganlab_fake_missing_dependency  # not installed\n")
-    write_dist(
-        site,
-        "ganlab-fake",
-        "0.0.1",
-        {
-            "ganlab.losses": {
-                "broken-import": "ganlab_fake_sweep_broken:Loss",
-                "wrong-base": "ganlab_fake_sweep:NotALoss",
-                "twin": "ganlab_fake_sweep:NaNLoss",
-                "nan-loss": "ganlab_fake_sweep:NaNLoss",
-                "Shouty": "ganlab_fake_sweep:NaNLoss",
-            },
-            "ganlab.archs": {"half-size": "ganlab_fake_sweep:HalfSizeArch"},
-        },
-    )
-    write_dist(site, "ganlab-fake-two", "0.0.2", {"ganlab.losses": {"twin": "ganlab_fake_sweep:NotALoss"}})
+    losses = {
+        "broken-import": "ganlab_fake_sweep_broken:Loss",
+        "wrong-base": "ganlab_fake_sweep:NotALoss",
+        "twin": "ganlab_fake_sweep:NaNLoss",
+        "nan-loss": "ganlab_fake_sweep:NaNLoss",
+        "Shouty": "ganlab_fake_sweep:NaNLoss",
+    }
+    eps = {"ganlab.losses": losses, "ganlab.archs": {"half-size": "ganlab_fake_sweep:HalfSizeArch"}}
+    write_plugin_package(site, "ganlab-fake", "0.0.1", eps, contract_breakers("ganlab_fake_sweep"))
+    write_plugin_package(site, "ganlab-fake-two", "0.0.2", {"ganlab.losses": {"twin": "ganlab_fake_sweep:NotALoss"}})
     return site
-
-
-@contextlib.contextmanager
-def on_sys_path(folder: Path):
-    import importlib
-
-    sys.path.insert(0, str(folder))
-    importlib.invalidate_caches()
-    try:
-        yield
-    finally:
-        sys.path.remove(str(folder))
-        for name in FAKE_MODULES:
-            sys.modules.pop(name, None)
-        importlib.invalidate_caches()
 
 
 def tiny_onnx(path: Path, shape: list, ir_version: int) -> None:
@@ -732,11 +673,14 @@ def build_workspace(base: Path) -> Path:
     ws = base / "ws"
     bad = ws / "bad"
     runner.start(tiny_config(runs_dir=str(ws / "runs"), name="r"))
-    gone = base / "gone"
-    gone.mkdir()
-    (gone / "ganlab_gone.py").write_text(textwrap.dedent(GONE))
-    write_dist(gone, "ganlab-gone", "1.0", {"ganlab.archs": {"gone-dcgan": "ganlab_gone:GoneArch"}})
-    with on_sys_path(gone):
+    gone = write_plugin_package(
+        base / "gone",
+        "ganlab-gone",
+        "1.0",
+        {"ganlab.archs": {"gone-dcgan": "ganlab_gone:GoneArch"}},
+        {"ganlab_gone": GONE},
+    )
+    with plugins_on_path(gone):
         runner.start(tiny_config(arch="gone-dcgan", runs_dir=str(bad), name="orphan", steps=1))
     fake_site(base / "site")
 
@@ -787,60 +731,23 @@ class Result:
 
 
 def run_cli(case: Case, ws: Path, site: Path) -> Result:
-    """`ganlab ARGS...` in-process (the console script's entry point) with ws as the working folder."""
-    from ganlab.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    saved_env = {k: os.environ.get(k) for k, _ in case.env}
-    saved_argv, saved_cwd = sys.argv, os.getcwd()
+    """`ganlab ARGS...` in-process (the console script's entry point) with ws as the working folder;
+    the fake plugin packages installed only for the cases that ask for them."""
     with contextlib.ExitStack() as stack:
         if case.site:
-            stack.enter_context(on_sys_path(site))
-        os.environ.update(dict(case.env))
-        os.chdir(ws)
-        sys.argv = ["ganlab", *case.args]
-        try:
-            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-                main()
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        finally:
-            sys.argv = saved_argv
-            os.chdir(saved_cwd)
-            for k, v in saved_env.items():
-                os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
-    lines = err.getvalue().splitlines()
-    return Result(code, out.getvalue(), err.getvalue(), [line for line in lines if line.startswith("Error:")])
-
-
-@contextlib.contextmanager
-def quiet_environment(base: Path):
-    """No real FID weights, caches under base, no third-party plugin switch from the caller."""
-    keys = {
-        "TORCH_HOME": str(base / "torch-home"),
-        "GANLAB_CACHE": str(base / "cache"),
-        "GANLAB_FID_WEIGHTS": None,
-        "GANLAB_DISABLE_PLUGINS": None,
-        "GANLAB_DEBUG": None,
-    }
-    saved = {k: os.environ.get(k) for k in keys}
-    for k, v in keys.items():
-        os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+            stack.enter_context(plugins_on_path(site))
+        stack.enter_context(environ(dict(case.env)))
+        result = invoke(*case.args, cwd=ws)
+    lines = result.err.splitlines()
+    return Result(result.code, result.out, result.err, [line for line in lines if line.startswith("Error:")])
 
 
 # --- the tests --------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
     base = tmp_path_factory.mktemp("sweep")
-    with quiet_environment(base):
-        ws = build_workspace(base)
-        yield ws, base / "site", snapshot(ws)
+    ws = build_workspace(base)
+    return ws, base / "site", snapshot(ws)
 
 
 def test_the_sweep_covers_every_command_with_40_distinct_inputs():
@@ -944,7 +851,7 @@ def render(results: list[tuple[Case, Result]]) -> str:
 def write_doc(path: Path) -> None:
     import tempfile
 
-    with tempfile.TemporaryDirectory() as tmp, quiet_environment(Path(tmp)):
+    with tempfile.TemporaryDirectory() as tmp, environ(isolated_environ(Path(tmp))):
         ws = build_workspace(Path(tmp))
         results = []
         for case in CASES:

@@ -79,6 +79,7 @@ def digits_subject(images: torch.Tensor, real) -> Subject:
     )
 
 
+@pytest.mark.slow
 def test_default_offline_eval_of_a_digits_run(runs, offline, cli):
     r = cli("eval", runs["digits"].path, "--n", "300")
     assert r.code == 0, r.err
@@ -94,6 +95,7 @@ def test_default_offline_eval_of_a_digits_run(runs, offline, cli):
     assert summary["status"] == "complete"  # the training summary is kept, metrics are added
 
 
+@pytest.mark.slow
 def test_classifier_is_accurate_and_cached(offline, monkeypatch):
     from ganlab.metrics import classifier
 
@@ -107,6 +109,7 @@ def test_classifier_is_accurate_and_cached(offline, monkeypatch):
     torch.testing.assert_close(again.net(x), clf.net(x))
 
 
+@pytest.mark.slow
 def test_classifier_metrics_tell_real_images_from_collapse(offline):
     """Real images as "samples": small distance, all 10 classes, KL about 0. One image repeated:
     one class, KL = -log p_real(that class), a large distance."""
@@ -123,6 +126,7 @@ def test_classifier_metrics_tell_real_images_from_collapse(offline):
     assert bad["classifier_fd"]["value"] > 20 * good["classifier_fd"]["value"]
 
 
+@pytest.mark.slow
 def test_ring_run_gets_mode_metrics_by_default(runs, offline):
     results = evaluate_run(runs["ring"].path)
     assert set(results) == {"modes_covered", "high_quality_pct", "mode_kl"}
@@ -131,6 +135,7 @@ def test_ring_run_gets_mode_metrics_by_default(runs, offline):
     assert json.loads(runs["ring"].summary_file.read_text())["metrics"]["mode_kl"] == results["mode_kl"]
 
 
+@pytest.mark.slow
 def test_fid_and_kid_with_standin_weights(runs, fid_env, cli):
     r = cli(
         "eval",
@@ -154,6 +159,7 @@ def test_fid_and_kid_with_standin_weights(runs, fid_env, cli):
     assert "classifier_fd" in metrics  # an evaluation of other metrics keeps the earlier ones
 
 
+@pytest.mark.slow
 def test_default_metrics_include_fid_when_weights_are_present(runs, fid_env):
     from ganlab.metrics.evaluate import default_metrics
     from ganlab.run.restore import restore
@@ -164,6 +170,7 @@ def test_default_metrics_include_fid_when_weights_are_present(runs, fid_env):
 
 
 # --- during training ---------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_eval_every_records_last_and_best_and_saves_the_best_checkpoint(tmp_path, offline, monkeypatch):
     """Scripted primary values 5, 3, 4 (lower is better) at steps 2, 4, 6: best is step 4."""
     from ganlab.metrics import callback
@@ -206,6 +213,7 @@ def test_eval_every_records_last_and_best_and_saves_the_best_checkpoint(tmp_path
     assert metric_history(record)["classifier_fd"] == [(2, 5.0), (4, 3.0), (6, 4.0)]
 
 
+@pytest.mark.slow
 def test_train_eval_every_flag(tmp_path, offline, cli):
     from tests.conftest import TINY_IMAGE
 
@@ -219,6 +227,7 @@ def test_train_eval_every_flag(tmp_path, offline, cli):
 
 
 # --- bad input ------------------------------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args, message",
     [

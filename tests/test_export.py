@@ -40,6 +40,7 @@ def session(path):
     return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(CASES))
 def test_export_matches_torch_and_carries_metadata(cli, runs, tmp_path, name):
     out = tmp_path / f"{name}.onnx"
@@ -81,6 +82,7 @@ def test_export_matches_torch_and_carries_metadata(cli, runs, tmp_path, name):
         assert float(got.min()) >= -1 and float(got.max()) <= 1
 
 
+@pytest.mark.slow
 def test_uint8_output_gives_the_pixels_of_torchvision_save_image(cli, runs, tmp_path):
     from PIL import Image
     from torchvision.utils import save_image
@@ -125,6 +127,7 @@ def unverified(runs, tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_opset_is_honoured(runs, unverified):
     model = onnx.load(str(unverified))
     assert [o.version for o in model.opset_import if o.domain in ("", "ai.onnx")] == [18]
@@ -135,6 +138,7 @@ def test_opset_is_honoured(runs, unverified):
     np.testing.assert_allclose(session(unverified).run(None, {"z": z.numpy()})[0], expected, rtol=0, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_no_verify_says_so(cli, runs, unverified, tmp_path, monkeypatch):
     import ganlab.deploy.export as export
 
@@ -145,6 +149,7 @@ def test_no_verify_says_so(cli, runs, unverified, tmp_path, monkeypatch):
     assert (tmp_path / "g.onnx").read_bytes() != b""
 
 
+@pytest.mark.slow
 def test_parity_failure_stops_the_export(cli, runs, unverified, tmp_path, monkeypatch):
     """An ONNX graph whose weights drifted from the checkpoint's must be refused, and not written."""
     import ganlab.deploy.export as export
@@ -175,6 +180,7 @@ def no_checkpoint_run(runs, tmp_path):
     return run
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args, fragments",
     [
@@ -196,6 +202,7 @@ def test_bad_input_is_one_line(cli, runs, tmp_path, no_checkpoint_run, args, fra
     assert not list(tmp_path.rglob("*.onnx"))
 
 
+@pytest.mark.slow
 def test_unexportable_generator_is_one_clear_error(capfd):
     """A third-party G with data-dependent control flow: the root cause, named, and no log spam."""
     from ganlab.deploy.export import to_onnx

@@ -75,6 +75,7 @@ def pytorch_fid_cli(*args: str) -> float:
 
 
 # --- the stand-in network -----------------------------------------------------------------------------
+@pytest.mark.slow
 def test_standin_separates_image_sets_and_matches_itself(fid_env):
     """Pool3 (2048-d) features of calibrated random weights are informative: digits against noise
     is far from 0, a set against itself is 0 to rounding."""
@@ -89,6 +90,7 @@ def test_standin_separates_image_sets_and_matches_itself(fid_env):
     assert abs(frechet_distance_features(fa, fa)) < 1e-9 * far
 
 
+@pytest.mark.slow
 def test_pool3_features_match_pytorch_fids_own_path(fid_env, tmp_path):
     """Same files, same network at 2048 dims: pytorch-fid's get_activations (PIL -> RGB ->
     ToTensor -> InceptionV3) and ours give the same features."""
@@ -104,6 +106,7 @@ def test_pool3_features_match_pytorch_fids_own_path(fid_env, tmp_path):
     np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4 * np.abs(theirs).max())
 
 
+@pytest.mark.slow
 def test_ganlab_fid_equals_python_m_pytorch_fid(fid_env, folders, cli):
     expected = pytorch_fid_cli("--dims", "64", str(folders[0]), str(folders[1]))
     r = cli("fid", folders[0], folders[1], "--dims", "64", "--device", "cpu")
@@ -114,6 +117,7 @@ def test_ganlab_fid_equals_python_m_pytorch_fid(fid_env, folders, cli):
     assert "folder" in r.out and "12 images" in r.out
 
 
+@pytest.mark.slow
 def test_save_stats_writes_pytorch_fid_npz(fid_env, folders, cli, tmp_path):
     out = tmp_path / "a_stats.npz"
     r = cli("fid", "--save-stats", folders[0], out, "--dims", "64")
@@ -135,6 +139,7 @@ def test_save_stats_writes_pytorch_fid_npz(fid_env, folders, cli, tmp_path):
     assert again.code == 1 and "already exists" in again.err
 
 
+@pytest.mark.slow
 def test_fid_of_a_folder_with_itself_is_zero(fid_env, folders, cli):
     r = cli("fid", folders[0], folders[0], "--dims", "64")
     assert r.code == 0 and abs(float(r.out.split("FID:")[-1])) < 1e-6
@@ -149,6 +154,7 @@ def tiny_run(tmp_path_factory):
     return run
 
 
+@pytest.mark.slow
 def test_run_and_dataset_sources(fid_env, folders, cli, tiny_run, tmp_path, monkeypatch):
     monkeypatch.setenv("GANLAB_CACHE", str(tmp_path / "cache"))
     r = cli("fid", tiny_run.path, folders[0], "--n", "10", "--dims", "64")
@@ -160,6 +166,7 @@ def test_run_and_dataset_sources(fid_env, folders, cli, tiny_run, tmp_path, monk
     assert len(list((tmp_path / "cache" / "fid-stats").glob("digits-*.npz"))) == 1
 
 
+@pytest.mark.slow
 def test_real_features_are_cached_by_key(fid_env, tiny_run, tmp_path, monkeypatch):
     from ganlab.metrics.evaluate import evaluate_run
 
@@ -214,6 +221,7 @@ def test_missing_weights_offline_name_the_file_and_where_to_put_it(cli, folders,
     assert "--fid-weights PATH" in line
 
 
+@pytest.mark.slow
 def test_weights_from_flag_or_environment(fid_standin, cli, folders, tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty_home"))
     monkeypatch.setenv("GANLAB_CACHE", str(fid_standin.cache))
@@ -227,6 +235,7 @@ def test_weights_from_flag_or_environment(fid_standin, cli, folders, tmp_path, m
     assert missing.code == 1 and "nope.pth' (from --fid-weights) does not exist" in missing.err
 
 
+@pytest.mark.slow
 def test_a_file_that_is_not_inception_weights(fid_env, cli, folders, tmp_path):
     bad = tmp_path / "bad.pth"
     torch.save({"weight": torch.zeros(2)}, bad)
@@ -262,6 +271,7 @@ def bad_inputs(tmp_path: Path) -> dict[str, tuple[str, str]]:
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["empty", "one", "mixed", "corrupt", "npz", "run", "unknown"])
 def test_bad_sources_are_one_line_errors(fid_env, cli, folders, tmp_path, case):
     source, message = bad_inputs(tmp_path)[case]
@@ -271,6 +281,7 @@ def test_bad_sources_are_one_line_errors(fid_env, cli, folders, tmp_path, case):
     assert r.err.count("Error:") == 1 and "Traceback" not in r.err
 
 
+@pytest.mark.slow
 def test_unknown_dims_is_an_error(fid_env, cli, folders):
     r = cli("fid", folders[0], folders[1], "--dims", "100")
     assert r.code == 1 and "unknown FID --dims 100; choose one of 64, 192, 768, 2048" in r.err

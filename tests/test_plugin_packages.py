@@ -5,7 +5,6 @@ shared environment), then driven through the CLI in subprocesses with that folde
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -15,7 +14,11 @@ import pytest
 import torch
 
 from ganlab import plugins
-from ganlab.plugins import registry
+from tests.helpers import CliResult, hide_dists, plugins_on_path, process_env, run_ganlab
+
+# the packages under test are third-party plugins: every test here sees them; pip install and
+# subprocess training make the module slow
+pytestmark = [pytest.mark.third_party_plugins, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = {"ganlab-wgan": ("ganlab_wgan", ["wgan-gp", "hinge"]), "ganlab-resnet": ("ganlab_resnet", ["resnet"])}
@@ -72,15 +75,10 @@ def site(tmp_path_factory) -> Path:
     return target
 
 
-def ganlab(cwd: Path, *args: str, site: Path | None = None) -> subprocess.CompletedProcess:
-    """`python -m ganlab ARGS` in a fresh interpreter; the packages are importable only via `site`."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "GANLAB_DISABLE_PLUGINS")}
-    env["COLUMNS"] = "300"  # one table row per line
-    if site is not None:
-        env["PYTHONPATH"] = str(site)
-    return subprocess.run(
-        [sys.executable, "-m", "ganlab", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
-    )
+def ganlab(cwd: Path, *args: str, site: Path | None = None) -> CliResult:
+    """`python -m ganlab ARGS` in a fresh interpreter, with the packages' install `site` importable."""
+    env = process_env(*([site] if site is not None else []), COLUMNS="300")  # one table row per line
+    return run_ganlab(*args, cwd=cwd, env=env)
 
 
 @pytest.fixture(scope="module")
@@ -89,38 +87,21 @@ def trained(site, tmp_path_factory) -> Path:
     done = ganlab(
         cwd, "train", "--loss", "wgan-gp", "--arch", "resnet", "--data", "digits", *TINY, "--name", "wr", site=site
     )
-    assert done.returncode == 0, done.stderr
+    assert done.code == 0, done.err
     return cwd / "runs" / "wr"
 
 
 @pytest.fixture
-def installed_here(site, monkeypatch):
+def installed_here(site):
     """The same install, visible to this process (for in-process CLI calls and restores)."""
-    ours = ("ganlab_wgan", "ganlab_resnet")
-    before = {n: m for n, m in sys.modules.items() if n.split(".")[0] in ours}
-    monkeypatch.syspath_prepend(str(site))
-    yield
-    # forget the copies imported from the temporary install, and put back any imported before
-    # (an installed package's own tests hold references to those classes)
-    for name in [n for n in sys.modules if n.split(".")[0] in ours]:
-        del sys.modules[name]
-    sys.modules.update(before)
-
-
-def hide(monkeypatch, *dists: str) -> None:
-    """Uninstalled, as discovery sees it: whatever this environment has, these dists are gone."""
-    real = registry._entry_points
-
-    def entry_points(group):
-        return [ep for ep in real(group) if getattr(ep, "dist", None) is None or ep.dist.metadata["Name"] not in dists]
-
-    monkeypatch.setattr(registry, "_entry_points", entry_points)
+    with plugins_on_path(site):
+        yield
 
 
 def test_plugins_lists_the_new_names_with_distribution_and_version(site, tmp_path):
     done = ganlab(tmp_path, "plugins", site=site)
-    assert done.returncode == 0, done.stderr
-    rows = {line.split("│")[2].strip(): line for line in done.stdout.splitlines() if line.count("│") == 6}
+    assert done.code == 0, done.err
+    rows = {line.split("│")[2].strip(): line for line in done.out.splitlines() if line.count("│") == 6}
     for dist, (module, names) in PACKAGES.items():
         for name in names:
             assert f"│ {dist}==0.1.0 " in rows[name] and f"│ {module}." in rows[name]
@@ -150,7 +131,7 @@ def test_export_of_a_wgan_gp_resnet_run_matches_torch(trained, site, installed_h
     from ganlab.run.restore import restore
 
     done = ganlab(tmp_path, "export", str(trained), site=site)
-    assert done.returncode == 0, done.stderr
+    assert done.code == 0, done.err
     path = trained / "generator.onnx"
     props = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
     assert (props["loss"], props["arch"]) == ("wgan-gp", "resnet")
@@ -164,7 +145,7 @@ def test_export_of_a_wgan_gp_resnet_run_matches_torch(trained, site, installed_h
 
 
 def test_after_uninstall_the_names_are_gone_and_the_run_says_what_to_install(cli, trained, monkeypatch):
-    hide(monkeypatch, "ganlab-wgan", "ganlab-resnet")
+    hide_dists(monkeypatch, "ganlab-wgan", "ganlab-resnet")
     listing = cli("plugins")
     assert listing.code == 0
     assert not any(f"│ {name} " in listing.out for _, names in PACKAGES.values() for name in names)
@@ -178,7 +159,7 @@ def test_after_uninstall_the_names_are_gone_and_the_run_says_what_to_install(cli
 
 
 def test_a_missing_arch_package_is_named_by_resume_and_export(cli, trained, installed_here, monkeypatch):
-    hide(monkeypatch, "ganlab-resnet")  # ganlab-wgan stays installed
+    hide_dists(monkeypatch, "ganlab-resnet")  # ganlab-wgan stays installed
     for args in (["train", "--resume", str(trained), "--steps", "3"], ["export", str(trained)]):
         result = cli(*args)
         assert result.code == 1, result.out

@@ -4,75 +4,13 @@ that do not use a broken plugin keep working."""
 
 from __future__ import annotations
 
-import sys
-import textwrap
-
 import pytest
-from conftest import TINY_IMAGE
 
 from ganlab.cli.console import console
 from ganlab.errors import PluginError
 from ganlab.testing import check_arch, check_loss
-from tests.helpers import write_dist
-
-FAKE_MODULE = '''
-"""Plugins with the bugs third-party code really has."""
-import torch
-from ganlab.archs.dcgan import DCGAN
-from ganlab.losses.nonsaturating import NonSaturating
-
-
-class NaNLoss(NonSaturating):
-    def d_loss(self, real_logits, fake_logits):
-        return torch.log(-(real_logits - fake_logits).abs().mean() - 1)  # log of a negative: NaN
-
-
-class VectorLoss(NonSaturating):
-    def d_loss(self, real_logits, fake_logits):
-        return fake_logits - real_logits  # forgot the mean: (N,)
-
-
-class NaNGeneratorLoss(NonSaturating):
-    def g_loss(self, fake_logits, real_logits=None):
-        return fake_logits.mean() * float("nan")
-
-
-class NotALoss:
-    def d_loss(self, real_logits, fake_logits):
-        return real_logits.mean()
-
-
-class Wrapped(torch.nn.Module):
-    def __init__(self, inner, bug):
-        super().__init__()
-        self.inner, self.bug = inner, bug
-
-    def forward(self, x):
-        out = self.inner(x)
-        if self.bug == "half":
-            return out[:, :, ::2, ::2]  # half the asked size
-        if self.bug == "offset":
-            return out + 2.0  # forgot that images live in [-1, 1]
-        return out[:, None]  # D: (N, 1) instead of (N,)
-
-
-class HalfSizeArch(DCGAN):
-    def build(self, shape, latent_dim):
-        G, D = super().build(shape, latent_dim)
-        return Wrapped(G, "half"), D
-
-
-class OffsetArch(DCGAN):
-    def build(self, shape, latent_dim):
-        G, D = super().build(shape, latent_dim)
-        return Wrapped(G, "offset"), D
-
-
-class ColumnLogitsArch(DCGAN):
-    def build(self, shape, latent_dim):
-        G, D = super().build(shape, latent_dim)
-        return G, Wrapped(D, "column")
-'''
+from tests.conftest import TINY_IMAGE
+from tests.helpers import contract_breakers, plugins_on_path, write_plugin_package
 
 FAKE_EPS = {
     "ganlab.losses": {
@@ -80,7 +18,7 @@ FAKE_EPS = {
         "vector-loss": "ganlab_fake_runtime:VectorLoss",
         "nan-g-loss": "ganlab_fake_runtime:NaNGeneratorLoss",
         "wrong-base": "ganlab_fake_runtime:NotALoss",
-        "broken-import": "ganlab_fake_broken:Loss",
+        "broken-import": "ganlab_fake_runtime_broken:Loss",
         "twin": "ganlab_fake_runtime:NaNLoss",
     },
     "ganlab.archs": {
@@ -89,24 +27,21 @@ FAKE_EPS = {
         "column-logits": "ganlab_fake_runtime:ColumnLogitsArch",
     },
 }
-FAKE_MODULES = ("ganlab_fake_runtime", "ganlab_fake_broken")
 
 
 @pytest.fixture
 def fake_site(tmp_path, monkeypatch):
     """Installs ganlab-fake 0.0.1 (the broken plugins) and ganlab-fake-two 0.0.2 (which also
     claims `twin`) into a folder on sys.path for the duration of one test."""
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "ganlab_fake_runtime.py").write_text(textwrap.dedent(FAKE_MODULE))
-    (site / "ganlab_fake_broken.py").write_text("import ganlab_fake_missing_dependency  # not installed\n")
-    write_dist(site, "ganlab-fake", "0.0.1", FAKE_EPS)
-    write_dist(site, "ganlab-fake-two", "0.0.2", {"ganlab.losses": {"twin": "ganlab_fake_runtime:VectorLoss"}})
-    monkeypatch.syspath_prepend(str(site))
+    site = write_plugin_package(
+        tmp_path / "site", "ganlab-fake", "0.0.1", FAKE_EPS, contract_breakers("ganlab_fake_runtime")
+    )
+    write_plugin_package(
+        site, "ganlab-fake-two", "0.0.2", {"ganlab.losses": {"twin": "ganlab_fake_runtime:VectorLoss"}}
+    )
     monkeypatch.setattr(console, "_width", 400)  # table rows on one line each, for the asserts
-    yield site
-    for name in FAKE_MODULES:
-        sys.modules.pop(name, None)
+    with plugins_on_path(site):
+        yield site
 
 
 def error_line(err: str) -> str:
@@ -149,7 +84,7 @@ RUNTIME_FAILURES = [
     # load-time failures, through the same command
     (
         ["--loss", "broken-import"],
-        "loss 'broken-import' (ganlab_fake_broken:Loss from ganlab-fake==0.0.1) failed to "
+        "loss 'broken-import' (ganlab_fake_runtime_broken:Loss from ganlab-fake==0.0.1) failed to "
         "import: ModuleNotFoundError: No module named 'ganlab_fake_missing_dependency'",
     ),
     (
@@ -214,6 +149,7 @@ def test_check_arch_on_installed_entry_points_names_the_plugin(fake_site, name, 
     assert message in str(info.value)
 
 
+@pytest.mark.slow
 def test_unrelated_commands_keep_working(cli, fake_site):
     listing = cli("plugins")
     assert listing.code == 0, listing.err

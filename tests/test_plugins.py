@@ -2,44 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.metadata as md
-
 import pytest
 
 from ganlab import plugins
 from ganlab.errors import ConfigError, PluginError
-from ganlab.plugins import registry
-
-
-class FakeDist:
-    def __init__(self, name, version):
-        self.metadata = {"Name": name}
-        self.version = version
-
-
-def ep(name, value, group, dist=None):
-    entry = md.EntryPoint(name, value, group)
-    if dist is not None:
-        entry = entry._for(FakeDist(*dist)) if hasattr(entry, "_for") else entry
-    return entry
+from tests.helpers import fake_entry_points
 
 
 @pytest.fixture
 def fake_eps(monkeypatch):
-    """Adds fake entry points to the real ones for the duration of a test."""
-    extra: dict[str, list] = {}
-    real = registry._entry_points
-
-    def entry_points(group):
-        return real(group) + extra.get(group, [])
-
-    monkeypatch.setattr(registry, "_entry_points", entry_points)
-
-    def add(kind, name, value, dist=("thirdparty-gan", "1.2.3")):
-        group = plugins.GROUPS[kind]
-        extra.setdefault(group, []).append(ep(name, value, group, dist))
-
-    return add
+    """Adds fake entry points to ganlab's own for the duration of a test."""
+    return fake_entry_points(monkeypatch)
 
 
 def test_builtins_are_discovered_through_entry_points():

@@ -3,8 +3,6 @@ standalone example script, and bad input."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,9 +16,10 @@ from ganlab.deploy.export import export_onnx
 from ganlab.run import runner
 from ganlab.run.restore import restore
 from tests.conftest import tiny_config
-from tests.helpers import one_line_error
+from tests.helpers import CliResult, one_line_error, run_python
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "onnx_inference.py"
+pytestmark = pytest.mark.slow  # every test here needs `made`: two runs trained and exported (seconds)
 
 
 @pytest.fixture(scope="module")
@@ -211,20 +210,20 @@ def test_bad_input_is_one_line(cli, made, tmp_path, args, fragments):
     assert not (tmp_path / "samples.png").exists()
 
 
-def run_example(*args: str) -> subprocess.CompletedProcess:
+def run_example(*args: str) -> CliResult:
     """Runs the example with torch and ganlab made unimportable: it must need neither."""
     code = (
         "import runpy, sys; sys.modules['torch'] = None; sys.modules['ganlab'] = None; "
         f"sys.argv = {[str(EXAMPLE), *map(str, args)]!r}; runpy.run_path(sys.argv[0], run_name='__main__')"
     )
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    return run_python(code)
 
 
 def test_standalone_example_draws_the_generators_images(made, tmp_path):
     out = tmp_path / "grid.png"
     proc = run_example(made["img_onnx"], "--n", "10", "--seed", "4", "--out", out)
-    assert proc.returncode == 0, proc.stderr
-    assert f"wrote {out}: 10 images of shape (1, 8, 8)" in proc.stdout
+    assert proc.code == 0, proc.err
+    assert f"wrote {out}: 10 images of shape (1, 8, 8)" in proc.out
     grid = np.asarray(Image.open(out))
     assert grid.shape == (22, 82)  # grey, 8 per row, 2 px white padding
     z = np.random.default_rng(4).standard_normal((10, 8), dtype=np.float32)  # the example's z
@@ -239,5 +238,5 @@ def test_standalone_example_draws_the_generators_images(made, tmp_path):
 
 def test_standalone_example_refuses_points(made, tmp_path):
     proc = run_example(made["pts_onnx"], "--out", tmp_path / "p.png")
-    assert proc.returncode == 1 and "generates points, not images" in proc.stderr
+    assert proc.code == 1 and "generates points, not images" in proc.err
     assert not (tmp_path / "p.png").exists()

@@ -104,6 +104,7 @@ def base(trained, tmp_path):
     return tmp_path
 
 
+@pytest.mark.slow
 def test_a_new_study_trains_every_run(trained):
     root, result = trained
     assert [(p.config.name, p.action) for p in result.runs] == [
@@ -114,6 +115,7 @@ def test_a_new_study_trains_every_run(trained):
     assert result.path == root / "runs" / "s" and result.warnings == []
 
 
+@pytest.mark.slow
 def test_identical_runs_are_reused_not_retrained(base, monkeypatch):
     done = [base / "runs" / "s" / n for n in ("minimax-dcgan-digits-s0", "lsgan-dcgan-digits-s0")]
     before = {p: p.joinpath("checkpoints", "last.pt").read_bytes() for p in done}
@@ -127,6 +129,7 @@ def test_identical_runs_are_reused_not_retrained(base, monkeypatch):
         assert path.joinpath("summary.json").stat().st_mtime_ns == mtimes[path]
 
 
+@pytest.mark.slow
 def test_interrupted_study_resumes_where_it_stopped(base, monkeypatch):
     spy = Spy(monkeypatch)
     three = spec(base, losses=["minimax", "nonsaturating", "lsgan"])
@@ -147,6 +150,7 @@ def test_interrupted_study_resumes_where_it_stopped(base, monkeypatch):
     assert stopped.summary()["status"] == "complete"
 
 
+@pytest.mark.slow
 def test_a_run_that_died_before_its_first_checkpoint_is_restarted(base, monkeypatch):
     path = base / "runs" / "s" / "minimax-dcgan-digits-s0"
     for saved in (path / "checkpoints").iterdir():
@@ -159,6 +163,7 @@ def test_a_run_that_died_before_its_first_checkpoint_is_restarted(base, monkeypa
     assert RunDir(path).summary()["status"] == "complete" and (path / "checkpoints" / "last.pt").is_file()
 
 
+@pytest.mark.slow
 def test_a_folder_with_another_config_is_a_clash_before_any_training(base, monkeypatch):
     spy = Spy(monkeypatch)
     with pytest.raises(ConfigError, match=r"was made with steps=4 \(study: 6\).*pass --study ANOTHER_NAME"):
@@ -173,6 +178,7 @@ def test_an_unknown_plugin_fails_before_the_first_run_trains(tmp_path, monkeypat
     assert spy.calls == [] and not (tmp_path / "runs").exists()
 
 
+@pytest.mark.slow
 def test_study_evaluates_only_what_lacks_metrics(base, monkeypatch):
     calls = []
 
@@ -202,6 +208,7 @@ def test_study_evaluates_only_what_lacks_metrics(base, monkeypatch):
     assert [c[0] for c in calls] == ["minimax-dcgan-digits-s0", "lsgan-dcgan-digits-s0"]  # 64 != 2048 dims
 
 
+@pytest.mark.slow
 def test_one_warning_per_distinct_evaluation_error(base, monkeypatch):
     def failing(path, metrics=None, n=None):
         raise MetricError("no metric is available offline for dataset 'digits'; pass --fid-weights PATH")
@@ -220,6 +227,7 @@ def test_an_unknown_metric_fails_before_training(cli, tmp_path):
     assert "Traceback" not in result.err and not (tmp_path / "runs" / "study" / "lsgan-dcgan-digits-s0").exists()
 
 
+@pytest.mark.slow
 def test_cli_study_trains_what_is_missing_then_reuses(cli, base):
     args = [
         "compare",
@@ -269,6 +277,7 @@ def test_cli_study_bad_input(cli, tmp_path):
     assert result.code == 1 and "not a plain folder name" in result.err
 
 
+@pytest.mark.slow
 def test_study_with_the_real_evaluator_fills_the_table(base, fid_env):
     """ganlab.metrics.evaluate_run on stand-in Inception weights (tests/fid_standin.py): FID of
     32 samples per run (64-dim features keep it fast) lands in each summary and in the comparison."""

@@ -36,6 +36,7 @@ ARCH_CASES = {  # name -> (options, shapes checked, shapes it must refuse)
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", builtin("arch"))
 def test_builtin_archs_pass_with_onnx_export(name):
     assert name in ARCH_CASES, f"add the new built-in arch {name!r} to ARCH_CASES"
@@ -211,6 +212,7 @@ def test_check_arch_catches(cls, message):
     assert message in str(info.value)
 
 
+@pytest.mark.slow
 def test_check_arch_catches_a_generator_that_does_not_export():
     with pytest.raises(PluginError) as info:
         check_arch(BranchyArch, {"width": 8}, shapes=[(1, 8, 8)])

@@ -24,6 +24,7 @@ def same_weights(a, b):
 LOSSES = ["minimax", "nonsaturating", "lsgan"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("loss", LOSSES)
 @pytest.mark.parametrize("arch,data", [("dcgan", "digits"), ("mlp", "digits"), ("mlp", "ring")])
 def test_a_few_steps_for_each_loss_and_arch(loss, arch, data):
@@ -55,11 +56,25 @@ def test_k_discriminator_steps_per_generator_step():
 
 
 def test_sgd_with_momentum_is_available():
-    trainer = Trainer(tiny_config(optimizer="sgd", lr_g=0.01, lr_d=0.01))
+    trainer = Trainer(tiny_config(optimizer="sgd", lr_g=0.1, lr_d=0.01))
     assert isinstance(trainer.opt_g, torch.optim.SGD) and trainer.opt_g.defaults["momentum"] == 0.5
+    # G's step is the last of a train step, so each parameter's .grad afterwards is the gradient that
+    # step used. Heavy-ball momentum: v1 = g1, p1 = p0 - lr v1; v2 = 0.5 v1 + g2, p2 = p1 - lr v2.
+    params = list(trainer.G.parameters())
+    p0 = [p.detach().clone() for p in params]
     trainer.train_step()
+    g1 = [p.grad.clone() for p in params]
+    p1 = [p.detach().clone() for p in params]
+    trainer.train_step()
+    g2 = [p.grad.clone() for p in params]
+    for a, b, c, d1, d2 in zip(p0, p1, params, g1, g2, strict=True):
+        torch.testing.assert_close(b, a - 0.1 * d1, rtol=0, atol=1e-6)
+        torch.testing.assert_close(c.detach(), b - 0.1 * (0.5 * d1 + d2), rtol=0, atol=1e-6)
+    # the momentum term lies far above the tolerance, so momentum 0 (or another value) would fail
+    assert max(0.1 * 0.5 * d.abs().max().item() for d in g1) > 1e-4
 
 
+@pytest.mark.slow
 def test_same_seed_gives_bit_identical_weights_and_other_seed_does_not():
     runs = []
     for seed in (7, 7, 8):
@@ -71,6 +86,7 @@ def test_same_seed_gives_bit_identical_weights_and_other_seed_does_not():
     assert not same_weights(runs[0][0], runs[2][0])
 
 
+@pytest.mark.slow
 def test_run_folder_contents(tmp_path):
     cfg = tiny_config(runs_dir=str(tmp_path), name="r1", steps=5, sample_every=2, checkpoint_every=2)
     run, summary = runner.start(cfg)
@@ -96,6 +112,7 @@ def test_run_folder_contents(tmp_path):
     assert {"G", "D", "opt_g", "opt_d"} <= set(state)
 
 
+@pytest.mark.slow
 def test_resumed_run_ends_bit_identical_to_uninterrupted_run(tmp_path):
     full, _ = runner.start(tiny_config(runs_dir=str(tmp_path), name="full", steps=6, checkpoint_every=100))
     half, _ = runner.start(tiny_config(runs_dir=str(tmp_path), name="half", steps=3, checkpoint_every=100))
@@ -111,6 +128,7 @@ def test_resumed_run_ends_bit_identical_to_uninterrupted_run(tmp_path):
     assert summary["status"] == "complete"
 
 
+@pytest.mark.slow
 def test_callbacks_see_start_every_step_and_end():
     seen = []
 

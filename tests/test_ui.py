@@ -23,6 +23,7 @@ def _train_with_bar(console: Console, steps: int = 6) -> None:
         bar.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("width", [80, 140])
 def test_the_training_bar_fits_the_terminal_without_cutting(width):
     buf = io.StringIO()
@@ -33,6 +34,7 @@ def test_the_training_bar_fits_the_terminal_without_cutting(width):
     assert ("D(x)" in final) == (width >= ui.WIDE)  # narrow terminals get the compact numbers
 
 
+@pytest.mark.slow
 def test_off_a_terminal_a_run_prints_plain_lines_not_a_bar(monkeypatch):
     monkeypatch.setattr(ui, "PLAIN_EVERY_S", 0.0)  # a line at every step, for the test
     buf = io.StringIO()
@@ -42,6 +44,7 @@ def test_off_a_terminal_a_run_prints_plain_lines_not_a_bar(monkeypatch):
     assert re.fullmatch(r"train step 6/6  [0-9.]+ it/s  eta 0 s  D -?[0-9.]+  G -?[0-9.]+  D\(x\) .*", lines[-1])
 
 
+@pytest.mark.slow
 def test_off_a_terminal_a_short_run_prints_nothing():
     buf = io.StringIO()
     _train_with_bar(Console(file=buf, width=80, force_terminal=False))
