@@ -28,13 +28,9 @@ def test_builtin_loggers_are_plugins_listed_with_the_others(builtin_loggers):
 
 
 def test_a_logger_that_is_not_a_logger_subclass_is_refused(builtin_loggers, monkeypatch):
-    import importlib.metadata as md
+    from tests.helpers import fake_entry_points
 
-    from ganlab.plugins import registry
-
-    wrong = md.EntryPoint("wrong", "ganlab.losses.minimax:Minimax", "ganlab.loggers")
-    real = registry._entry_points
-    monkeypatch.setattr(registry, "_entry_points", lambda g: real(g) + ([wrong] if g == "ganlab.loggers" else []))
+    fake_entry_points(monkeypatch)("logger", "wrong", "ganlab.losses.minimax:Minimax")
     with pytest.raises(PluginError, match="not a subclass of ganlab.loggers.base.Logger"):
         plugins.load("logger", "wrong")
 
