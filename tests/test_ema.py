@@ -44,6 +44,7 @@ def test_ema_decay_outside_the_open_interval_is_refused(decay):
         RunConfig(ema_decay=decay).validate()
 
 
+@pytest.mark.slow
 def test_training_keeps_the_ema_in_checkpoints_and_grids_use_it(tmp_path):
     run, summary = runner.start(tiny_config(runs_dir=str(tmp_path), name="e", steps=4, ema_decay=0.5))
     state = run.checkpoint("last")
@@ -57,6 +58,7 @@ def test_training_keeps_the_ema_in_checkpoints_and_grids_use_it(tmp_path):
     assert trainer.G.training  # sampling from the EMA copy leaves G in training mode
 
 
+@pytest.mark.slow
 def test_ema_survives_resume_bit_identically(tmp_path):
     full, _ = runner.start(tiny_config(runs_dir=str(tmp_path), name="full", steps=6, ema_decay=0.8))
     half, _ = runner.start(tiny_config(runs_dir=str(tmp_path), name="half", steps=3, ema_decay=0.8))
@@ -65,6 +67,7 @@ def test_ema_survives_resume_bit_identically(tmp_path):
     assert same(a["G_ema"], b["G_ema"]) and same(a["G"], b["G"])
 
 
+@pytest.mark.slow
 def test_a_checkpoint_without_ema_still_loads(tmp_path):
     run, _ = runner.start(tiny_config(runs_dir=str(tmp_path), name="old", steps=2))
     state = run.checkpoint("last")
@@ -76,6 +79,7 @@ def test_a_checkpoint_without_ema_still_loads(tmp_path):
     assert restore(run.path).weights == "raw"
 
 
+@pytest.mark.slow
 def test_restore_picks_ema_by_default_and_raw_on_request(tmp_path):
     run, _ = runner.start(tiny_config(runs_dir=str(tmp_path), name="e", steps=3, ema_decay=0.5))
     state = run.checkpoint("last")
@@ -90,27 +94,27 @@ def test_restore_picks_ema_by_default_and_raw_on_request(tmp_path):
 def test_eval_export_and_sample_say_which_weights(tmp_path, cli):
     import json
 
+    import numpy as np
     import onnx
 
-    run, _ = runner.start(tiny_config(runs_dir=str(tmp_path), name="e", steps=3, ema_decay=0.5))
+    from ganlab.comparison.rows import compare
+    from ganlab.metrics.evaluate import evaluate_run
+
+    ring = dict(data="ring", arch="mlp", image_size=None, arch_options={"hidden": 8}, latent_dim=4, batch_size=16)
+    run, _ = runner.start(tiny_config(runs_dir=str(tmp_path), name="e", steps=3, ema_decay=0.5, **ring))
     result = cli("sample", run.path, "--n", "4", "--npy", tmp_path / "ema.npy")
     assert result.code == 0 and "ema weights" in result.out
     result = cli("sample", run.path, "--n", "4", "--npy", tmp_path / "raw.npy", "--weights", "raw")
     assert result.code == 0 and "raw weights" in result.out
-    import numpy as np
-
     assert not np.array_equal(np.load(tmp_path / "ema.npy"), np.load(tmp_path / "raw.npy"))
     result = cli("export", run.path, "--weights", "raw", "--out", tmp_path / "g.onnx")
     assert result.code == 0, result.err
+    assert "raw weights" in result.out
     meta = {p.key: p.value for p in onnx.load(tmp_path / "g.onnx").metadata_props}
     assert meta["weights"] == "raw"
-    from ganlab.metrics.evaluate import evaluate_run
-
-    results = evaluate_run(run.path, "classes_covered", n=20)
-    assert results["classes_covered"]["weights"] == "ema"
+    results = evaluate_run(run.path, "modes_covered", n=50)
+    assert results["modes_covered"]["weights"] == "ema"
     summary = json.loads((run.path / "summary.json").read_text())
-    assert summary["weights"] == "ema" and summary["metrics"]["classes_covered"]["weights"] == "ema"
-    from ganlab.comparison.rows import compare
-
+    assert summary["weights"] == "ema" and summary["metrics"]["modes_covered"]["weights"] == "ema"
     row = compare([str(run.path)]).rows[0]
-    assert row["weights"] == "ema" and row["metrics"]["classes_covered"]["final"]["weights"] == "ema"
+    assert row["weights"] == "ema" and row["metrics"]["modes_covered"]["final"]["weights"] == "ema"

@@ -95,6 +95,7 @@ def offline(monkeypatch, tmp_path, session_cache):
     monkeypatch.delenv("GANLAB_FID_WEIGHTS", raising=False)
 
 
+@pytest.mark.slow
 def test_classifier_features_tell_a_collapsed_generator_by_recall(offline):
     from ganlab import plugins
     from ganlab.metrics.evaluate import EvalOptions, evaluate

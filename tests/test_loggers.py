@@ -35,6 +35,7 @@ def test_a_logger_that_is_not_a_logger_subclass_is_refused(builtin_loggers, monk
         plugins.load("logger", "wrong")
 
 
+@pytest.mark.slow
 def test_unknown_logger_fails_before_the_run_folder_exists(builtin_loggers, tmp_path):
     with pytest.raises(PluginError, match="unknown logger 'tensorbord'; did you mean 'tensorboard'"):
         runner.start(tiny_config(runs_dir=str(tmp_path), name="x", log=["tensorbord"]))
@@ -55,6 +56,7 @@ def test_log_must_be_a_list_of_names():
         tiny_config(log="tensorboard").validate()
 
 
+@pytest.mark.slow
 def test_jsonl_is_always_written_in_the_same_format(builtin_loggers, tmp_path):
     run, _ = runner.start(tiny_config(runs_dir=str(tmp_path), name="j", steps=3, log=["jsonl"]))
     lines = (run.path / "metrics.jsonl").read_text().splitlines()
@@ -64,6 +66,7 @@ def test_jsonl_is_always_written_in_the_same_format(builtin_loggers, tmp_path):
     assert lines[0] == json.dumps(rows[0])  # one compact object per line, as before loggers existed
 
 
+@pytest.mark.slow
 def test_tensorboard_events_hold_scalars_grids_config_and_hparams(builtin_loggers, tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -88,6 +91,7 @@ def test_tensorboard_events_hold_scalars_grids_config_and_hparams(builtin_logger
     assert b"final/d_loss" in hparams["_hparams_/experiment"] and b"minimax" in hparams["_hparams_/session_start_info"]
 
 
+@pytest.mark.slow
 def test_a_resumed_run_keeps_one_tensorboard_series(builtin_loggers, tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -122,6 +126,7 @@ def test_mlflow_run_holds_params_metric_series_grids_and_final_metrics(builtin_l
     assert grids == ["samples/step_000002.png", "samples/step_000004.png"]
 
 
+@pytest.mark.slow
 def test_train_flags_and_config_files_select_loggers_and_ema(builtin_loggers, cli, tmp_path):
     from tests.conftest import TINY_IMAGE
 

@@ -38,6 +38,7 @@ def run(tmp_path_factory):
     return run
 
 
+@pytest.mark.slow
 def test_interpolate_writes_rows_of_k_starting_at_the_seeded_z(run, cli, tmp_path):
     r = cli("sample", run.path, "--interpolate", "4", "--n", "8", "--out", "walk.png", "--npy", "walk.npy")
     assert r.code == 0, r.err
@@ -53,6 +54,7 @@ def test_interpolate_writes_rows_of_k_starting_at_the_seeded_z(run, cli, tmp_pat
     assert not np.allclose(walk[1], walk[0], atol=1e-3)
 
 
+@pytest.mark.slow
 def test_timelapse_has_one_labelled_frame_per_grid(run, cli, tmp_path):
     r = cli("sample", run.path, "--timelapse", "train.gif")
     assert r.code == 0, r.err
