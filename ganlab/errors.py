@@ -27,6 +27,10 @@ class RunError(GanlabError):
     """A run directory or checkpoint is missing, unreadable or not a ganlab run."""
 
 
+class RunLocked(RunError):
+    """Another process is writing the run (it holds the run's lock); the message names it."""
+
+
 class MetricError(GanlabError):
     """A metric cannot be computed with the inputs given."""
 

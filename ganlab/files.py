@@ -4,7 +4,7 @@ beside a replaced file."""
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from typing import IO, Callable
 
@@ -17,10 +17,11 @@ def atomic_write_bytes(path: Path, write: Callable[[IO[bytes]], object], keep_pr
     """Writes through `write(fileobj)` into a temp file beside `path`, fsyncs, then renames.
 
     A crash at any moment leaves either the old file or the new one, never a torn file
-    under the final name (rename is atomic on POSIX within one filesystem).
+    under the final name (rename is atomic on POSIX within one filesystem). The file gets the
+    mode the process umask gives a new file (0644 under umask 022), as `open(path, "w")` would.
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _create_temp(path)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -37,6 +38,25 @@ def atomic_write_bytes(path: Path, write: Callable[[IO[bytes]], object], keep_pr
 
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, lambda f: f.write(text.encode("utf-8")))
+
+
+def _create_temp(path: Path) -> tuple[int, Path]:
+    """An exclusive new temp file beside `path`, opened for writing, with mode 0o666 minus the umask.
+
+    tempfile.mkstemp would create it 0600 and the rename keeps that mode, so colleagues on a shared
+    filesystem could not read results (issue 19). Asking the kernel for 0o666 lets it apply the
+    umask itself (and a directory's default ACL, where one is set), which no fchmod after the
+    fact gets right; reading the umask would also need os.umask(0) and back, which races with other
+    threads creating files in between. O_EXCL and a random name do what mkstemp does.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:  # a leftover of a crashed write with the same random name
+            continue
+    raise FileExistsError(f"no free temporary name beside {path}")
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -24,10 +24,13 @@ import pytest
 if __name__ == "__main__":  # run as a script to regenerate docs/errors.md: make `tests` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from ganlab.run.lock import LOCK_NAME  # noqa: E402
 from tests.helpers import contract_breakers, environ, invoke, isolated_environ, plugins_on_path, write_plugin_package  # noqa: E402
+from tests.lock_holder import holding  # noqa: E402
 
+HOLDER = "ganlab train --resume runs/r --steps 5000"  # what the process holding a run's lock is recorded as
 DOC = Path(__file__).resolve().parent.parent / "docs" / "errors.md"
-SECTIONS = ("train", "eval", "fid", "compare", "export", "sample", "plugins")
+SECTIONS = ("train", "eval", "fid", "compare", "export", "sample", "theory", "plugins")
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class Case:
     message: str  # a fragment of the one Error: line
     env: tuple[tuple[str, str], ...] = ()  # extra environment variables
     site: bool = False  # with the fake plugin packages (ganlab-fake, ganlab-fake-two) installed
+    held: str = ""  # a run whose lock another process holds meanwhile (tests/lock_holder.py)
 
     @property
     def command(self) -> str:
@@ -182,6 +186,13 @@ CASES = [
     ),
     C(
         "train",
+        "resume a run another command is writing",
+        "train --resume runs/r --steps 8",
+        "run 'runs/r' is being written by pid",
+        held="runs/r",
+    ),
+    C(
+        "train",
         "run name that exists",
         "train --name r --steps 1",
         "run 'runs/r' already exists; continue it with --resume runs/r or choose another --name",
@@ -207,6 +218,7 @@ CASES = [
         "eval bad/fresh",
         "run 'bad/fresh' has no checkpoint 'last' (bad/fresh/checkpoints/last.pt); train it first",
     ),
+    C("eval", "run another command is writing", "eval runs/r", "run 'runs/r' is being written by pid", held="runs/r"),
     C(
         "eval",
         "checkpoint the run does not have",
@@ -400,6 +412,13 @@ CASES = [
         "export bad/garbage.pt",
         "checkpoint 'bad/garbage.pt' cannot be loaded safely (WeightsUnpickler error: ",
     ),
+    C(
+        "export",
+        "into a run another command is writing",
+        "export runs/r",
+        "run 'runs/r' is being written by pid",
+        held="runs/r",
+    ),
     C("export", "unknown --output", "export runs/r --output half", "--output 'half' is not one of float, uint8"),
     C(
         "export",
@@ -551,6 +570,35 @@ CASES = [
         "sample bad/damaged",
         "cannot be loaded safely (WeightsUnpickler error: ",
     ),
+    # --- theory ----------------------------------------------------------------------------------
+    C(
+        "theory",
+        "misspelt claim",
+        "theory dstr",
+        "unknown claim 'dstr'; valid claims: dstar, value, lsgan, saturation, convergence, collapse",
+    ),
+    C("theory", "unknown output format", "theory --format yaml", "unknown --format 'yaml'; choose table or json"),
+    C("theory", "negative seed", "theory --seed -1", "--seed must be an integer from 0 to 4294967295, got -1"),
+    C(
+        "theory",
+        "--loss on a claim whose losses are fixed",
+        "theory value --loss nonsaturating",
+        "--loss applies to the claims dstar and saturation only, not 'value'",
+    ),
+    C(
+        "theory",
+        "--loss whose D loss is not -V, on dstar",
+        "theory dstar --loss lsgan",
+        "claim 'dstar' does not apply to loss 'lsgan': its d_loss is not -V(D, G)",
+    ),
+    C("theory", "misspelt loss", "theory --loss minmax", "unknown loss 'minmax'; did you mean 'minimax'?"),
+    C(
+        "theory",
+        "plot folder that is a file",
+        "theory lsgan --out bad/text.txt",
+        "--out 'bad/text.txt': 'bad/text.txt' is a file, not a folder; pass a folder for the plots",
+    ),
+    C("theory", "non-integer seed", "theory --seed abc", "Invalid value for '--seed': Input should be a valid integer"),
     # --- plugins ---------------------------------------------------------------------------------
     C("plugins", "argument to `plugins`", "plugins loss", "Got unexpected extra argument(s) (loss)"),
     C("plugins", "unknown flag of `plugins`", "plugins --kind loss", "No such option: --kind"),
@@ -714,9 +762,13 @@ def build_workspace(base: Path) -> Path:
 
 
 def snapshot(root: Path) -> dict[str, object]:
-    """Every path under root; files with their SHA-256 and mtime."""
+    """Every path under root; files with their SHA-256 and mtime. Not a run's lock file: every
+    command that writes a run takes the lock before it reads the run (and so before it finds
+    most bad input), which rewrites that file; it holds no results."""
     out: dict[str, object] = {}
     for p in sorted(root.rglob("*")):
+        if p.name == LOCK_NAME:
+            continue
         rel = str(p.relative_to(root))
         out[rel] = (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns) if p.is_file() else "dir"
     return out
@@ -736,6 +788,8 @@ def run_cli(case: Case, ws: Path, site: Path) -> Result:
     with contextlib.ExitStack() as stack:
         if case.site:
             stack.enter_context(plugins_on_path(site))
+        if case.held:
+            stack.enter_context(holding(ws / case.held, HOLDER))
         stack.enter_context(environ(dict(case.env)))
         result = invoke(*case.args, cwd=ws)
     lines = result.err.splitlines()
@@ -828,6 +882,10 @@ them: `ganlab-fake 0.0.1` (losses `broken-import` whose module imports a missing
 `wrong-base` that is not a `Loss`, `nan-loss` whose D loss is NaN, `Shouty`, and `twin`; arch
 `half-size` whose G returns images half the asked size) and `ganlab-fake-two 0.0.2`, which
 registers `twin` too.
+
+Rows about a run *another command is writing* run while a second process holds the lock of
+`runs/r` (as `ganlab train --resume runs/r --steps 5000` would); the pid, host and time in those
+messages are that process's.
 """
 
 

@@ -8,6 +8,7 @@ from ganlab.cli import (  # noqa: F401  (registers the commands)
     fid_cmd,
     plugins_cmd,
     sample_cmd,
+    theory_cmd,
     train_cmd,
 )
 from ganlab.cli.app import app, main

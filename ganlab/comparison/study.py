@@ -20,6 +20,7 @@ from ganlab.errors import (
     RunError,
 )
 from ganlab.metrics.registry import parse_metric_names
+from ganlab.run.lock import RunLock
 from ganlab.run.rundir import RunDir
 
 if TYPE_CHECKING:  # the trainer imports torch; planning a study does not need it
@@ -217,7 +218,8 @@ def execute(item: PlannedRun, callbacks: list[Callback]) -> str | None:
             runner.resume(item.path, {"steps": item.config.steps}, callbacks)
         elif item.action in ("train", "restart"):
             if item.action == "restart":
-                shutil.rmtree(item.path)
+                with RunLock(item.path):  # it may not be dead but starting, in another process
+                    shutil.rmtree(item.path)
             runner.start(item.config, callbacks)
     except Interrupted as exc:  # runner's own hint (`ganlab train --resume`) would skip the other runs
         step = RunDir(item.path).summary().get("step")

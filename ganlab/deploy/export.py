@@ -226,6 +226,17 @@ def default_path(source: Path, output: str) -> Path:
     return source.with_suffix(".onnx") if source.is_file() else source / name
 
 
+def run_written(source: Path, out: Path) -> Path | None:
+    """The run folder `out` lands in, when it lands in the exported run (RUN/generator.onnx, or
+    beside RUN/checkpoints/last.pt); None for a file written anywhere else, which needs no lock."""
+    from ganlab.run.rundir import RunDir
+
+    folder = source if source.is_dir() else source.parent.parent if source.parent.name == "checkpoints" else None
+    if folder is None or not RunDir(folder).config_file.is_file():
+        return None
+    return folder if folder.resolve() in out.resolve().parents else None
+
+
 def export_onnx(
     source: str | Path,
     out: str | Path | None = None,
@@ -240,6 +251,7 @@ def export_onnx(
     import onnx
 
     from ganlab.files import atomic_write_bytes
+    from ganlab.run.lock import RunLock
     from ganlab.run.restore import restore
 
     if output not in OUTPUTS:
@@ -259,13 +271,15 @@ def export_onnx(
         raise ConfigError(f"--out {str(out)!r} must end in .onnx; pass e.g. --out {out.with_suffix('.onnx')}")
     if not out.parent.is_dir():
         raise ExportError(f"folder {str(out.parent)!r} for --out does not exist; create it or pass another --out")
-    module = Exportable(restored.G, output == "uint8").eval()
-    proto = to_onnx(module, restored.latent_dim, output_name(restored.data_kind), opset, restored.config.arch)
-    meta = metadata(restored, output, checkpoint, source)
-    onnx.helper.set_model_props(proto, meta)  # -> model.metadata_props, read back by onnxruntime
-    data = proto.SerializeToString()
-    tolerance = TOLERANCE if output == "float" else UINT8_TOLERANCE
-    diffs = verify(data, module, restored.latent_dim, tolerance) if verify_model else None
-    atomic_write_bytes(out, lambda f: f.write(data))
+    run = run_written(source, out)
+    with RunLock(run) if run is not None else contextlib.nullcontext():  # one writer per run (issue 19)
+        module = Exportable(restored.G, output == "uint8").eval()
+        proto = to_onnx(module, restored.latent_dim, output_name(restored.data_kind), opset, restored.config.arch)
+        meta = metadata(restored, output, checkpoint, source)
+        onnx.helper.set_model_props(proto, meta)  # -> model.metadata_props, read back by onnxruntime
+        data = proto.SerializeToString()
+        tolerance = TOLERANCE if output == "float" else UINT8_TOLERANCE
+        diffs = verify(data, module, restored.latent_dim, tolerance) if verify_model else None
+        atomic_write_bytes(out, lambda f: f.write(data))
     opset_written = next(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx"))
     return ExportResult(out, opset_written, output, meta, diffs, tolerance, len(data))

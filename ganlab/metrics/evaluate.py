@@ -98,15 +98,19 @@ def evaluate_run(
     the run kept one; each result records which."""
     from ganlab.metrics.subject import Subject
     from ganlab.run.device import pick_device
+    from ganlab.run.lock import RunLock
     from ganlab.run.restore import restore
     from ganlab.run.rundir import open_run
 
     run = open_run(run_path)
     opts = EvalOptions(n=n, **options)
     names = parse_metric_names(metrics)  # unknown names fail before any work
-    restored = restore(run.path, which=checkpoint, device=str(pick_device(opts.device)), weights=weights)
-    subject = Subject.from_restored(restored)
-    names = names or default_metrics(subject, opts)
-    results = {name: {**entry, "weights": restored.weights} for name, entry in evaluate(subject, names, opts).items()}
-    run.update_summary(metrics={**run.summary().get("metrics", {}), **results})
+    # held from before the checkpoint is read until the merge into summary.json: a training that
+    # finishes meanwhile would rewrite the summary and drop these results (issue 19)
+    with RunLock(run.path):
+        restored = restore(run.path, which=checkpoint, device=str(pick_device(opts.device)), weights=weights)
+        subject = Subject.from_restored(restored)
+        names = names or default_metrics(subject, opts)
+        results = {name: {**e, "weights": restored.weights} for name, e in evaluate(subject, names, opts).items()}
+        run.update_summary(metrics={**run.summary().get("metrics", {}), **results})
     return results

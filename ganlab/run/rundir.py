@@ -7,6 +7,7 @@ runs/<name>/
   checkpoints/last.pt  full training state (models, optimizers, step, RNG states)
   loss_curve.png       losses and D outputs against step, drawn at the end
   summary.json         final numbers, wall time, versions; written last, status says complete
+  .lock                the one-writer lock (run/lock.py), naming the command that holds it
 """
 
 from __future__ import annotations

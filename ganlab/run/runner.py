@@ -20,6 +20,7 @@ from ganlab.loggers.base import Logger
 from ganlab.loggers.callback import LoggerCallback, make_loggers
 from ganlab.loggers.jsonl import JsonlLogger
 from ganlab.run import checkpoint
+from ganlab.run.lock import RunLock, writes_run
 from ganlab.run.rundir import RunDir, new_run, open_run
 from ganlab.run.trainer import Callback, Trainer, train, versions
 
@@ -79,12 +80,24 @@ def start(config: RunConfig, callbacks: Iterable[Callback] = ()) -> tuple[RunDir
     trainer = Trainer(config)
     loggers = make_loggers(config.log)  # --log: a bad name fails before the run folder exists
     run = new_run(config)
+    held = _lock_new(run)
     try:
         run.write_config(config)  # inside: a full disk here must not leave a half-made folder
         return run, _train_into(run, trainer, config.steps, callbacks, previous={}, loggers=loggers)
     except GanlabError:
         if not run.has_checkpoint():  # failed before saving anything: leave no husk behind
             shutil.rmtree(run.path, ignore_errors=True)
+        raise
+    finally:
+        held.release()
+
+
+def _lock_new(run: RunDir) -> RunLock:
+    """The new run's lock (one writer per run, issue 19), taken before anything is written into it."""
+    try:
+        return RunLock(run.path).acquire()
+    except GanlabError:
+        shutil.rmtree(run.path, ignore_errors=True)  # the folder is ours and still empty: leave nothing
         raise
 
 
@@ -93,6 +106,7 @@ def start(config: RunConfig, callbacks: Iterable[Callback] = ()) -> tuple[RunDir
 RESUME_MAY_CHANGE = ("steps", "device", "data_root")
 
 
+@writes_run("path")  # held for the whole resume: a second writer is refused before any work
 def resume(
     path: str | Path, changes: dict[str, Any] | None = None, callbacks: Iterable[Callback] = ()
 ) -> tuple[RunDir, dict[str, Any]]:
