@@ -70,6 +70,12 @@ class RunConfig:
     # torch's CPU threads; None: $OMP_NUM_THREADS when set, else the physical cores this process may
     # use (hyper-threads share one core's FPU and only add contention for GEMM/conv kernels)
     threads: int | None = None
+    # where the loop's scalars and grids go besides metrics.jsonl (always written: the summary and
+    # loss curve read it); names from the ganlab.loggers entry points, e.g. ["tensorboard", "mlflow"]
+    log: list[str] = field(default_factory=list)
+    # EMA of G's weights, ema = D * ema + (1 - D) * G after every generator step (Karras et al.
+    # 2018 used 0.999); None: off. Grids, eval, export and sample use it when present.
+    ema_decay: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -110,6 +116,17 @@ class RunConfig:
         for key in ("channels_last", "compile", "deterministic"):
             if not isinstance(getattr(self, key), bool):
                 raise ConfigError(f"{key} must be true or false, got {getattr(self, key)!r}")
+        if not isinstance(self.log, list) or not all(isinstance(n, str) and n for n in self.log):
+            raise ConfigError(f'log must be a list of logger names, got {self.log!r}; e.g. log = ["tensorboard"]')
+        if self.ema_decay is not None and (
+            isinstance(self.ema_decay, bool)
+            or not isinstance(self.ema_decay, (int, float))
+            or not 0 < self.ema_decay < 1
+        ):
+            raise ConfigError(
+                f"ema_decay must be a number between 0 and 1 (exclusive), got {self.ema_decay!r}; "
+                "e.g. --ema-decay 0.999, or leave it out for no EMA"
+            )
         if self.on_nan not in ("stop", "skip-batch"):
             raise ConfigError(f"unknown on_nan {self.on_nan!r}; choose 'stop' or 'skip-batch'")
         if self.optimizer not in ("adam", "sgd"):

@@ -82,6 +82,13 @@ CASES = [
     C("train", "--log-every 0", "train --log-every 0", "log_every must be an integer >= 1, got 0; set --log-every 1"),
     C("train", "--threads 0", "train --threads 0", "threads must be an integer >= 1, got 0; set --threads 1"),
     C("train", "unknown device", "train --device tpu", "unknown device 'tpu'; choose auto, cpu or cuda"),
+    C(
+        "train",
+        "EMA decay of 1 (no averaging)",
+        "train --ema-decay 1",
+        "ema_decay must be a number between 0 and 1 (exclusive), got 1.0",
+    ),
+    C("train", "misspelt logger", "train --log tensorbord", "unknown logger 'tensorbord'"),
     C("train", "not a number", "train --steps many", "Invalid value for '--steps'"),
     C("train", "unknown flag", "train --bogus", "No such option: --bogus"),
     C(
@@ -269,6 +276,12 @@ CASES = [
     C("eval", "unknown device", "eval runs/r --device tpu", "unknown device 'tpu'; choose auto, cpu or cuda"),
     C(
         "eval",
+        "EMA weights of a run trained without --ema-decay",
+        "eval runs/r --weights ema",
+        "has no EMA generator (trained without --ema-decay); pass --weights raw",
+    ),
+    C(
+        "eval",
         "FID weights file that does not exist",
         "eval runs/r --metrics fid --fid-weights bad/missing.pth",
         "FID weights file 'bad/missing.pth' (from --fid-weights) does not exist",
@@ -421,6 +434,7 @@ CASES = [
     # --- export ----------------------------------------------------------------------------------
     C("export", "run that does not exist", "export bad/nothing", "run 'bad/nothing' does not exist"),
     C("export", "folder that is not a run", "export bad/empty", "'bad/empty' is not a ganlab run (no config.toml)"),
+    C("export", "unknown --weights", "export runs/r --weights best", "--weights 'best' is unknown; choose ema or raw"),
     C("export", "run without checkpoints", "export bad/fresh", "run 'bad/fresh' has no checkpoint 'last'"),
     C(
         "export",
@@ -463,6 +477,26 @@ CASES = [
     C("export", "no run given", "export", "Missing argument 'RUN'"),
     # --- sample ----------------------------------------------------------------------------------
     C("sample", "zero samples", "sample runs/r --n 0", "--n must be an integer >= 1, got 0"),
+    C(
+        "sample",
+        "unknown --weights",
+        "sample runs/r --weights average",
+        "--weights 'average' is unknown; choose ema or raw",
+    ),
+    C(
+        "sample",
+        "interpolation of one step",
+        "sample runs/r --interpolate 1",
+        "--interpolate must be an integer >= 2 (steps per row, both ends included), got 1",
+    ),
+    C("sample", "timelapse not a GIF", "sample runs/r --timelapse movie.mp4", "must end in .gif"),
+    C(
+        "sample",
+        "timelapse of an .onnx file",
+        "sample --onnx bad/vector.onnx --timelapse t.gif",
+        "--timelapse reads a run's sample grids: pass a RUN folder",
+    ),
+    C("sample", "timelapse of a run without grids", "sample bad/fresh --timelapse t.gif", "has no sample grids"),
     C(
         "sample",
         "neither a run nor --onnx",

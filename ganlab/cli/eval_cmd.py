@@ -22,6 +22,12 @@ def eval_(
     metrics: Annotated[Optional[list[str]], metrics_option()] = None,
     n: Annotated[Optional[int], typer.Option("--n", help=N_HELP)] = None,
     checkpoint: Annotated[str, typer.Option("--checkpoint", help="last, best or a checkpoint file.")] = "last",
+    weights: Annotated[
+        Optional[str],
+        typer.Option(
+            "--weights", help="ema or raw: the run's EMA generator or the trained one. (default: ema when kept)"
+        ),
+    ] = None,
     dims: Dims = EVAL.dims,
     fid_weights: FidWeights = None,
     batch_size: EvalBatch = EVAL.batch_size,
@@ -45,6 +51,7 @@ def eval_(
             metrics,
             n=n,
             checkpoint=checkpoint,
+            weights=weights,
             dims=dims,
             fid_weights=str(fid_weights) if fid_weights else None,
             batch_size=batch_size,
@@ -53,7 +60,8 @@ def eval_(
             kid_subset_size=kid_subset_size,
             progress=ui.ProgressReporter(progress),
         )
+    first = next(iter(results.values()))
     ui.print_table(
-        console, ui.metrics_table(results, title=f"run {run.name} (step {next(iter(results.values()))['step']})")
+        console, ui.metrics_table(results, title=f"run {run.name} (step {first['step']}, {first['weights']} weights)")
     )
     console.print(f"written to   {run / 'summary.json'}")

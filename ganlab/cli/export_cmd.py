@@ -30,6 +30,11 @@ def export(
         help="float: float32 in [-1, 1]; uint8: 0..255 NCHW images (post-processing baked into the graph).",
     ),
     no_verify: bool = typer.Option(False, "--no-verify", help="Skip onnx.checker and the onnxruntime parity check."),
+    weights: Optional[str] = typer.Option(
+        None,
+        "--weights",
+        help="ema or raw: a run's EMA generator or the trained one. (default: ema when the run kept one)",
+    ),
 ) -> None:
     """Export the generator to ONNX (input z, output image), then check it against torch."""
     from ganlab.deploy.export import export_onnx
@@ -37,7 +42,7 @@ def export(
     def say(line: str) -> None:
         console.print(line, soft_wrap=True)  # one line each, however long the path
 
-    result = export_onnx(run, out, opset, checkpoint, output, verify_model=not no_verify)
+    result = export_onnx(run, out, opset, checkpoint, output, verify_model=not no_verify, weights=weights)
     m = result.metadata
     shape = ", ".join(["batch", *map(str, json.loads(m["shape"]))])
     say(f"exported  {result.path}  ({result.size_bytes / 1024:.1f} KiB, opset {result.opset})")
@@ -45,7 +50,7 @@ def export(
     say(f"output    {m['output_name']} {m['output_dtype']} ({shape}), range {m['output_range']}")
     say(
         f"from      run {m['run_name']}, step {m['step']} ({m['checkpoint']}): "
-        f"{m['loss']} / {m['arch']} on {m['dataset']}"
+        f"{m['loss']} / {m['arch']} on {m['dataset']}, {m['weights']} weights"
     )
     if result.max_abs_diff is None:
         say("verified  no (--no-verify)")

@@ -50,6 +50,8 @@ RUN_HELP = {
     "compile": "torch.compile G and D (checkpoints and export keep the eager modules).",
     "deterministic": "CUDA: deterministic kernels, no cudnn.benchmark (the CPU is deterministic anyway).",
     "threads": "torch CPU threads (per run; in a study with --workers, the cores are divided among them unless this is given).",
+    "log": "Loggers besides metrics.jsonl, comma-separated or repeated: tensorboard (RUN/tb), mlflow, or a plugin's.",
+    "ema_decay": "Keep an EMA of G's weights with this decay, e.g. 0.999; grids, eval, export and sample use it.",
 }
 # Fields whose RunConfig default is None: what None means.
 NONE_MEANS = {
@@ -58,6 +60,8 @@ NONE_MEANS = {
     "name": "<loss>-<arch>-<data>-<time>",
     "log_every": "1 on the CPU, 10 on CUDA",
     "threads": "$OMP_NUM_THREADS, else the physical cores",
+    "log": "metrics.jsonl only",
+    "ema_decay": "off",
 }
 
 
@@ -68,7 +72,7 @@ def default_text(value: Any) -> str:
 def run_option(field: str, panel: str | None = None) -> Any:
     """`--field-name` for a RunConfig field; the help ends with the field's default."""
     default = getattr(RUN, field)
-    shown = NONE_MEANS[field] if default is None else default
+    shown = NONE_MEANS[field] if default is None or default == [] else default
     return typer.Option(
         "--" + field.replace("_", "-"), help=f"{RUN_HELP[field]} {default_text(shown)}", rich_help_panel=panel
     )
@@ -165,6 +169,8 @@ def parse_options(pairs: list[str] | None, flag: str) -> dict | None:
 def run_overrides(values: dict[str, Any]) -> dict[str, Any]:
     """Parameters of the shared run settings -> RunConfig fields (plugin options parsed)."""
     out = {k: v for k, v in values.items() if k in RUN_HELP}  # every RunConfig field a flag sets
+    if values.get("log"):  # ["tensorboard,mlflow"] -> ["tensorboard", "mlflow"]
+        out["log"] = [name.strip() for value in values["log"] for name in value.split(",") if name.strip()]
     for kind, param in (("loss", "loss_opt"), ("arch", "arch_opt"), ("data", "data_opt")):
         if param in values:
             out[f"{kind}_options"] = parse_options(values[param], "--" + param.replace("_", "-"))

@@ -35,18 +35,59 @@ def sample(
     latent_dim: Optional[int] = typer.Option(
         None, "--latent-dim", help="Width of z, for .onnx files without ganlab metadata."
     ),
+    weights: Optional[str] = typer.Option(
+        None,
+        "--weights",
+        help="ema or raw: a run's EMA generator or the trained one. (default: ema when the run kept one)",
+    ),
+    interpolate: Optional[int] = typer.Option(
+        None,
+        "--interpolate",
+        help="K: rows of K images walking (slerp) between two seeded z each; --n images in all, at least one row. (default: off)",
+    ),
+    timelapse: Optional[Path] = typer.Option(
+        None,
+        "--timelapse",
+        help="Write the run's fixed-noise grids over training as this GIF, step on each frame. (default: off)",
+    ),
 ) -> None:
-    """Sample from a trained generator and write a grid, per-image PNGs and/or a .npy array."""
+    """Sample from a trained generator and write a grid, per-image PNGs and/or a .npy array;
+    or a latent walk (--interpolate K), or a run's grids over training as a GIF (--timelapse)."""
     from ganlab.deploy import sample as infer
 
+    if timelapse is not None:
+        return _timelapse(source, timelapse, onnx, interpolate)
     infer.check_count(n)  # before loading: a bad count should not wait for onnxruntime
+    if interpolate is not None:
+        from ganlab.deploy import pictures
+
+        pictures.check_steps(interpolate)
     if out is None and out_dir is None and npy is None:
-        out = Path("samples.png")
-    gen = infer.load(source, onnx, provider, checkpoint, latent_dim)
+        out = Path("samples.png" if interpolate is None else "interpolation.png")
+    gen = infer.load(source, onnx, provider, checkpoint, latent_dim, weights)
     if gen.notice:
         notice(gen.notice)
     infer.check_outputs(gen.kind, out_dir, out, npy)
-    samples = gen.sample(n, seed)
-    for what, path in infer.write(gen, samples, out, out_dir, npy):
-        console.print(f"wrote  {what}: {path}", soft_wrap=True)
-    console.print(f"from   {gen.backend}, {n} samples, seed {seed}", soft_wrap=True)
+    if interpolate is None:
+        samples, what = gen.sample(n, seed), f"{n} samples"
+    else:
+        rows = max(1, n // interpolate)
+        samples, what = (
+            pictures.interpolation(gen, rows, interpolate, seed),
+            f"{rows} rows x {interpolate} steps (slerp)",
+        )
+    for written, path in infer.write(gen, samples, out, out_dir, npy, nrow=interpolate or 8):
+        console.print(f"wrote  {written}: {path}", soft_wrap=True)
+    # said when there is a choice: a run that kept an EMA generator, or --weights given
+    which = f", {gen.weights} weights" if gen.weights and (weights or gen.weights == "ema") else ""
+    console.print(f"from   {gen.backend}{which}, {what}, seed {seed}", soft_wrap=True)
+
+
+def _timelapse(source: Optional[Path], out: Path, onnx: Optional[Path], interpolate: Optional[int]) -> None:
+    from ganlab.deploy import pictures
+    from ganlab.errors import ConfigError
+
+    if source is None or onnx is not None or interpolate is not None:
+        raise ConfigError("--timelapse reads a run's sample grids: pass a RUN folder, without --onnx or --interpolate")
+    frames = pictures.timelapse(source, out)
+    console.print(f"wrote  GIF of {frames} frames: {out}", soft_wrap=True)

@@ -39,6 +39,8 @@ def train(
     compile: o.Compile = None,
     deterministic: o.Deterministic = None,
     threads: o.Threads = None,
+    log: Annotated[Optional[list[str]], run_option("log")] = None,
+    ema_decay: Annotated[Optional[float], run_option("ema_decay")] = None,
     loss_opt: o.LossOpt = None,
     arch_opt: o.ArchOpt = None,
     data_opt: o.DataOpt = None,

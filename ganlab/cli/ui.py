@@ -160,6 +160,9 @@ def train_summary_table(summary: dict[str, Any]) -> Table:
             table.add_row("D(x) / D(G(z))", values)
         else:  # Loss.d_is_probability = False: D is a critic
             table.add_row("sigmoid of critic scores", f"{values}  (real / generated; not probabilities)")
+    if summary.get("weights") == "ema":
+        decay = summary.get("config", {}).get("ema_decay")
+        table.add_row("samples from", f"EMA generator (decay {decay}); `--weights raw` for the trained one")
     return table
 
 

@@ -159,6 +159,7 @@ def metric_stat(records: list[RunRecord], kind: str, name: str) -> dict[str, Any
         return None
     out["n"] = _only({e.get("n") for e in entries})
     out["feature_net"] = _only({e.get("feature_net") for e in entries})
+    out["weights"] = _only({e.get("weights", "raw") for e in entries})  # the generator that was scored
     out["is_best"] = False
     return out
 
@@ -179,6 +180,8 @@ def build_row(records: list[RunRecord], metrics: list[str]) -> dict[str, Any]:
         "status": _only(statuses) if len(statuses) == 1 else ", ".join(sorted(statuses)),
         # why a run diverged or failed (one line each, from its summary), by run name
         "errors": {r.name: r.summary["error"] for r in records if r.summary.get("error")},
+        # which generator the grids and training-time metrics used: "ema" (--ema-decay) or "raw"
+        "weights": _only({r.summary.get("weights", "raw") for r in records}),
         "steps": stat(r.step() for r in records),
         "wall_time_s": stat(r.summary.get("wall_time_s") for r in records),
         "steps_per_s": stat(r.summary.get("steps_per_s") for r in records),

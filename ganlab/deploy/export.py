@@ -87,6 +87,7 @@ def metadata(restored, output: str, checkpoint: str, source: Path) -> dict[str, 
         "run_name": name,
         "step": str(restored.step),
         "checkpoint": checkpoint,
+        "weights": restored.weights,  # "ema" (the --ema-decay average) or "raw"
         "data_meta": json.dumps(restored.data_meta, default=str),
     }
 
@@ -243,8 +244,10 @@ def export_onnx(
     checkpoint: str = "last",
     output: str = "float",
     verify_model: bool = True,
+    weights: str | None = None,
 ) -> ExportResult:
-    """Exports the generator of a run (or a checkpoint file) to ONNX, verified unless told not to."""
+    """Exports the generator of a run (or a checkpoint file) to ONNX, verified unless told not to.
+    `weights`: "ema", "raw", or None for the EMA generator when the run kept one."""
     import onnx
 
     from ganlab.files import atomic_write_bytes
@@ -257,7 +260,7 @@ def export_onnx(
         )
     check_opset(opset)
     source = Path(source)
-    restored = restore(source, checkpoint)
+    restored = restore(source, checkpoint, weights=weights)
     if output == "uint8" and restored.data_kind != "image":
         raise ConfigError(
             f"--output uint8 makes 8-bit images, but {str(source)!r} generates {restored.data_kind}; "

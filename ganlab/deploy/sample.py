@@ -48,6 +48,7 @@ class LoadedGenerator:
     meta: dict[str, Any] = field(default_factory=dict)  # data meta (mode centres of toy sets)
     title: str = ""
     notice: str | None = None  # one line for the user, e.g. why the CPU was used
+    weights: str | None = None  # "ema" or "raw" for a run; an export's metadata says; None: unknown
 
     def sample(self, n: int, seed: int = 0) -> np.ndarray:
         check_count(n)
@@ -69,11 +70,13 @@ def torch_device(provider: str) -> str:
     return provider
 
 
-def from_run(source: str | Path, checkpoint: str = "last", provider: str = "auto") -> LoadedGenerator:
+def from_run(
+    source: str | Path, checkpoint: str = "last", provider: str = "auto", weights: str | None = None
+) -> LoadedGenerator:
     from ganlab.run.restore import restore
 
     device = torch_device(provider)
-    restored = restore(source, checkpoint, device=device)
+    restored = restore(source, checkpoint, device=device, weights=weights)
 
     @torch.no_grad()
     def run(z: torch.Tensor) -> np.ndarray:
@@ -88,6 +91,7 @@ def from_run(source: str | Path, checkpoint: str = "last", provider: str = "auto
         run,
         restored.data_meta,
         f"{c.loss} / {c.arch}, step {restored.step}",
+        weights=restored.weights,
     )
 
 
@@ -162,7 +166,8 @@ def from_onnx(path: str | Path, provider: str = "auto", latent_dim: int | None =
 
     title = f"{meta['loss']} / {meta['arch']}, step {meta['step']}" if "ganlab_version" in meta else path.name
     data_meta = json.loads(meta.get("data_meta", "{}"))
-    return LoadedGenerator(kind, dim, f"onnxruntime ({session.get_providers()[0]})", run, data_meta, title, notice)
+    backend = f"onnxruntime ({session.get_providers()[0]})"
+    return LoadedGenerator(kind, dim, backend, run, data_meta, title, notice, meta.get("weights"))
 
 
 def _describe(session, meta: dict[str, str], latent_dim: int | None, path: Path) -> tuple[int, str]:
@@ -205,8 +210,10 @@ def load(
     provider: str = "auto",
     checkpoint: str = "last",
     latent_dim: int | None = None,
+    weights: str | None = None,
 ) -> LoadedGenerator:
-    """A run folder or .pt file (torch), or an .onnx file (onnxruntime); exactly one."""
+    """A run folder or .pt file (torch), or an .onnx file (onnxruntime); exactly one. `weights`
+    ("ema" or "raw") picks a run's generator; an export holds the one it was made from."""
     if source is not None and onnx is None and Path(source).suffix == ".onnx":
         source, onnx = None, source
     if (source is None) == (onnx is None):
@@ -215,11 +222,13 @@ def load(
             f"{'both' if source is not None else 'neither'}"
         )
     if onnx is not None:
+        if weights is not None:
+            raise ConfigError("--weights picks a run's generator; an .onnx file holds the one it was exported from")
         return from_onnx(onnx, provider, latent_dim)
     if latent_dim is not None:
         raise ConfigError("--latent-dim is for .onnx files without ganlab metadata; a run knows its own")
     assert source is not None  # exactly one of source and onnx, checked above
-    return from_run(source, checkpoint, provider)
+    return from_run(source, checkpoint, provider, weights)
 
 
 # --- files --------------------------------------------------------------------------------
@@ -272,8 +281,10 @@ def write(
     out: Path | None = None,
     out_dir: Path | None = None,
     npy: Path | None = None,
+    nrow: int = 8,
 ) -> list[tuple[str, Path]]:
-    """Writes what was asked; returns (what, path) pairs in the order written."""
+    """Writes what was asked (a grid of `nrow` images per row); returns (what, path) pairs in the
+    order written."""
     from ganlab import viz
 
     written = []
@@ -283,7 +294,7 @@ def write(
     if out is not None:
         if gen.kind == "image":
             as_float = samples / 127.5 - 1 if samples.dtype == np.uint8 else samples  # back to [-1, 1]
-            viz.save_grid(torch.from_numpy(np.ascontiguousarray(as_float, dtype=np.float32)), out)
+            viz.save_grid(torch.from_numpy(np.ascontiguousarray(as_float, dtype=np.float32)), out, nrow=nrow)
         else:
             viz.save_scatter(torch.from_numpy(samples), out, gen.meta.get("modes"), gen.title)
         written.append(("grid" if gen.kind == "image" else "scatter plot", Path(out)))

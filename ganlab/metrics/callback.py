@@ -41,6 +41,7 @@ class EvalCallback(Callback):
     def evaluate(self, trainer: Trainer) -> dict[str, dict[str, Any]]:
         assert self.names is not None and self.primary is not None, "on_start resolves the metrics"
         results = evaluate(Subject.from_trainer(trainer), self.names, self.options)
+        results = {name: {**entry, "weights": trainer.weights} for name, entry in results.items()}
         summary = self.run.summary()
         best = dict(summary.get("metrics_best", {}))
         for name, entry in results.items():

@@ -94,10 +94,12 @@ def evaluate_run(
     metrics: list[str] | str | None = None,
     n: int | None = None,
     checkpoint: str = "last",
+    weights: str | None = None,
     **options: Any,
 ) -> dict[str, dict[str, Any]]:
     """Scores a run's generator (checkpoint "last", "best" or a file) and merges the results into
-    summary["metrics"]; returns them."""
+    summary["metrics"]; returns them. `weights`: "ema", "raw", or None for the EMA generator when
+    the run kept one; each result records which."""
     from ganlab.metrics.subject import Subject
     from ganlab.run.device import pick_device
     from ganlab.run.lock import RunLock
@@ -110,10 +112,11 @@ def evaluate_run(
     # held from before the checkpoint is read until the merge into summary.json: a training that
     # finishes meanwhile would rewrite the summary and drop these results (issue 19)
     with RunLock(run.path):
-        restored = restore(run.path, which=checkpoint, device=str(pick_device(opts.device)))
+        restored = restore(run.path, which=checkpoint, device=str(pick_device(opts.device)), weights=weights)
         subject = Subject.from_restored(restored)
         names = names or default_metrics(subject, opts)
         with guard.translating(restored.owners()):  # the arch's G and the dataset's sample() run in here
-            results = evaluate(subject, names, opts)
+            computed = evaluate(subject, names, opts)
+        results = {name: {**e, "weights": restored.weights} for name, e in computed.items()}
         run.update_summary(metrics={**run.summary().get("metrics", {}), **results})
     return results

@@ -193,3 +193,12 @@ def points_group(subject: Subject, names: list[str], options) -> dict[str, dict[
 
 
 GROUPS = {"inception": inception_group, "classifier": classifier_group, "modes": modes_group, "points": points_group}
+
+
+def _fidelity_groups() -> dict:
+    from ganlab.metrics import fidelity
+
+    return {"fidelity": fidelity.fidelity_group, "inception_score": fidelity.inception_score_group}
+
+
+GROUPS.update(_fidelity_groups())  # precision, recall, density, coverage; inception_score

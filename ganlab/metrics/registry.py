@@ -34,10 +34,37 @@ METRICS = {
             "lower",
             "energy distance to the source's own sample()d points, Euclidean (Szekely & Rizzo 2013)",
         ),
+        Metric(
+            "precision",
+            "fidelity",
+            "higher",
+            "share of samples on the real k-NN manifold, k=3 (Kynkaanniemi et al. 2019)",
+        ),
+        Metric(
+            "recall",
+            "fidelity",
+            "higher",
+            "share of real data on the samples' k-NN manifold, k=3 (Kynkaanniemi et al. 2019)",
+        ),
+        Metric(
+            "density",
+            "fidelity",
+            "higher",
+            "real k-NN balls per sample / k, k=5; 1 on average for a match (Naeem et al. 2020)",
+        ),
+        Metric("coverage", "fidelity", "higher", "share of real k-NN balls (k=5) holding a sample (Naeem et al. 2020)"),
+        Metric("inception_score", "inception_score", "higher", "Inception Score, 10 splits (Salimans et al. 2016)"),
     )
 }
 FID_DIMS = (64, 192, 768, 2048)  # pytorch-fid's InceptionV3.BLOCK_INDEX_BY_DIM; 2048 = pool3, the standard
-DEFAULT_N = {"inception": 5000, "classifier": 5000, "modes": 2500, "points": 2000}  # pytorch-fid: use >= 2048 for FID
+DEFAULT_N = {
+    "inception": 5000,
+    "classifier": 5000,
+    "modes": 2500,
+    "points": 2000,
+    "fidelity": 5000,
+    "inception_score": 5000,
+}  # pytorch-fid: use >= 2048 for FID
 # energy distance: independent draws of n generated and n real points, mean and std over them.
 # Measured on ring at n = 2000 (mean +- std over 5 repeats): ring itself -0.0002 +- 0.0009 (unbiased: either side of 0), a
 # sampler on 4 of its 8 modes 0.39 +- 0.02, on 1 mode 1.24 +- 0.02; the std is small enough to

@@ -61,7 +61,7 @@ class Subject:
     def from_trainer(cls, trainer) -> "Subject":
         c = trainer.config
         return cls(
-            trainer.G,
+            trainer.sampler,  # the EMA generator under --ema-decay
             c.latent_dim,
             trainer.device,
             trainer.step,

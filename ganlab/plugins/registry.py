@@ -17,7 +17,7 @@ from typing import Any
 from ganlab.errors import ConfigError, PluginError
 from ganlab.plugins import guard
 
-GROUPS = {"loss": "ganlab.losses", "arch": "ganlab.archs", "dataset": "ganlab.datasets"}
+GROUPS = {"loss": "ganlab.losses", "arch": "ganlab.archs", "dataset": "ganlab.datasets", "logger": "ganlab.loggers"}
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 
@@ -159,6 +159,10 @@ def base_class(kind: str) -> type:
         from ganlab.archs.base import Arch
 
         return Arch
+    if kind == "logger":
+        from ganlab.loggers.base import Logger
+
+        return Logger
     from ganlab.data.base import Dataset
 
     return Dataset

@@ -12,7 +12,7 @@ from torch import nn
 
 from ganlab import plugins
 from ganlab.config import RunConfig
-from ganlab.errors import RunError
+from ganlab.errors import ConfigError, RunError
 from ganlab.plugins import guard
 from ganlab.run import checkpoint
 from ganlab.run.latent import latents
@@ -30,6 +30,7 @@ class Restored:
     data_meta: dict[str, Any]
     plugins: dict[str, dict[str, str]]  # provenance of loss, arch, dataset
     run: RunDir | None
+    weights: str = "raw"  # "ema" (the --ema-decay average) or "raw" (the trained G): which G holds
 
     @property
     def latent_dim(self) -> int:
@@ -46,14 +47,36 @@ class Restored:
         return torch.cat([self.G(z.to(device)).cpu() for z in latents(n, self.latent_dim, seed)])
 
 
-def restore(source: str | Path, which: str = "last", device: str = "cpu") -> Restored:
-    """`source` is a run directory (then `which` is last, best or a file) or a .pt file."""
+WEIGHTS = ("ema", "raw")
+
+
+def check_weights(weights: str | None) -> None:
+    if weights is not None and weights not in WEIGHTS:
+        raise ConfigError(f"--weights {weights!r} is unknown; choose ema or raw")
+
+
+def pick_weights(state: dict[str, Any], weights: str | None, source: Path) -> str:
+    """None: the EMA generator when the checkpoint has one, else the raw one."""
+    check_weights(weights)
+    has_ema = "G_ema" in state
+    if weights == "ema" and not has_ema:
+        raise ConfigError(
+            f"{str(source)!r} has no EMA generator (trained without --ema-decay); pass --weights raw or leave it out"
+        )
+    return weights or ("ema" if has_ema else "raw")
+
+
+def restore(source: str | Path, which: str = "last", device: str = "cpu", weights: str | None = None) -> Restored:
+    """`source` is a run directory (then `which` is last, best or a file) or a .pt file. `weights`:
+    "ema", "raw", or None for the EMA generator when the run kept one."""
+    check_weights(weights)  # before any file is read
     source = Path(source)
     if source.is_file():
         run, state = None, checkpoint.load(source)
     else:
         run = open_run(source)
         state = run.checkpoint(which)
+    chosen = pick_weights(state, weights, source)
     config = RunConfig.from_dict(state["config"], source=f"checkpoint of {source}")
     recorded = state.get("plugins", {}).get("arch", {})
     arch, spec = plugins.create("arch", config.arch, config.arch_options, recorded_dist=recorded.get("dist"))
@@ -61,7 +84,7 @@ def restore(source: str | Path, which: str = "last", device: str = "cpu") -> Res
     with guard.calling(guard.Owner.of_spec(spec), "build"):
         G, D = arch.build(shape, config.latent_dim)
     try:
-        G.load_state_dict(state["G"])
+        G.load_state_dict(state["G_ema" if chosen == "ema" else "G"])
         D.load_state_dict(state["D"])
     except RuntimeError as exc:
         raise RunError(
@@ -80,4 +103,5 @@ def restore(source: str | Path, which: str = "last", device: str = "cpu") -> Res
         state["data"].get("meta", {}),
         state.get("plugins", {}),
         run,
+        chosen,
     )

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from ganlab import plugins, viz
 from ganlab.config import FIELDS, RunConfig, flag_name
@@ -18,6 +17,9 @@ from ganlab.errors import (
     PluginError,
     RunError,
 )
+from ganlab.loggers.base import Logger
+from ganlab.loggers.callback import LoggerCallback, make_loggers
+from ganlab.loggers.jsonl import JsonlLogger
 from ganlab.plugins import guard
 from ganlab.run import checkpoint
 from ganlab.run.lock import RunLock, writes_run
@@ -33,15 +35,16 @@ class Recorder(Callback):
 
     def __init__(self, run: RunDir):
         self.run = run
-        self.log: IO[str] | None = None
+        self.log: JsonlLogger | None = None
         self.real_points: Tensor | None = None  # drawn once: the scatter plots' reference, the same at every step
 
     def on_start(self, trainer: Trainer) -> None:
-        self.log = open(self.run.metrics_file, "a", encoding="utf-8")
+        self.log = JsonlLogger()  # the `jsonl` logger: every run writes metrics.jsonl
+        self.log.on_start(self.run.path, trainer.config.to_dict(), trainer.step)
 
     def on_log(self, trainer: Trainer, stats: dict[str, float]) -> None:
         assert self.log is not None, "on_start opens the log"
-        self.log.write(json.dumps(stats) + "\n")
+        self.log.log_scalars(trainer.step, stats)
 
     def on_step(self, trainer: Trainer, stats: dict) -> None:
         c = trainer.config
@@ -94,11 +97,12 @@ def start(config: RunConfig, callbacks: Iterable[Callback] = ()) -> tuple[RunDir
     """Trains a new run. Everything that can be wrong with the config fails before the run
     folder is created, so a bad command leaves nothing behind."""
     trainer = Trainer(config)
+    loggers = make_loggers(config.log)  # --log: a bad name fails before the run folder exists
     run = new_run(config)
     held = _lock_new(run)
     try:
         run.write_config(config)  # inside: a full disk here must not leave a half-made folder
-        return run, _train_into(run, trainer, config.steps, callbacks, previous={})
+        return run, _train_into(run, trainer, config.steps, callbacks, previous={}, loggers=loggers)
     except GanlabError:
         if not run.has_checkpoint():  # failed before saving anything: leave no husk behind
             shutil.rmtree(run.path, ignore_errors=True)
@@ -155,17 +159,24 @@ def resume(
     trainer = Trainer(config, recorded=recorded)
     if not fresh:
         trainer.load_state_dict(state)
+    loggers = make_loggers(config.log)
     for folder in (run.samples_dir, run.checkpoints_dir):  # recreate what a user may have deleted
         folder.mkdir(exist_ok=True)
     run.truncate_metrics(after_step=trainer.step)
     run.write_config(config)
-    return run, _train_into(run, trainer, config.steps, callbacks, previous=run.summary())
+    return run, _train_into(run, trainer, config.steps, callbacks, previous=run.summary(), loggers=loggers)
 
 
 def _train_into(
-    run: RunDir, trainer: Trainer, until: int, callbacks: Iterable[Callback], previous: dict[str, Any]
+    run: RunDir,
+    trainer: Trainer,
+    until: int,
+    callbacks: Iterable[Callback],
+    previous: dict[str, Any],
+    loggers: Iterable[Logger] = (),
 ) -> dict[str, Any]:
     recorder = Recorder(run)
+    logging = LoggerCallback(run, list(loggers))
     if trainer.config.eval_every:  # --eval-every: writes metrics / metrics_best into summary.json as it trains
         from ganlab.metrics.callback import EvalCallback
 
@@ -174,7 +185,7 @@ def _train_into(
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     try:
         with guard.translating(trainer.owners()):  # an exception from plugin code: one line naming it
-            timing = train(trainer, until, [recorder, *callbacks])
+            timing = train(trainer, until, [recorder, *callbacks, logging])  # logging after what it forwards
         if trainer.step % trainer.config.checkpoint_every:
             recorder.write_checkpoint(trainer)
     except KeyboardInterrupt as exc:
@@ -191,6 +202,8 @@ def _train_into(
         raise
     finally:
         recorder.close()
+        if trainer.step < until:  # stopped early: release files and connections the loggers hold
+            logging.close()
     with guard.translating(trainer.owners()):  # G runs in eval mode here, perhaps for the first time
         final_samples = recorder.write_samples(trainer)
     rows = run.metrics()
@@ -198,6 +211,7 @@ def _train_into(
     wall = previous.get("wall_time_s", 0.0) + timing["wall_time_s"]
     summary = _with_metrics(run, build_summary(run, trainer, rows, wall, timing, started, final_samples, previous))
     run.write_summary(summary)
+    logging.finish(summary, final_samples)
     return summary
 
 
@@ -238,6 +252,7 @@ def build_summary(
         "wall_time_s": round(wall, 3),
         "steps_per_s": round(timing["steps"] / timing["wall_time_s"], 3) if timing["wall_time_s"] else None,
         "samples": str(samples.relative_to(run.path)),
+        "weights": trainer.weights,  # "ema" under --ema-decay: grids and eval used the EMA generator
         "versions": versions(trainer.specs),
         "plugins": {k: plugins.provenance(s) for k, s in trainer.specs.items()},
     }

@@ -16,6 +16,7 @@ from ganlab.errors import DivergenceError
 from ganlab.plugins import contract, guard
 from ganlab.run.callback import Callback
 from ganlab.run.device import autocast, configure_backends, fits_on_device, host_read, pick_device, resolve_threads
+from ganlab.run.ema import EMA
 from ganlab.run.latent import latent_batch
 
 POINTS_IN_SCATTER = 2500  # the sample count the mode metrics use on ring/grid
@@ -68,6 +69,7 @@ class Trainer:
         n_fixed = config.n_samples if self.data.kind == "image" else POINTS_IN_SCATTER
         # its own seed: drawing the grids' noise never touches the training draws
         self.fixed_z = latent_batch(n_fixed, config.latent_dim, config.seed + 1)
+        self.ema = EMA(self.G, config.ema_decay) if config.ema_decay else None  # --ema-decay
         self.step = 0
         self.skipped = 0  # updates dropped under --on-nan skip-batch
         self.contract_checked = False
@@ -217,14 +219,32 @@ class Trainer:
         ]
         return " and ".join(bad)
 
+    @property
+    def sampler(self) -> torch.nn.Module:
+        """The generator that grids and evaluation sample from: the EMA copy when there is one."""
+        return self.ema.module if self.ema is not None else self.G
+
+    @property
+    def weights(self) -> str:
+        """ "ema" or "raw": which weights `sampler` holds (summary.json records it)."""
+        return "ema" if self.ema is not None else "raw"
+
+    def update_ema(self) -> None:
+        """Called by the loop after each generator step (never inside train_step)."""
+        if self.ema is not None:
+            self.ema.update(self.G)
+
     @torch.no_grad()
     def samples(self) -> Tensor:
-        """G(fixed z) in eval mode (batch-norm running statistics), as an exported G would give."""
-        self.G.eval()
+        """G(fixed z) in eval mode (batch-norm running statistics), as an exported G would give;
+        the EMA generator when --ema-decay is set."""
+        G = self.sampler
+        was_training = G.training
+        G.eval()
         try:
-            return self.G(self.fixed_z.to(self.device)).cpu()
+            return G(self.fixed_z.to(self.device)).cpu()
         finally:
-            self.G.train()
+            G.train(was_training)
 
     # --- full state, for checkpoints and resume ------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -251,11 +271,14 @@ class Trainer:
                 else {}
             ),
             **({"noise_rng": self.noise_gen.get_state()} if self.noise_gen is not self.gen else {}),
+            **({"G_ema": self.ema.state_dict()} if self.ema is not None else {}),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.G.load_state_dict(state["G"])
         self.D.load_state_dict(state["D"])
+        if self.ema is not None:  # a checkpoint from before --ema-decay existed has no G_ema: start from G
+            self.ema.load_state_dict(state.get("G_ema", state["G"]))
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
         self.fixed_z = state["fixed_z"]
@@ -302,6 +325,7 @@ def train(trainer: Trainer, until: int, callbacks: Iterable[Callback] = ()) -> d
         log = (trainer.step + 1) % every == 0 or trainer.step + 1 == until
         trainer.logging = log
         stats = trainer.train_step()
+        trainer.update_ema()  # outside train_step: the step stays Algorithm 1 and nothing else
         if log:  # before on_step: a checkpoint written there finds its metrics row already logged
             row = read_stats(trainer, stats)
             for cb in callbacks:
