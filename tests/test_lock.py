@@ -150,23 +150,23 @@ def test_readers_do_not_wait_for_a_writer(cli, ring_run, tmp_path):
 
 
 def test_a_study_does_not_restart_a_run_another_process_is_starting(tmp_path, monkeypatch):
-    from ganlab.comparison import study
+    from ganlab.comparison.work import RunTask, _train
 
     config = tiny_config(runs_dir=str(tmp_path), name="r", steps=1, **RING)
     (tmp_path / "r").mkdir()
     (tmp_path / "r" / "config.toml").write_text("")  # what a run looks like before its first checkpoint
     with holding(tmp_path / "r"):
         with pytest.raises(RunLocked, match="is being written by pid"):
-            study.execute(study.PlannedRun(config, "restart"), [])
+            _train(RunTask(config.to_dict(), "restart"), [])
     assert (tmp_path / "r" / "config.toml").is_file()
 
 
 # --- real concurrency ---------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_two_concurrent_resumes_one_is_refused_and_the_weights_equal_one_run(tmp_path):
-    config = dict(steps=2, checkpoint_every=2, sample_every=1000, seed=5)
+    # one thread here and in the resuming processes (the saved config says so): one reduction order
+    config = dict(steps=2, checkpoint_every=2, sample_every=1000, seed=5, threads=1)
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as in the subprocesses (OMP_NUM_THREADS=1): the same reduction order
     try:
         run, _ = runner.start(tiny_config(runs_dir=str(tmp_path), name="shared", **config))
         clean, _ = runner.start(tiny_config(runs_dir=str(tmp_path), name="clean", **(config | {"steps": 30})))

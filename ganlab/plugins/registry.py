@@ -78,7 +78,8 @@ def find(kind: str, name: str, recorded_dist: str | None = None) -> PluginSpec:
         more = f" ({broken} more {'is' if broken == 1 else 'are'} broken: see ganlab plugins)" if broken else ""
         raise PluginError(f"unknown {kind} {name!r}; {hint}available: {', '.join(names) or '(none)'}{more}")
     if len(specs[name]) > 1:
-        claims = " and ".join(s.origin + f" ({s.target})" for s in specs[name])
+        ordered = sorted(specs[name], key=lambda s: (s.dist, s.version))  # the same message on every machine
+        claims = " and ".join(s.origin + f" ({s.target})" for s in ordered)
         raise PluginError(
             f"{kind} {name!r} is registered by more than one package: {claims}; "
             "uninstall one so the result traces to a single implementation"
