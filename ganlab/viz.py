@@ -18,6 +18,13 @@ def _pyplot():
     return plt
 
 
+def save_figure(fig, path: Path) -> None:
+    """Lays out, writes and closes a matplotlib figure (pyplot keeps every open figure alive)."""
+    fig.tight_layout()
+    fig.savefig(path)
+    _pyplot().close(fig)
+
+
 def save_grid(images: Tensor, path: Path, nrow: int = 8) -> None:
     """(N, C, H, W) in [-1, 1] -> one PNG grid."""
     from torchvision.utils import save_image
@@ -54,9 +61,7 @@ def save_scatter(
     ax.set_aspect("equal")
     ax.legend(loc="upper right", fontsize=8)
     ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def save_samples(
@@ -98,6 +103,4 @@ def save_loss_curve(rows: list[dict[str, Any]], path: Path, title: str = "") -> 
     bottom.set_ylabel("mean sigmoid(D)")
     bottom.set_xlabel("generator step")
     top.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(fig, path)

@@ -117,7 +117,7 @@ def by_step(histories: dict[str, list[dict]]) -> list[dict]:
 
 def _plot(path, histories: dict[str, list[dict]], finals: dict[str, torch.Tensor]) -> None:
     from ganlab.data.toy2d import Ring
-    from ganlab.viz import _pyplot
+    from ganlab.viz import _pyplot, save_figure
 
     plt = _pyplot()
     means = Ring().means()
@@ -138,6 +138,4 @@ def _plot(path, histories: dict[str, list[dict]], finals: dict[str, torch.Tensor
         ax.set_ylim(-1.6, 1.6)
         ax.set_aspect("equal")
         ax.set_title(f"{loss}: final samples")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(fig, path)

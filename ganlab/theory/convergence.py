@@ -113,7 +113,7 @@ def run(settings: Settings) -> ClaimResult:
 
 
 def _plot(path, curves: dict[str, list[float]]) -> None:
-    from ganlab.viz import _pyplot
+    from ganlab.viz import _pyplot, save_figure
 
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 4.4), dpi=100)
@@ -126,6 +126,4 @@ def _plot(path, curves: dict[str, list[float]]) -> None:
     ax.set_title("Algorithm 1 on N(0, 1): p_g = N(mean, std²) from G's parameters")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3, which="both")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(fig, path)

@@ -98,7 +98,7 @@ def run(settings: Settings) -> ClaimResult:
 
 
 def _plot(path, grid: dens.Grid, d: torch.Tensor, d_star: torch.Tensor) -> None:
-    from ganlab.viz import _pyplot
+    from ganlab.viz import _pyplot, save_figure
 
     plt = _pyplot()
     x = grid.points[:, 0].numpy()
@@ -111,6 +111,4 @@ def _plot(path, grid: dens.Grid, d: torch.Tensor, d_star: torch.Tensor) -> None:
     ax.set_title("LSGAN: trained D against D*_LS")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(fig, path)

@@ -97,7 +97,7 @@ def run(settings: Settings) -> ClaimResult:
 
 
 def _plot(path, rows: list[dict], name: str) -> None:
-    from ganlab.viz import _pyplot
+    from ganlab.viz import _pyplot, save_figure
 
     plt = _pyplot()
     x = [r["mean_D_G_z"] for r in rows]
@@ -120,6 +120,4 @@ def _plot(path, rows: list[dict], name: str) -> None:
     ax.set_title("Generator gradient as D learns to reject a fixed G")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3, which="both")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(fig, path)

@@ -89,7 +89,7 @@ def run(settings: Settings) -> ClaimResult:
 
 
 def _plot(path, family: list[dict]) -> None:
-    from ganlab.viz import _pyplot
+    from ganlab.viz import _pyplot, save_figure
 
     plt = _pyplot()
     shifts = torch.linspace(0, 4.5, 200, dtype=torch.float64)
@@ -125,6 +125,4 @@ def _plot(path, family: list[dict]) -> None:
     ax.set_title("V(D*, G) rises with JSD from -log 4 at p_g = p_data")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(fig, path)
