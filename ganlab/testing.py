@@ -234,7 +234,7 @@ def check_onnx_export(who: str, G: nn.Module, latent_dim: int) -> dict[int, floa
 
     G.eval()
     try:
-        proto = export.to_onnx(G, latent_dim, "sample", None, _short_name(who))
+        proto = export.to_onnx(G, latent_dim, "sample", None, f"arch {_short_name(who)!r}")
         return export.verify(proto.SerializeToString(), G, latent_dim, export.TOLERANCE)
     except ExportError as exc:
         raise PluginError(f"{who}: generator does not pass ganlab export: {exc}") from exc

@@ -8,6 +8,8 @@ from typing import Any, Sequence
 import torch
 from torch import Tensor
 
+from ganlab.losses.readout import CRITIC_KEYS, d_output_keys_in
+
 
 def _pyplot():
     import matplotlib
@@ -89,18 +91,23 @@ def save_loss_curve(rows: list[dict[str, Any]], path: Path, title: str = "") -> 
     if not rows:
         return
     plt = _pyplot()
-    steps = [r["step"] for r in rows]
     window = max(1, len(rows) // 50)
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6), dpi=100, sharex=True)
-    for ax, keys in ((top, ("d_loss", "g_loss")), (bottom, ("d_real", "d_fake"))):
-        for key, color in zip(keys, ("tab:blue", "tab:orange"), strict=False):
-            values = [r[key] for r in rows]
-            ax.plot(steps, values, color=color, alpha=0.25, linewidth=0.8)
-            ax.plot(steps, _smooth(values, window), color=color, label=key)
+    d_outputs = d_output_keys_in(rows[-1]) or ()
+    losses = (("d_loss", "D loss"), ("g_loss", "G loss")) + (
+        (("penalty", "D penalty"),) if "penalty" in rows[-1] else ()
+    )
+    for ax, keys in ((top, losses), (bottom, d_outputs)):
+        for (key, label), color in zip(keys, ("tab:blue", "tab:orange", "tab:green"), strict=False):
+            have = [r for r in rows if key in r]
+            values = [r[key] for r in have]
+            ax.plot([r["step"] for r in have], values, color=color, alpha=0.25, linewidth=0.8)
+            ax.plot([r["step"] for r in have], _smooth(values, window), color=color, label=label)
         ax.legend(loc="upper right")
         ax.grid(alpha=0.3)
     top.set_ylabel("loss")
-    bottom.set_ylabel("mean sigmoid(D)")
+    # a critic's scores are unbounded: no probability axis for them
+    bottom.set_ylabel("mean critic score" if d_outputs == CRITIC_KEYS else "mean D = sigmoid(logit)")
     bottom.set_xlabel("generator step")
     top.set_title(title)
     save_figure(fig, path)

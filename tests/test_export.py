@@ -217,6 +217,6 @@ def test_unexportable_generator_is_one_clear_error(capfd):
         match=r"failed for arch 'branchy' \(GuardOnDataDependentSymNode: .*"
         r"no data-dependent control flow",
     ):
-        to_onnx(Branchy(), 4, "image", None, "branchy")
+        to_onnx(Branchy(), 4, "image", None, "arch 'branchy'")
     captured = capfd.readouterr()
     assert captured.out == "" and captured.err == ""

@@ -40,6 +40,32 @@ class ForgetfulRelativistic(Loss):
         return F.softplus(-(fake_logits - real_logits)).mean()
 
 
+class Relativistic(Loss):
+    """The relativistic standard GAN (Jolicoeur-Martineau 2018), declared right: D is a critic."""
+
+    d_is_probability = False
+    needs_real_logits_in_g = True
+
+    def d_loss(self, real_logits, fake_logits):
+        return F.softplus(-(real_logits - fake_logits)).mean()
+
+    def g_loss(self, fake_logits, real_logits=None):
+        return F.softplus(-(fake_logits - real_logits)).mean()
+
+
+class Drifting(Loss):
+    """The non-saturating loss plus ProGAN's drift penalty 0.5 * E[D(x)^2] on real logits."""
+
+    def d_loss(self, real_logits, fake_logits):
+        return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+
+    def g_loss(self, fake_logits, real_logits=None):
+        return F.softplus(-fake_logits).mean()
+
+    def penalty(self, D, real, fake):
+        return 0.5 * D(real).pow(2).mean()
+
+
 class PickyArch(MLP):
     def build(self, shape, latent_dim):
         raise ValueError(f"picky cannot build {shape}")
@@ -108,6 +134,21 @@ class RawImagesSource(DataSource):
         return 100
 
 
+class LateRawSource(RawImagesSource):
+    """In [-1, 1] for the 8-sample probe at load time, [0, 255] for a training batch."""
+
+    def sample(self, n, generator):
+        batch = super().sample(n, generator)
+        return batch / 127.5 - 1 if n <= 8 else batch
+
+
+class LateRaw(Dataset):
+    default_image_size = 8
+
+    def load(self, image_size, root):
+        return LateRawSource()
+
+
 class RawImages(Dataset):
     default_image_size = 8
 
@@ -134,6 +175,22 @@ class Fragile(MLP):
         return SevenHater(G), D
 
 
+class BranchyG(torch.nn.Module):
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, z):
+        out = self.inner(z)
+        return out if z.sum() > 0 else -out  # data-dependent control flow: trains, does not export
+
+
+class Branchy(MLP):
+    def build(self, shape, latent_dim):
+        G, D = super().build(shape, latent_dim)
+        return BranchyG(G), D
+
+
 class BrokenLoad(Dataset):
     default_image_size = None
 
@@ -154,14 +211,24 @@ class Fussy(Dataset):
 '''
 
 EPS = {
-    "ganlab.losses": {"forgetful": "ganlab_fake_authors:ForgetfulRelativistic", "zeta-broken": "ganlab_fake_gone:X"},
-    "ganlab.archs": {"picky": "ganlab_fake_authors:PickyArch", "fragile": "ganlab_fake_authors:Fragile"},
+    "ganlab.losses": {
+        "forgetful": "ganlab_fake_authors:ForgetfulRelativistic",
+        "relativistic": "ganlab_fake_authors:Relativistic",
+        "drifting": "ganlab_fake_authors:Drifting",
+        "zeta-broken": "ganlab_fake_gone:X",
+    },
+    "ganlab.archs": {
+        "picky": "ganlab_fake_authors:PickyArch",
+        "fragile": "ganlab_fake_authors:Fragile",
+        "branchy": "ganlab_fake_authors:Branchy",
+    },
     "ganlab.datasets": {
         "spiral": "ganlab_fake_authors:Spiral",
         "forgot-none": "ganlab_fake_authors:ForgotNone",
         "clusters": "ganlab_fake_authors:Clusters",
         "broken-load": "ganlab_fake_authors:BrokenLoad",
         "raw-images": "ganlab_fake_authors:RawImages",
+        "late-raw": "ganlab_fake_authors:LateRaw",
         "fussy": "ganlab_fake_authors:Fussy",
     },
 }
@@ -249,6 +316,17 @@ def test_sample_and_eval_name_an_arch_whose_g_raises_later(cli, site, tmp_path):
         assert line.startswith(start) and line.endswith(expected), line
 
 
+@pytest.mark.slow
+def test_export_names_the_plugin_arch_whose_g_does_not_export(cli, site, tmp_path):
+    assert cli("train", "--arch", "branchy", "--data", "ring", *POINTS[2:], "--steps", "1", "--name", "b").code == 0
+    line = error_line(cli("export", str(tmp_path / "runs" / "b")))
+    assert line.startswith(
+        "Error: torch.onnx.export failed for arch 'branchy' (ganlab_fake_authors:Branchy " + WHO + " ("
+    )
+    assert line.endswith("--debug shows the traceback")
+    assert not list((tmp_path / "runs" / "b").glob("*.onnx"))
+
+
 def test_an_exception_from_ganlab_itself_keeps_its_traceback():
     """translating() blames a plugin only when the traceback runs through its code."""
     from ganlab.plugins import guard
@@ -303,6 +381,14 @@ def test_real_images_outside_minus_one_to_one_stop_before_training(cli, site, tm
         "Error: dataset 'raw-images' (ganlab_fake_authors:RawImages " + WHO + ": sample(8) spans [0, 255]"
     )
     assert line.endswith("expected images in [-1, 1] (ImageSource maps uint8 to it; or x / 127.5 - 1)")
+    assert no_runs_left(tmp_path)
+
+
+def test_the_first_step_checks_the_real_batch_as_it_checks_gs_output(cli, site, tmp_path):
+    # the load-time probe of 8 samples passes; the first training batch of 16 is in [0, 255]
+    line = error_line(cli("train", "--data", "late-raw", *TINY[:-4], "--batch-size", "16", "--steps", "1"))
+    assert line.startswith("Error: dataset 'late-raw' (ganlab_fake_authors:LateRaw " + WHO + ": sample(16) spans [0")
+    assert "expected images in [-1, 1]" in line
     assert no_runs_left(tmp_path)
 
 
@@ -422,3 +508,77 @@ def test_critic_losses_declare_it_and_compare_marks_their_d_outputs(cli, site, t
     assert " †" in table and "D is a critic" in table
     assert "sigmoid of critic scores" not in table  # that label belongs to the train summary
     assert not math.isnan(summary["final"]["d_real"])
+
+
+# --- 6 and 7. what a step records: D outputs as probabilities or critic scores; penalty apart -------
+def _one_step(loss: str, d_steps: int = 1):
+    """A trainer after one logged step, with D's raw outputs on that step's last D update
+    (the real batch first, then the generated one) caught by a forward hook."""
+    from ganlab.config import RunConfig
+    from ganlab.run.trainer import Trainer
+
+    config = RunConfig(
+        loss=loss, arch="mlp", data="ring", batch_size=16, latent_dim=4, steps=1, d_steps=d_steps,
+        arch_options={"hidden": 16}, device="cpu",
+    )  # fmt: skip
+    trainer = Trainer(config)
+    outputs: list[torch.Tensor] = []
+    hook = trainer.D.register_forward_hook(lambda module, args, out: outputs.append(out.detach().clone()))
+    stats = trainer.train_step()
+    hook.remove()
+    g_calls = 1 + trainer.loss.needs_real_logits_in_g  # the generator step's calls come last
+    calls_per_d_step = (len(outputs) - g_calls) // d_steps  # real, fake, and the penalty's own calls
+    real, fake = outputs[(d_steps - 1) * calls_per_d_step : (d_steps - 1) * calls_per_d_step + 2]
+    return trainer, stats, real, fake
+
+
+def test_a_critic_loss_records_its_mean_raw_scores_not_sigmoids(site):
+    trainer, stats, real, fake = _one_step("relativistic")
+    assert "d_real" not in stats and "d_fake" not in stats
+    assert stats["critic_real"].item() == pytest.approx(real.mean().item(), rel=1e-6, abs=1e-7)
+    assert stats["critic_fake"].item() == pytest.approx(fake.mean().item(), rel=1e-6, abs=1e-7)
+    assert stats["critic_real"].item() != pytest.approx(torch.sigmoid(real).mean().item(), abs=1e-3)
+
+
+def test_a_probability_loss_records_mean_d_of_x(site):
+    trainer, stats, real, fake = _one_step("nonsaturating")
+    assert "critic_real" not in stats
+    assert stats["d_real"].item() == pytest.approx(torch.sigmoid(real).mean().item(), rel=1e-6)
+    assert stats["d_fake"].item() == pytest.approx(torch.sigmoid(fake).mean().item(), rel=1e-6)
+
+
+def test_the_penalty_is_recorded_apart_from_the_objective(site):
+    trainer, stats, real, fake = _one_step("drifting", d_steps=2)  # the last of k = 2 D steps is recorded
+    objective = (torch.nn.functional.softplus(-real).mean() + torch.nn.functional.softplus(fake).mean()).item()
+    assert stats["d_loss"].item() == pytest.approx(objective, rel=1e-6)
+    assert stats["penalty"].item() == pytest.approx(0.5 * real.pow(2).mean().item(), rel=1e-5)
+    assert stats["d_total"].item() == pytest.approx(objective + stats["penalty"].item(), rel=1e-6)
+    assert stats["penalty"].item() > 0
+
+
+def test_progress_summary_and_compare_label_critic_scores(cli, site, tmp_path):
+    from ganlab.cli.ui import step_info
+
+    trained = cli("train", "--loss", "relativistic", "--data", "ring", *POINTS, "--steps", "3", "--name", "r")
+    assert trained.code == 0, trained.err
+    rows = [json.loads(line) for line in (tmp_path / "runs" / "r" / "metrics.jsonl").read_text().splitlines()]
+    assert all({"critic_real", "critic_fake"} <= set(row) and "d_real" not in row for row in rows)
+    assert "C(x) / C(G(z))" in trained.out and "mean critic scores, not probabilities" in trained.out
+    assert "D(x)" not in trained.out
+    live = step_info(rows[-1])
+    assert f"C(x) {rows[-1]['critic_real']:.2f}" in live and "D(x)" not in live
+    summary = json.loads((tmp_path / "runs" / "r" / "summary.json").read_text())
+    assert summary["d_is_probability"] is False
+    table = cli("compare", str(tmp_path / "runs" / "r"), "--format", "json").out
+    (row,) = json.loads(table)
+    assert row["d_real"]["mean"] == pytest.approx(summary["final_mean_last_100"]["critic_real"], rel=1e-9)
+    markdown = cli("compare", str(tmp_path / "runs" / "r"), "--format", "markdown").out
+    assert f"{row['d_real']['mean']:.3f} †" in markdown and "mean raw score C(x), C(G(z))" in markdown
+
+
+def test_a_penalty_run_lists_it_in_the_summary(cli, site, tmp_path):
+    trained = cli("train", "--loss", "drifting", "--data", "ring", *POINTS, "--steps", "3", "--name", "d")
+    assert trained.code == 0, trained.err
+    final = json.loads((tmp_path / "runs" / "d" / "summary.json").read_text())["final"]
+    assert final["d_total"] == pytest.approx(final["d_loss"] + final["penalty"], rel=1e-6)
+    assert "D penalty" in trained.out and "D(x) / D(G(z))" in trained.out

@@ -23,6 +23,7 @@ from rich.text import Text
 from ganlab.cli.console import err_console
 from ganlab.comparison.study import PlannedRun, StudyHooks
 from ganlab.comparison.work import RunOutcome
+from ganlab.losses.readout import CRITIC_KEYS, d_output_keys_in
 from ganlab.run.callback import Callback
 
 if TYPE_CHECKING:
@@ -64,12 +65,20 @@ def make_progress(transient: bool = False, console: Console | None = None) -> Pr
 
 
 def step_info(stats: dict[str, float], compact: bool = False) -> str:
-    """The live numbers beside a training bar; `compact` for narrow terminals."""
-    if compact:
-        return f"D {stats['d_loss']:.2f} G {stats['g_loss']:.2f} D(G(z)) {stats['d_fake']:.2f}"
-    return (
-        f"D {stats['d_loss']:.3f}  G {stats['g_loss']:.3f}  D(x) {stats['d_real']:.2f}  D(G(z)) {stats['d_fake']:.2f}"
+    """The live numbers beside a training bar; `compact` for narrow terminals. D's mean outputs are
+    D(x)/D(G(z)) for a loss whose D gives probabilities, C(x)/C(G(z)) (raw scores) for a critic."""
+    losses = (
+        f"D {stats['d_loss']:.2f} G {stats['g_loss']:.2f}"
+        if compact
+        else (f"D {stats['d_loss']:.3f}  G {stats['g_loss']:.3f}")
     )
+    keys = d_output_keys_in(stats)
+    if keys is None:
+        return losses
+    (real_key, real_label), (fake_key, fake_label) = keys
+    if compact:
+        return f"{losses} {fake_label} {stats[fake_key]:.2f}"
+    return f"{losses}  {real_label} {stats[real_key]:.2f}  {fake_label} {stats[fake_key]:.2f}"
 
 
 class TrainProgress(Callback):
@@ -155,11 +164,15 @@ def train_summary_table(summary: dict[str, Any]) -> Table:
     table.add_row("wall time", f"{summary['wall_time_s']:.1f} s")
     if final:
         table.add_row("D loss / G loss", f"{final['d_loss']:.4f} / {final['g_loss']:.4f}  (mean of last 100 steps)")
-        values = f"{final['d_real']:.3f} / {final['d_fake']:.3f}"
-        if summary.get("d_is_probability", True):
-            table.add_row("D(x) / D(G(z))", values)
-        else:  # Loss.d_is_probability = False: D is a critic
-            table.add_row("sigmoid of critic scores", f"{values}  (real / generated; not probabilities)")
+        keys = d_output_keys_in(final)
+        if keys is not None:
+            (real_key, real_label), (fake_key, fake_label) = keys
+            values = f"{final[real_key]:.3f} / {final[fake_key]:.3f}"
+            if keys == CRITIC_KEYS:  # Loss.d_is_probability = False: D is a critic
+                values += "  (mean critic scores, not probabilities)"
+            table.add_row(f"{real_label} / {fake_label}", values)
+        if "penalty" in final:
+            table.add_row("D penalty", f"{final['penalty']:.4f}  (D minimised D loss + penalty)")
     if summary.get("weights") == "ema":
         decay = summary.get("config", {}).get("ema_decay")
         table.add_row("samples from", f"EMA generator (decay {decay}); `--weights raw` for the trained one")

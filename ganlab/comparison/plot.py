@@ -9,9 +9,11 @@ import numpy as np
 from ganlab import viz
 from ganlab.comparison.rows import SECTIONS, Comparison, RunRecord
 from ganlab.errors import ConfigError, RunError
+from ganlab.losses.readout import CRITIC_KEYS, PROBABILITY_KEYS
 from ganlab.metrics.registry import METRICS
 
-CURVES = (("d_loss", "D loss"), ("g_loss", "G loss"), ("d_real", "D(x)"), ("d_fake", "D(G(z))"))
+# D's outputs: probabilities and a critic's raw scores get panels of their own (never shared axes)
+CURVES = (("d_loss", "D loss"), ("g_loss", "G loss"), *PROBABILITY_KEYS, *CRITIC_KEYS)
 
 
 def metric_history(record: RunRecord) -> dict[str, list[tuple[int, float]]]:
@@ -51,7 +53,10 @@ def save_curves(c: Comparison, path: str | Path) -> Path:
     metric against step where runs were evaluated more than once, else its final value per seed."""
     histories = [[metric_history(r) for r in group] for group in c.groups]
     metrics = [m for m in c.metrics if any(m in h for hs in histories for h in hs)]
-    panels = list(CURVES) + [(m, m) for m in metrics]
+    logged = {k for group in c.groups for r in group for row in r.run.metrics()[-1:] for k in row}
+    panels = [(key, title) for key, title in CURVES if key in logged or key in ("d_loss", "g_loss")] + [
+        (m, m) for m in metrics
+    ]
     plt = viz._pyplot()
     nrows = (len(panels) + 1) // 2
     fig, axes = plt.subplots(nrows, 2, figsize=(11, 3.2 * nrows), dpi=100, squeeze=False)

@@ -59,7 +59,9 @@ def metric_header(name: str, kind: str, col: dict[str, Any], notes: dict[tuple, 
 
 
 CRITIC_MARK = " †"
-CRITIC_NOTE = "† D is a critic (the loss says d_is_probability = False): sigmoid of its score, not a probability"
+CRITIC_NOTE = (
+    "† D is a critic (the loss says d_is_probability = False): its mean raw score C(x), C(G(z)), not a probability"
+)
 
 
 def legend(notes: dict[tuple, int], critic: bool = False) -> str:

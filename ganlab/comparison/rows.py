@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ganlab.errors import ConfigError, GanlabError, RunError
+from ganlab.losses.readout import d_output_keys
 from ganlab.metrics import registry as metric_registry
 from ganlab.run.rundir import RunDir
 
@@ -54,9 +55,12 @@ class RunRecord:
         rows = self.run.metrics()  # a run that never wrote a summary (killed): its log says how far
         return rows[-1]["step"] if rows else None
 
-    def d_output(self, key: str) -> float | None:
+    def d_output(self, which: str) -> float | None:
+        """D's mean output on "real" or "fake" data over the last 100 steps: a probability, or a
+        critic's raw score when the run's loss says d_is_probability = False."""
         final = self.summary.get("final_mean_last_100") or self.summary.get("final") or {}
-        return final.get(key)
+        real, fake = d_output_keys(self.summary.get("d_is_probability", True))
+        return final.get((real if which == "real" else fake)[0])
 
     def metric(self, kind: str, name: str) -> dict[str, Any] | None:
         return (self.summary.get(SECTIONS[kind]) or {}).get(name)
@@ -185,10 +189,10 @@ def build_row(records: list[RunRecord], metrics: list[str]) -> dict[str, Any]:
         "steps": stat(r.step() for r in records),
         "wall_time_s": stat(r.summary.get("wall_time_s") for r in records),
         "steps_per_s": stat(r.summary.get("steps_per_s") for r in records),
-        "d_real": stat(r.d_output("d_real") for r in records),
-        "d_fake": stat(r.d_output("d_fake") for r in records),
-        # False when the loss's D is a critic (Loss.d_is_probability): d_real/d_fake are then
-        # sigmoids of scores, not probabilities; runs from before the flag count as True
+        "d_real": stat(r.d_output("real") for r in records),
+        "d_fake": stat(r.d_output("fake") for r in records),
+        # False when the loss's D is a critic (Loss.d_is_probability): d_real/d_fake then hold its
+        # mean raw scores (critic_real/critic_fake in metrics.jsonl); runs from before the flag count as True
         "d_is_probability": all(r.summary.get("d_is_probability", True) for r in records),
     }
     row["metrics"] = {}

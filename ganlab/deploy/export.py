@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from ganlab import __version__
 from ganlab.errors import ConfigError, ExportError
+from ganlab.plugins import guard
 from ganlab.run.latent import latent_batch
 
 TOLERANCE = 1e-4  # max |onnxruntime - torch| on float outputs; float32 kernels differ by ~1e-7
@@ -107,8 +108,9 @@ def check_opset(opset: int | None) -> None:
         )
 
 
-def to_onnx(module: nn.Module, latent_dim: int, out_name: str, opset: int | None, arch: str):
-    """Runs torch.onnx.export (dynamo, the default since torch 2.9) with a dynamic batch axis."""
+def to_onnx(module: nn.Module, latent_dim: int, out_name: str, opset: int | None, who: str):
+    """Runs torch.onnx.export (dynamo, the default since torch 2.9) with a dynamic batch axis. `who`
+    names the arch in errors, with its distribution when it has one: "arch 'x' (pkg:X from pkg==1.0)"."""
     # Batch 2: torch.export specialises sizes 0 and 1, so a batch-1 example would freeze the axis.
     example = torch.zeros(2, latent_dim)
     batch = torch.export.Dim("batch")
@@ -126,11 +128,11 @@ def to_onnx(module: nn.Module, latent_dim: int, out_name: str, opset: int | None
             )
     except Exception as exc:  # the exporter raises many kinds; all mean "this G does not export"
         raise ExportError(
-            f"torch.onnx.export failed for arch {arch!r} ({_root_cause(exc)}); its G must be "
+            f"torch.onnx.export failed for {who} ({_root_cause(exc)}); its G must be "
             "exportable (no data-dependent control flow); --debug shows the traceback"
         ) from exc
     if program is None:  # torch returns None only when exporting to a file, which this never asks
-        raise ExportError(f"torch.onnx.export returned no program for arch {arch!r}")
+        raise ExportError(f"torch.onnx.export returned no program for {who}")
     proto = program.model_proto
     written = next(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx"))
     if opset is not None and written != opset:
@@ -139,6 +141,12 @@ def to_onnx(module: nn.Module, latent_dim: int, out_name: str, opset: int | None
             f"pass --opset {written} or leave it out"
         )
     return proto
+
+
+def arch_who(restored) -> str:
+    """The run's arch as errors name plugins: name, target and distribution==version."""
+    recorded = restored.plugins.get("arch")
+    return guard.Owner.of_provenance("arch", recorded).who if recorded else f"arch {restored.config.arch!r}"
 
 
 @contextlib.contextmanager
@@ -274,7 +282,7 @@ def export_onnx(
     run = run_written(source, out)
     with RunLock(run) if run is not None else contextlib.nullcontext():  # one writer per run (issue 19)
         module = Exportable(restored.G, output == "uint8").eval()
-        proto = to_onnx(module, restored.latent_dim, output_name(restored.data_kind), opset, restored.config.arch)
+        proto = to_onnx(module, restored.latent_dim, output_name(restored.data_kind), opset, arch_who(restored))
         meta = metadata(restored, output, checkpoint, source)
         onnx.helper.set_model_props(proto, meta)  # -> model.metadata_props, read back by onnxruntime
         data = proto.SerializeToString()

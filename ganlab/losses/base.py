@@ -23,7 +23,7 @@ class Loss:
     #: True when sigmoid(D's output) is the probability that the input is real, D(x) of
     #: Goodfellow et al. 2014 (minimax, nonsaturating, lsgan's targets). Set False when D is a
     #: critic whose raw scores mean nothing through a sigmoid (WGAN, hinge, relativistic losses):
-    #: ganlab then labels mean D outputs as critic scores, not probabilities.
+    #: ganlab then logs and shows mean raw critic scores (ganlab.losses.readout), not probabilities.
     d_is_probability: bool = True
 
     def d_loss(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:

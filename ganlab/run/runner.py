@@ -20,6 +20,7 @@ from ganlab.errors import (
 from ganlab.loggers.base import Logger
 from ganlab.loggers.callback import LoggerCallback, make_loggers
 from ganlab.loggers.jsonl import JsonlLogger
+from ganlab.losses.readout import d_output_keys
 from ganlab.plugins import guard
 from ganlab.run import checkpoint
 from ganlab.run.lock import RunLock, writes_run
@@ -231,7 +232,8 @@ def build_summary(
     previous: dict[str, Any],
 ) -> dict[str, Any]:
     tail = rows[-100:]  # single-step GAN losses are noisy; the mean of the last 100 is steadier
-    keys = ("d_loss", "g_loss", "d_real", "d_fake")
+    d_outputs = [k for k, _ in d_output_keys(trainer.d_is_probability)]
+    keys = [k for k in ("d_loss", "g_loss", *d_outputs, "penalty", "d_total") if tail and all(k in r for r in tail)]
     return {
         # evaluations survive a resume; each one records the step it was made at
         **{k: v for k, v in previous.items() if k in ("metrics", "metrics_best", "metrics_history", "created")},
@@ -245,8 +247,8 @@ def build_summary(
         "device": str(trainer.device),
         "threads": trainer.threads,  # torch's CPU threads (--threads, $OMP_NUM_THREADS or physical cores)
         "data": {"kind": trainer.data.kind, "shape": list(trainer.data.shape), "meta": trainer.data.meta},
-        # how to read d_real/d_fake: mean probabilities, or (False) a critic's scores
-        "d_is_probability": bool(getattr(trainer.loss, "d_is_probability", True)),
+        # True: d_real/d_fake are mean probabilities; False: critic_real/critic_fake, a critic's scores
+        "d_is_probability": trainer.d_is_probability,
         "final": {k: rows[-1][k] for k in keys} if rows else {},
         "final_mean_last_100": {k: sum(r[k] for r in tail) / len(tail) for k in keys} if tail else {},
         "wall_time_s": round(wall, 3),

@@ -13,6 +13,7 @@ from torch import Tensor
 from ganlab import __version__, plugins
 from ganlab.config import RunConfig
 from ganlab.errors import DivergenceError
+from ganlab.losses.readout import d_output_keys
 from ganlab.plugins import contract, guard
 from ganlab.run.callback import Callback
 from ganlab.run.device import autocast, configure_backends, fits_on_device, host_read, pick_device, resolve_threads
@@ -42,6 +43,7 @@ class Trainer:
         self.arch, arch_spec = plugins.create("arch", config.arch, config.arch_options, dist["arch"])
         dataset, data_spec = plugins.create("dataset", config.data, config.data_options, dist["dataset"])
         self.specs = {"loss": loss_spec, "arch": arch_spec, "dataset": data_spec}
+        self.d_is_probability = bool(getattr(self.loss, "d_is_probability", True))
         arch_owner = guard.Owner.of_spec(arch_spec)
         self.data = contract.load_data(
             dataset, guard.Owner.of_spec(data_spec), config.data, config.image_size, config.data_root
@@ -129,6 +131,8 @@ class Trainer:
         m = self.config.batch_size
         for _ in range(self.config.d_steps):  # k discriminator steps, each on a fresh minibatch
             real = self.real_batch()
+            if not self.contract_checked:  # the real batch as G's output is checked: shape, finite, [-1, 1]
+                contract.check_sample(self.who("dataset"), self.data, real, m)
             with torch.no_grad(), self.autocast():
                 fake = self.G_fast(self.noise(m))  # (N, C, H, W) or (N, 2); G gets no gradient here
             if not self.contract_checked:  # before D sees it, so a bad shape is named, not a crash in D
@@ -151,13 +155,17 @@ class Trainer:
             self.contract_checked = True
         self._update("g", g_loss, "g_loss")
         self.step += 1
-        stats: dict[str, Any] = {"step": self.step, "d_loss": total_d.detach(), "g_loss": g_loss.detach()}
+        # d_loss is the loss's objective; a penalty (gradient penalty) is logged beside it, and
+        # d_total = d_loss + penalty is what D's optimizer minimised
+        stats: dict[str, Any] = {"step": self.step, "d_loss": d_loss.detach(), "g_loss": g_loss.detach()}
+        if penalty is not None:
+            stats["penalty"], stats["d_total"] = penalty.detach(), total_d.detach()
         if self.logging:
-            stats["d_real"] = torch.sigmoid(real_logits.detach().float()).mean()  # mean D(x)
-            stats["d_fake"] = torch.sigmoid(fake_logits.detach().float()).mean()  # mean D(G(z))
+            (real_key, _), (fake_key, _) = d_output_keys(self.d_is_probability)
+            squash = torch.sigmoid if self.d_is_probability else torch.as_tensor  # a critic's raw scores
+            stats[real_key] = squash(real_logits.detach().float()).mean()  # mean D(x) or C(x)
+            stats[fake_key] = squash(fake_logits.detach().float()).mean()  # mean D(G(z)) or C(G(z))
             stats["g_grad_norm"] = self._grad_norm()
-            if penalty is not None:
-                stats["penalty"] = penalty.detach()
         if self.skipped:
             stats["skipped"] = self.skipped
         return stats
