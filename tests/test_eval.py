@@ -256,3 +256,21 @@ def test_eval_of_a_run_without_checkpoint_or_not_a_run(tmp_path, offline, cli):
     assert r.code == 1 and "has no checkpoint 'last'" in r.err and "train it first" in r.err
     r = cli("eval", tmp_path / "nothing")
     assert r.code == 1 and "does not exist" in r.err
+
+
+def test_the_classifier_streams_batches_with_the_values_of_one_tensor():
+    """features_and_labels over batches as they come from a sampler (kept on G's device) gives the
+    features and classes it gives for the same images as one tensor."""
+    import numpy as np
+    import torch
+
+    from ganlab.metrics.classifier import Classifier, SmallCNN
+
+    torch.manual_seed(0)
+    clf = Classifier(SmallCNN(1, 10).eval(), "digits", (1, 16, 16), 0.0)
+    images = torch.rand(37, 1, 16, 16) * 2 - 1
+    whole_feats, whole_labels = clf.features_and_labels(images, batch_size=500)
+    feats, labels = clf.features_and_labels(iter(images.split(8)), device="cpu")
+    assert feats.shape == (37, 128) and labels.shape == (37,)
+    np.testing.assert_allclose(feats, whole_feats, rtol=1e-5, atol=1e-6)
+    assert (labels == whole_labels).all()

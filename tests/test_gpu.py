@@ -114,3 +114,21 @@ def test_evaluation_keeps_generated_images_on_the_device():
     trainer = Trainer(cuda_config())
     batches = list(Subject.from_trainer(trainer).sample_batches(10, 4, on_device=True))
     assert [len(b) for b in batches] == [4, 4, 2] and all(b.is_cuda for b in batches)
+
+
+def test_the_classifier_metrics_run_on_the_device_and_match_the_cpu():
+    """classifier_fd / classes_covered with G on CUDA: generated images go through the classifier
+    on the GPU, and the values equal the CPU evaluation of the same weights."""
+    from ganlab.metrics.evaluate import EvalOptions, evaluate
+    from ganlab.metrics.subject import Subject
+
+    trainer = Trainer(cuda_config())
+    train(trainer, 2)
+    options = EvalOptions(n=200)
+    on_gpu = evaluate(Subject.from_trainer(trainer), ["classifier_fd", "classes_covered"], options)
+    assert next(Subject.from_trainer(trainer).sample_batches(4, 4, on_device=True)).is_cuda
+    trainer.G.cpu()
+    trainer.device = torch.device("cpu")
+    on_cpu = evaluate(Subject.from_trainer(trainer), ["classifier_fd", "classes_covered"], options)
+    assert on_gpu["classes_covered"]["value"] == on_cpu["classes_covered"]["value"]
+    assert on_gpu["classifier_fd"]["value"] == pytest.approx(on_cpu["classifier_fd"]["value"], rel=1e-3)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 import torch
@@ -51,7 +52,7 @@ class SmallCNN(nn.Module):
 
 @dataclass
 class Classifier:
-    net: SmallCNN  # eval mode, CPU
+    net: SmallCNN  # eval mode; moved to the device it is asked to run on
     dataset: str
     shape: tuple[int, int, int]
     test_accuracy: float
@@ -61,13 +62,19 @@ class Classifier:
         return f"ganlab classifier ({self.dataset} {h}x{w}, test accuracy {self.test_accuracy:.3f})"
 
     @torch.no_grad()
-    def features_and_labels(self, images: Tensor, batch_size: int = 500) -> tuple[np.ndarray, np.ndarray]:
-        """(N, C, H, W) in [-1, 1] -> (N, 128) penultimate features and (N,) predicted classes."""
+    def features_and_labels(
+        self, images: Tensor | Iterable[Tensor], batch_size: int = 500, device: torch.device | str = "cpu"
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Images in [-1, 1], (N, C, H, W) or batches of them -> (N, 128) penultimate features and
+        (N,) predicted classes. The network runs on `device`; batches already there (a generator's
+        samples on the GPU) are not copied through the host, only the small features come back."""
+        net = self.net.to(device)
+        chunks = images.split(batch_size) if isinstance(images, Tensor) else images
         feats, labels = [], []
-        for chunk in images.split(batch_size):
-            f = self.net.body(chunk.float())
-            feats.append(f.numpy())
-            labels.append(self.net.head(f).argmax(1).numpy())
+        for chunk in chunks:
+            f = net.body(chunk.to(device).float())
+            feats.append(f.cpu().numpy())
+            labels.append(net.head(f).argmax(1).cpu().numpy())
         return np.concatenate(feats), np.concatenate(labels)
 
 

@@ -113,7 +113,8 @@ def _features(subject, options) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]
         from ganlab.run.device import pick_device
 
         net = fid.feature_net(options.fid_weights, options.dims, str(pick_device(options.device)))
-        batches = (fid.generator_to_unit(b) for b in subject.sample_batches(n, options.batch_size, options.seed))
+        samples = subject.sample_batches(n, options.batch_size, options.seed, on_device=True)  # stay on the device
+        batches = (fid.generator_to_unit(b) for b in samples)
         fake = net.features(groups.tracked(batches, n, "generated images", options))
         real = groups.real_inception_features(subject, min(n, len(subject.real())), net, options)
         return real, fake, {"std": None, "n": n, "n_real": len(real), "dims": net.dims, "feature_net": net.describe()}
@@ -124,9 +125,11 @@ def _features(subject, options) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]
             f"({', '.join(classifier.DATASETS)}), not {subject.dataset!r}"
         )
     clf = classifier.get_classifier(subject.dataset, subject.data_shape, subject.data_root)
-    images = groups.tracked(subject.sample_batches(n, 500, options.seed), n, "generated images", options)
-    fake, _ = clf.features_and_labels(torch.cat(list(images)))
-    real, _ = clf.features_and_labels(torch.cat(groups.real_batches(subject, n, 500)))
+    images = groups.tracked(
+        subject.sample_batches(n, 500, options.seed, on_device=True), n, "generated images", options
+    )
+    fake, _ = clf.features_and_labels(images, device=subject.device)
+    real, _ = clf.features_and_labels(groups.real_batches(subject, n, 500), device=subject.device)
     dims = classifier.FEATURE_DIMS
     return real, fake, {"std": None, "n": n, "n_real": len(real), "dims": dims, "feature_net": clf.describe()}
 

@@ -146,9 +146,10 @@ def classifier_group(subject: Subject, names: list[str], options) -> dict[str, d
 
     n = sample_count(options, "classifier")
     clf = classifier.get_classifier(subject.dataset, subject.data_shape, subject.data_root)
-    fake = torch.cat(list(tracked(subject.sample_batches(n, 500, options.seed), n, "generated images", options)))
-    fake_feats, fake_labels = clf.features_and_labels(fake)
-    real_feats, real_labels = clf.features_and_labels(torch.cat(real_batches(subject, n, 500)))
+    # generated images stay on G's device through the classifier (no round trip per batch)
+    fake = tracked(subject.sample_batches(n, 500, options.seed, on_device=True), n, "generated images", options)
+    fake_feats, fake_labels = clf.features_and_labels(fake, device=subject.device)
+    real_feats, real_labels = clf.features_and_labels(real_batches(subject, n, 500), device=subject.device)
     k = clf.net.head.out_features
     base = {"std": None, "n": n, "n_real": len(real_feats), "feature_net": clf.describe()}
     fd = frechet.frechet_distance_features(fake_feats, real_feats)
