@@ -146,7 +146,7 @@ def main() -> None:
 
     G, latent, what = build_generator(args)
     module = Exportable(G, uint8=False).eval()
-    model = to_onnx(module, latent, "image", None, "dcgan").SerializeToString()
+    model = to_onnx(module, latent, "image", None, "arch 'dcgan'").SerializeToString()
     diffs = verify(model, module, latent, TOLERANCE)  # same weights, checked before timing them
     import onnxruntime as ort
 

@@ -97,7 +97,7 @@ def test_onnxruntime_gpu_providers_match_torch(provider):
     torch.manual_seed(0)
     G, _ = arch.build((1, 16, 16), 16)
     module = Exportable(G.eval(), uint8=False).eval()
-    model = to_onnx(module, 16, "image", None, "dcgan").SerializeToString()
+    model = to_onnx(module, 16, "image", None, "arch 'dcgan'").SerializeToString()
     session = ort.InferenceSession(model, providers=[provider])
     assert session.get_providers()[0] == provider
     z = np.random.default_rng(0).standard_normal((8, 16), dtype=np.float32)
