@@ -162,7 +162,8 @@ class RunLock:
         except OSError as exc:
             raise RunError(
                 f"cannot write run {str(self.run_path)!r} ({exc.strerror or exc} on {str(self.path)!r}); "
-                "a command that writes a run needs write access to its folder"
+                "a command that writes a run needs write access to its folder: copy the run to a writable "
+                f"folder (cp -r {self.run_path} DEST) and use the copy"
             ) from exc
 
     def _busy_message(self, holder: Holder | None) -> str:
