@@ -183,18 +183,20 @@ def merge(
     result unless it holds one of the same step, generator and feature setting made from more
     samples: a quick `eval --n 50` does not silently replace an n=20000 FID (issue 18)."""
     current = dict(summary.get("metrics") or {})
-    kept = []
+    kept: dict[tuple, list[str]] = {}  # (old n, new n, step) -> names kept from before
     for name, new in results.items():
         old = current.get(name)
         if not replace and old is not None and _same_setting(old, new) and (old.get("n") or 0) > (new.get("n") or 0):
-            kept.append(
-                f"summary.json keeps {name} from n={old['n']} (step {old['step']}) over this n={new['n']} "
-                f"result, which is in its {HISTORY_KEY!r} list; pass --replace to make it the run's {name}"
-            )
+            kept.setdefault((old["n"], new["n"], old["step"]), []).append(name)
             continue
         current[name] = new
+    notes = [
+        f"summary.json keeps {', '.join(names)} from n={old_n} over this n={new_n} evaluation (both at step {step}; "
+        f"this one is in its {HISTORY_KEY!r} list); pass --replace to record it as the run's"
+        for (old_n, new_n, step), names in kept.items()
+    ]
     record = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "checkpoint": checkpoint, "metrics": results}
-    return {"metrics": current, HISTORY_KEY: [*(summary.get(HISTORY_KEY) or []), record]}, kept
+    return {"metrics": current, HISTORY_KEY: [*(summary.get(HISTORY_KEY) or []), record]}, notes
 
 
 def _same_setting(old: dict[str, Any], new: dict[str, Any]) -> bool:
