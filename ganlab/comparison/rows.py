@@ -18,7 +18,7 @@ from ganlab.run.rundir import RunDir
 # Settings that do not change what is trained: runs differing only in these are seeds of one
 # experiment. seed/name/runs_dir by definition; the rest only move files or pictures around
 # (sample grids use their own fixed-noise generator, see Trainer.__init__).
-NOT_EXPERIMENT = ("seed", "name", "runs_dir", "data_root", "sample_every", "checkpoint_every", "n_samples")
+NOT_EXPERIMENT = ("seed", "name", "runs_dir", "data_root", "sample_every", "checkpoint_every", "n_samples", "eval_n")
 
 # Non-metric sort keys and their direction (True: larger first).
 OTHER_SORT_KEYS = {

@@ -218,7 +218,10 @@ def _train_into(
         callbacks = [*callbacks, EvalCallback(run, trainer.config.eval_every)]
     # said before the first step: a run killed mid-way is then not taken for a finished one, and
     # compare tells it from one still training by the run's lock (issue 18)
-    summary = {k: v for k, v in previous.items() if k not in ("error", "finished")} | {"status": "running", "step": trainer.step}
+    summary = {k: v for k, v in previous.items() if k not in ("error", "finished")} | {
+        "status": "running",
+        "step": trainer.step,
+    }
     run.write_summary(summary)
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     first_step = trainer.step
