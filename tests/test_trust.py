@@ -114,7 +114,9 @@ def test_full_disk_at_a_checkpoint_mid_run_is_one_line_and_the_run_resumes(ws, c
     assert result.code == 1 and "Traceback" not in result.err, result.err
     assert result.err.count("Error:") == 1
     line = last_line(result.err)
-    assert line.startswith("Error: cannot write 'runs/r/checkpoints/last.pt' at step 6 (No space left on device)")  # checkpoint_every 2
+    assert line.startswith(
+        "Error: cannot write 'runs/r/checkpoints/last.pt' at step 6 (No space left on device)"
+    )  # checkpoint_every 2
     assert line.endswith("then ganlab train --resume runs/r")
     assert checkpoint.load(ws / "runs/r/checkpoints/last.pt")["step"] == before
     assert cli("train", "--resume", "runs/r", "--steps", "8").code == 0  # space again: it goes on
