@@ -230,14 +230,14 @@ CASES = [
     ),
     C(
         "train",
-        "runs folder on a read-only filesystem",
+        "runs folder that cannot be written",
         "train --runs-dir ro --name x --steps 1",
         "cannot create run folder 'ro/x' (Read-only file system); pass a writable --runs-dir",
         read_only="ro",
     ),
     C(
         "train",
-        "resume a run on a read-only filesystem",
+        "resume a run that cannot be written",
         "train --resume ro/ring --steps 8",
         "cannot write run 'ro/ring' (Read-only file system on 'ro/ring/.lock'); a command that writes a run needs "
         "write access to its folder: copy the run to a writable folder (cp -r ro/ring DEST) and use the copy",
@@ -246,7 +246,7 @@ CASES = [
     # --- eval ------------------------------------------------------------------------------------
     C(
         "eval",
-        "run on a read-only filesystem (the table is printed first)",
+        "run that cannot be written: the table is printed first",
         "eval ro/ring",
         "could not write 'ro/ring/summary.json' (Read-only file system); the numbers above were not saved: "
         "copy the run to a writable folder (cp -r ro/ring DEST) and evaluate the copy",
@@ -467,7 +467,7 @@ CASES = [
     C("export", "run that does not exist", "export bad/nothing", "run 'bad/nothing' does not exist"),
     C(
         "export",
-        "run on a read-only filesystem",
+        "run that cannot be written, no --out",
         "export ro/ring",
         "cannot write 'ro/ring/generator.onnx' (Read-only file system); pass --out PATH.onnx in a folder you can write",
         read_only="ro",
@@ -518,7 +518,7 @@ CASES = [
     C("sample", "zero samples", "sample runs/r --n 0", "--n must be an integer >= 1, got 0"),
     C(
         "sample",
-        "--out on a read-only filesystem",
+        "--out in a folder that cannot be written",
         "sample runs/r --out ro/x.png",
         "Read-only file system: 'ro/x.png'; free space, fix permissions or pass another path",
         read_only="ro",
@@ -1042,8 +1042,8 @@ ValueError, `fussy` whose `load` raises `PluginUserError`, and `raw-images` whos
 [0, 255]) and `ganlab-fake-two 0.0.2`, which registers `twin` too.
 
 Rows marked *read-only* run with every write under `ro/` failing with EROFS ("Read-only file
-system"), as on a read-only mount; `eval` prints its table (on stdout)
-before the error, since the numbers are computed before it finds it cannot save them.
+system"), as on a read-only mount. `eval` prints its table (on stdout) before the error: the
+numbers are worth seeing even when they cannot be saved.
 
 Rows about a run *another command is writing* run while a second process holds the lock of
 `runs/r` (as `ganlab train --resume runs/r --steps 5000` would); the pid, host and time in those
