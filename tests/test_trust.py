@@ -261,6 +261,13 @@ def test_eval_every_measures_at_eval_n(tmp_path):
     assert run.config().eval_n == 64
 
 
+def test_a_study_sizes_its_eval_every_evaluations_with_eval_n(tmp_path):
+    from ganlab.comparison.study import StudySpec, plan
+
+    planned = plan(StudySpec(runs_dir=str(tmp_path), seeds=2, eval_n=64, overrides={"eval_every": 2}))
+    assert [p.config.eval_n for p in planned] == [64, 64]
+
+
 def test_eval_n_is_checked_with_the_config():
     from ganlab.errors import ConfigError
 

@@ -113,6 +113,8 @@ def plan(spec: StudySpec) -> list[PlannedRun]:
     configs = []
     for loss, arch, data, seed in itertools.product(spec.losses, spec.archs, spec.datas, range(spec.seeds)):
         values = spec.overrides | dict(loss=loss, arch=arch, data=data, seed=seed, runs_dir=str(spec.path))
+        if spec.eval_n is not None:  # --eval-n sizes the --eval-every evaluations too (issue 18)
+            values.setdefault("eval_n", spec.eval_n)
         config = RunConfig.from_dict(values, source="study flags")
         config.name = run_name(config)
         configs.append(config)
