@@ -165,6 +165,10 @@ def resume(
             f"run {run.name!r} is already at step {state['step']}; "
             f"pass --steps larger than {state['step']} to continue it"
         )
+    recorded: dict[str, dict[str, str]] | None = state.get("plugins")  # None for a fresh start
+    trainer = Trainer(
+        config, recorded=recorded
+    )  # judges --data-root, --device: wrong ones fail even with nothing to do
     summary = run.summary()
     if not fresh and config.steps == state["step"] == summary.get("step") and summary.get("status") == "complete":
         # nothing to train: rewriting last.pt would rotate the good previous copy away (issue 18)
@@ -177,8 +181,6 @@ def resume(
         )
         return run, summary
     check_writable(run)
-    recorded: dict[str, dict[str, str]] | None = state.get("plugins")  # None for a fresh start
-    trainer = Trainer(config, recorded=recorded)
     if not fresh:
         trainer.load_state_dict(state)
     loggers = make_loggers(config.log)
