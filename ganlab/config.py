@@ -57,6 +57,7 @@ class RunConfig:
     checkpoint_every: int = 500  # write the full training state every N steps (and at the end)
     n_samples: int = 64  # images in each sample grid (8 x 8) / points x 40 in each scatter plot
     eval_every: int = 0  # evaluate G every N steps and at the end (ganlab eval's default metrics); 0: never
+    eval_n: int | None = None  # generated samples per --eval-every evaluation; None: each metric's default
     # read the step's statistics to the host (metrics.jsonl, progress bar) every N steps and at the
     # last; None: 1 on the CPU (reads are free there), 10 on CUDA (each read waits for the GPU).
     # The resolved value is what config.toml records. Weights do not depend on it.
@@ -106,6 +107,13 @@ class RunConfig:
         if not isinstance(self.eval_every, int) or isinstance(self.eval_every, bool) or self.eval_every < 0:
             raise ConfigError(
                 f"eval_every must be an integer >= 0, got {self.eval_every!r}; set --eval-every 0 (off) or more"
+            )
+        if self.eval_n is not None and (
+            not isinstance(self.eval_n, int) or isinstance(self.eval_n, bool) or self.eval_n < 2
+        ):
+            raise ConfigError(
+                f"eval_n must be an integer >= 2 (a covariance needs two samples), got {self.eval_n!r}; "
+                "set --eval-n 2 or more, e.g. --eval-n 1000"
             )
         for key in ("log_every", "threads"):  # None: resolved when the run starts
             value = getattr(self, key)

@@ -48,6 +48,15 @@ class MetricError(GanlabError):
     """A metric cannot be computed with the inputs given."""
 
 
+class ResultsNotSaved(RunError):
+    """Metrics were computed but the run's summary.json could not be written (a read-only folder,
+    a full disk). `results` holds them, so the CLI can show what would otherwise be lost."""
+
+    def __init__(self, message: str, results: dict):
+        super().__init__(message)
+        self.results = results
+
+
 class ExportError(GanlabError):
     """An export or an ONNX file is unusable."""
 

@@ -40,6 +40,28 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, lambda f: f.write(text.encode("utf-8")))
 
 
+def unwritable(folder: Path) -> OSError | None:
+    """None when this process can create a file in `folder`; else the OSError that writing there
+    gets (EROFS, EACCES, ENOSPC...), found by creating and removing an empty temp file.
+
+    A probe, not os.access: access() answers for the real uid and knows nothing of a full disk or
+    a quota, and commands that check first can then fail before an hour of work, not after it.
+    """
+    try:
+        fd, tmp = _create_temp(Path(folder) / "probe")
+    except OSError as exc:
+        return exc
+    os.close(fd)
+    Path(tmp).unlink(missing_ok=True)
+    return None
+
+
+def reason(exc: OSError) -> str:
+    """An OSError in words without its path ("No space left on device"), for messages that name
+    the file themselves."""
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
 def _create_temp(path: Path) -> tuple[int, Path]:
     """An exclusive new temp file beside `path`, opened for writing, with mode 0o666 minus the umask.
 

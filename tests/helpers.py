@@ -5,6 +5,7 @@ pip installs them, or entry points fed to the registry's test seam), and the one
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib
 import io
 import os
@@ -237,3 +238,64 @@ def hide_dists(monkeypatch, *dists: str) -> None:
     monkeypatch.setattr(
         registry, "_entry_points", lambda group: [ep for ep in real(group) if dist_name(ep) not in dists]
     )
+
+
+# --- a read-only folder, simulated ----------------------------------------------------------------
+WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+
+
+@contextlib.contextmanager
+def read_only(root: Path, code: int = errno.EROFS) -> Iterator[None]:
+    """Every write under `root` (creating, opening for writing, renaming, removing, making
+    folders) fails with OSError `code`, as on a read-only mount: tests run as root, for whom
+    chmod makes nothing read-only, and a real mount needs privileges a CI box may not grant."""
+    import builtins
+
+    root = Path(root).resolve()
+
+    def under(*paths: object) -> bool:
+        for p in paths:
+            try:
+                resolved = Path(os.fsdecode(p)).resolve()  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                continue
+            if resolved == root or root in resolved.parents:
+                return True
+        return False
+
+    def refuse(path: object) -> OSError:
+        return OSError(code, os.strerror(code), os.fsdecode(path))  # type: ignore[arg-type]
+
+    real = {n: getattr(os, n) for n in ("open", "mkdir", "replace", "rename", "unlink", "remove", "rmdir")}
+    real_open = builtins.open
+
+    def os_open(path, flags, *args, **kw):
+        if flags & WRITE_FLAGS and under(path):
+            raise refuse(path)
+        return real["open"](path, flags, *args, **kw)
+
+    def changes(name: str):
+        def wrapped(*paths, **kw):
+            if under(*paths[:2]):
+                raise refuse(paths[0])
+            return real[name](*paths, **kw)
+
+        return wrapped
+
+    def py_open(file, mode="r", *args, **kw):
+        if isinstance(file, (str, bytes, os.PathLike)) and set(mode) & set("wax+") and under(file):
+            raise refuse(file)
+        return real_open(file, mode, *args, **kw)
+
+    patched = {"open": os_open, **{n: changes(n) for n in real if n != "open"}}
+    try:
+        for name, fn in patched.items():
+            setattr(os, name, fn)
+        builtins.open = py_open
+        io.open = py_open  # pathlib's Path.open and write_text go through io.open
+        yield
+    finally:
+        for name, fn in real.items():
+            setattr(os, name, fn)
+        builtins.open = real_open
+        io.open = real_open

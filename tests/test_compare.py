@@ -113,6 +113,8 @@ def test_no_group_gives_one_row_per_run(cli, runs):
         "feature_net": "digits-cnn",
         "weights": "raw",  # a summary from before --ema-decay: the trained generator
         "is_best": False,
+        "stale": False,  # measured at the run's last step
+        "step": 4,
     }
     assert by_name["lsgan-s0"]["metrics"]["fid"]["final"]["is_best"]  # 8 is the lowest single run
 

@@ -25,7 +25,15 @@ if __name__ == "__main__":  # run as a script to regenerate docs/errors.md: make
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ganlab.run.lock import LOCK_NAME  # noqa: E402
-from tests.helpers import contract_breakers, environ, invoke, isolated_environ, plugins_on_path, write_plugin_package  # noqa: E402
+from tests.helpers import (  # noqa: E402
+    contract_breakers,
+    environ,
+    invoke,
+    isolated_environ,
+    plugins_on_path,
+    read_only,
+    write_plugin_package,
+)
 from tests.lock_holder import holding  # noqa: E402
 
 HOLDER = "ganlab train --resume runs/r --steps 5000"  # what the process holding a run's lock is recorded as
@@ -43,6 +51,7 @@ class Case:
     site: bool = False  # with the fake plugin packages (ganlab-fake, ganlab-fake-two) installed
     held: str = ""  # a run whose lock another process holds meanwhile (tests/lock_holder.py)
     hide: tuple[str, ...] = ()  # modules that cannot be imported, as where they are not installed
+    read_only: str = ""  # a folder every write into fails with EROFS, as on a read-only mount (tests.helpers.read_only)
 
     @property
     def command(self) -> str:
@@ -219,7 +228,30 @@ CASES = [
         "train --runs-dir bad/text.txt --name x --steps 1",
         "cannot create run folder 'bad/text.txt/x' (Not a directory); pass a writable --runs-dir",
     ),
+    C(
+        "train",
+        "runs folder that cannot be written",
+        "train --runs-dir ro --name x --steps 1",
+        "cannot create run folder 'ro/x' (Read-only file system); pass a writable --runs-dir",
+        read_only="ro",
+    ),
+    C(
+        "train",
+        "resume a run that cannot be written",
+        "train --resume ro/ring --steps 8",
+        "cannot write run 'ro/ring' (Read-only file system on 'ro/ring/.lock'); a command that writes a run needs "
+        "write access to its folder: copy the run to a writable folder (cp -r ro/ring DEST) and use the copy",
+        read_only="ro",
+    ),
     # --- eval ------------------------------------------------------------------------------------
+    C(
+        "eval",
+        "run that cannot be written: the table is printed first",
+        "eval ro/ring",
+        "could not write 'ro/ring/summary.json' (Read-only file system); the numbers above were not saved: "
+        "copy the run to a writable folder (cp -r ro/ring DEST) and evaluate the copy",
+        read_only="ro",
+    ),
     C("eval", "run that does not exist", "eval bad/nothing", "run 'bad/nothing' does not exist"),
     C("eval", "folder that is not a run", "eval bad/empty", "'bad/empty' is not a ganlab run (no config.toml)"),
     C(
@@ -433,6 +465,13 @@ CASES = [
     ),
     # --- export ----------------------------------------------------------------------------------
     C("export", "run that does not exist", "export bad/nothing", "run 'bad/nothing' does not exist"),
+    C(
+        "export",
+        "run that cannot be written, no --out",
+        "export ro/ring",
+        "cannot write 'ro/ring/generator.onnx' (Read-only file system); pass --out PATH.onnx in a folder you can write",
+        read_only="ro",
+    ),
     C("export", "folder that is not a run", "export bad/empty", "'bad/empty' is not a ganlab run (no config.toml)"),
     C("export", "unknown --weights", "export runs/r --weights best", "--weights 'best' is unknown; choose ema or raw"),
     C("export", "run without checkpoints", "export bad/fresh", "run 'bad/fresh' has no checkpoint 'last'"),
@@ -477,6 +516,13 @@ CASES = [
     C("export", "no run given", "export", "Missing argument 'RUN'"),
     # --- sample ----------------------------------------------------------------------------------
     C("sample", "zero samples", "sample runs/r --n 0", "--n must be an integer >= 1, got 0"),
+    C(
+        "sample",
+        "--out in a folder that cannot be written",
+        "sample runs/r --out ro/x.png",
+        "Read-only file system: 'ro/x.png'; free space, fix permissions or pass another path",
+        read_only="ro",
+    ),
     C(
         "sample",
         "unknown --weights",
@@ -811,6 +857,8 @@ def build_workspace(base: Path) -> Path:
     ws = base / "ws"
     bad = ws / "bad"
     runner.start(tiny_config(runs_dir=str(ws / "runs"), name="r"))
+    points = dict(data="ring", arch="mlp", arch_options={"hidden": 16}, batch_size=16, latent_dim=4, image_size=None)
+    runner.start(tiny_config(runs_dir=str(ws / "ro"), name="ring", **points))  # cases see ro/ read-only
     gone = write_plugin_package(
         base / "gone",
         "ganlab-gone",
@@ -880,6 +928,8 @@ def run_cli(case: Case, ws: Path, site: Path) -> Result:
             stack.enter_context(plugins_on_path(site))
         if case.held:
             stack.enter_context(holding(ws / case.held, HOLDER))
+        if case.read_only:
+            stack.enter_context(read_only(ws / case.read_only))
         for module in case.hide:  # `import ray` raises ImportError while sys.modules holds None
             stack.enter_context(_hidden(module))
         stack.enter_context(environ(dict(case.env)))
@@ -965,6 +1015,7 @@ command (`ganlab --debug ...` shows the full traceback of any error).
 | path | what it is |
 | --- | --- |
 | `runs/r` | a finished 4-step run (dcgan, 8 px, digits) |
+| `ro/ring` | a finished 4-step run (mlp on ring points), in a folder the *read-only* rows see as a read-only mount |
 | `bad/empty` | an empty folder |
 | `bad/fresh` | a run folder with its `config.toml` but no checkpoints |
 | `bad/damaged` | a copy of `runs/r` whose `last.pt` and `last.previous.pt` are both overwritten with text |
@@ -990,6 +1041,10 @@ size and `picky` whose `build` raises ValueError; datasets `broken-load` whose `
 ValueError, `fussy` whose `load` raises `PluginUserError`, and `raw-images` whose images are in
 [0, 255]) and `ganlab-fake-two 0.0.2`, which registers `twin` too.
 
+Rows marked *read-only* run with every write under `ro/` failing with EROFS ("Read-only file
+system"), as on a read-only mount. `eval` prints its table (on stdout) before the error: the
+numbers are worth seeing even when they cannot be saved.
+
 Rows about a run *another command is writing* run while a second process holds the lock of
 `runs/r` (as `ganlab train --resume runs/r --steps 5000` would); the pid, host and time in those
 messages are that process's.
@@ -1007,7 +1062,11 @@ def render(results: list[tuple[Case, Result]]) -> str:
         parts += [f"\n## {title}\n", "| bad input | command | message |", "| --- | --- | --- |"]
         for case, result in results:
             if case.section == section:
-                what = case.what + (" (with fake plugins)" if case.site else "")
+                what = (
+                    case.what
+                    + (" (with fake plugins)" if case.site else "")
+                    + (" (read-only)" if case.read_only else "")
+                )
                 message = result.error_lines[0].replace("|", "\\|")
                 parts.append(f"| {what} | `` {case.command} `` | `` {message} `` |")
     return "\n".join(parts) + "\n"

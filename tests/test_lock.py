@@ -210,7 +210,9 @@ def test_eval_during_training_is_refused_and_no_evaluation_is_lost(cli, tmp_path
     assert done.code == 0, done.err
     summary = json.loads((run.path / "summary.json").read_text())
     assert summary["status"] == "complete" and summary["step"] == 60
-    assert summary["metrics"]["modes_covered"]["n"] == 200  # ganlab eval's result, kept
+    assert summary["evaluations"][-1]["metrics"]["modes_covered"]["n"] == 200  # ganlab eval's result, kept
+    # the training's own evaluation of step 60 drew more samples, so it stays the run's number (issue 18)
+    assert summary["metrics"]["modes_covered"]["n"] == 2500
     assert [h["step"] for h in summary["metrics_history"]] == [2, 20, 40, 60]  # and the training's own
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import warnings
@@ -83,6 +84,17 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 _default_showwarning = warnings.showwarning
 
 
+# A full disk, a quota, a read-only mount, missing permissions: a write ganlab did not expect to
+# fail is still the machine's problem, not a bug, and gets one line instead of a traceback. Every
+# command checks and names its usual outputs itself; this is the net under the rest.
+ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES}
+
+
+def environment_error(exc: OSError) -> str:
+    where = f": {os.fsdecode(exc.filename)!r}" if exc.filename else ""
+    return f"{exc.strerror}{where}; free space, fix permissions or pass another path, then run the command again"
+
+
 def main() -> None:
     warnings.showwarning = _show_warning  # library notices become one `Note:` line
     debug = "--debug" in sys.argv[1:] or os.environ.get("GANLAB_DEBUG") == "1"
@@ -101,6 +113,11 @@ def main() -> None:
         ctx = getattr(exc, "ctx", None)
         command = ctx.command_path if ctx is not None else "ganlab"
         print_error(f"{exc.format_message()} (see: {command} --help)")
+        sys.exit(1)
+    except OSError as exc:  # the disk or the folder, not ganlab: one line too (issue 18)
+        if exc.errno not in ENVIRONMENT_ERRNOS or debug:
+            raise
+        print_error(environment_error(exc))
         sys.exit(1)
     except Abort:
         sys.exit(130)

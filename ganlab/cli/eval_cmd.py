@@ -38,30 +38,49 @@ def eval_(
     kid_subset_size: Annotated[
         int, typer.Option("--kid-subset-size", help="KID: samples per subset (needs --n at least this).")
     ] = EVAL.kid_subset_size,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Record these numbers as the run's even when it holds ones of the same step from more samples.",
+        ),
+    ] = False,
 ) -> None:
     """Evaluate a run: FID/KID (pytorch-fid Inception), classifier metrics (digits, mnist, fashion-mnist),
     energy distance (every points dataset) and mode metrics (points sources that declare modes: ring,
     grid). Results go into the run's summary.json."""
     from ganlab.cli import ui
+    from ganlab.errors import ResultsNotSaved
     from ganlab.metrics.evaluate import evaluate_run
 
-    with ui.make_progress(transient=True) as progress:
-        results = evaluate_run(
-            run,
-            metrics,
-            n=n,
-            checkpoint=checkpoint,
-            weights=weights,
-            dims=dims,
-            fid_weights=str(fid_weights) if fid_weights else None,
-            batch_size=batch_size,
-            device=device,
-            kid_subsets=kid_subsets,
-            kid_subset_size=kid_subset_size,
-            progress=ui.ProgressReporter(progress),
-        )
+    try:
+        with ui.make_progress(transient=True) as progress:
+            results = evaluate_run(
+                run,
+                metrics,
+                n=n,
+                checkpoint=checkpoint,
+                weights=weights,
+                replace=replace,
+                dims=dims,
+                fid_weights=str(fid_weights) if fid_weights else None,
+                batch_size=batch_size,
+                device=device,
+                kid_subsets=kid_subsets,
+                kid_subset_size=kid_subset_size,
+                progress=ui.ProgressReporter(progress),
+            )
+    except ResultsNotSaved as exc:  # computed, but summary.json could not take them: show, then fail
+        _show(run, exc.results)
+        raise
+    _show(run, results)
+    console.print(f"written to   {run / 'summary.json'}")
+
+
+def _show(run: Path, results: dict) -> None:
+    from ganlab.cli import ui
+
     first = next(iter(results.values()))
     ui.print_table(
         console, ui.metrics_table(results, title=f"run {run.name} (step {first['step']}, {first['weights']} weights)")
     )
-    console.print(f"written to   {run / 'summary.json'}")

@@ -44,6 +44,7 @@ RUN_HELP = {
     "sample_every": "Write a sample grid every N steps.",
     "checkpoint_every": "Write a checkpoint every N steps.",
     "eval_every": "Evaluate every N steps and at the end (ganlab eval's default metrics), keeping best and last; 0: off.",
+    "eval_n": "Generated samples per evaluation of --eval-every, as `ganlab eval --n`.",
     "log_every": "Read statistics to the host (metrics.jsonl, progress bar) every N steps; weights do not depend on it.",
     "precision": "fp32, bf16 or fp16 autocast (losses in fp32; fp16 adds loss scaling).",
     "channels_last": "NHWC memory format for G, D and image batches.",
@@ -58,6 +59,7 @@ NONE_MEANS = {
     "image_size": "the dataset's",
     "data_root": "the dataset's own place",
     "name": "<loss>-<arch>-<data>-<time>",
+    "eval_n": "the metric's",
     "log_every": "1 on the CPU, 10 on CUDA",
     "threads": "$OMP_NUM_THREADS, else the physical cores",
     "log": "metrics.jsonl only",
@@ -109,6 +111,7 @@ CheckpointEvery = Annotated[Optional[int], run_option("checkpoint_every")]
 StudyCheckpointEvery = Annotated[Optional[int], run_option("checkpoint_every", STUDY_PANEL)]
 EvalEvery = Annotated[Optional[int], run_option("eval_every")]
 StudyEvalEvery = Annotated[Optional[int], run_option("eval_every", STUDY_PANEL)]
+EvalN = Annotated[Optional[int], run_option("eval_n")]
 LogEvery = Annotated[Optional[int], run_option("log_every")]
 StudyLogEvery = Annotated[Optional[int], run_option("log_every", STUDY_PANEL)]
 Precision = Annotated[Optional[str], run_option("precision")]

@@ -33,6 +33,7 @@ def train(
     sample_every: o.SampleEvery = None,
     checkpoint_every: o.CheckpointEvery = None,
     eval_every: o.EvalEvery = None,
+    eval_n: o.EvalN = None,
     log_every: o.LogEvery = None,
     precision: o.Precision = None,
     channels_last: o.ChannelsLast = None,

@@ -39,10 +39,11 @@ class SpeedColumn(ProgressColumn):
 
 class _Progress(Progress):
     """rich's Progress, minus the blank line it prints on stop when stderr is not a terminal and
-    no bar ever ran (an error before any work would otherwise not be the only line)."""
+    no bar ever ran, or the bar was transient (so drew nothing there): an error after the work
+    (`eval` on a read-only run) would otherwise not be the only line."""
 
     def stop(self) -> None:
-        if self.tasks:
+        if self.tasks and not (self.live.transient and not self.console.is_interactive):
             super().stop()
         else:
             self.live.stop()

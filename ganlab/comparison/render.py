@@ -58,6 +58,7 @@ def metric_header(name: str, kind: str, col: dict[str, Any], notes: dict[tuple, 
     return head if len(notes) == 1 else f"{head} [{notes[col['n'], col['feature_net']]}]"
 
 
+STALE_MARK = " (stale)"  # measured before the run's last step; the warnings say when (issue 18)
 CRITIC_MARK = " †"
 CRITIC_NOTE = (
     "† D is a critic (the loss says d_is_probability = False): its mean raw score C(x), C(G(z)), not a probability"
@@ -130,7 +131,8 @@ def status_cell(row: dict) -> str:
 def _metric_cell(name: str, kind: str) -> Callable[[dict], Cell]:
     def cell(row: dict) -> Cell:
         s = row["metrics"][name].get(kind)
-        return fmt_stat(s, row["n_seeds"]), bool(s and s["is_best"])
+        text = fmt_stat(s, row["n_seeds"]) + (STALE_MARK if s and s.get("stale") else "")
+        return text, bool(s and s["is_best"])
 
     return cell
 
@@ -177,7 +179,7 @@ def flat_row(row: dict[str, Any], c: Comparison) -> dict[str, Any]:
             if f"{name}/{kind}" not in c.columns:
                 continue
             s = row["metrics"][name].get(kind) or {}
-            for field in ("mean", "std", "n_seeds", "n", "feature_net", "is_best"):
+            for field in ("mean", "std", "n_seeds", "n", "feature_net", "is_best", "stale"):
                 value = s.get(field)
                 out[f"{name}_{kind}_{field}"] = ";".join(map(str, value)) if isinstance(value, list) else value
     return out

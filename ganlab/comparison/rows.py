@@ -19,7 +19,7 @@ from ganlab.run.rundir import RunDir
 # Settings that do not change what is trained: runs differing only in these are seeds of one
 # experiment. seed/name/runs_dir by definition; the rest only move files or pictures around
 # (sample grids use their own fixed-noise generator, see Trainer.__init__).
-NOT_EXPERIMENT = ("seed", "name", "runs_dir", "data_root", "sample_every", "checkpoint_every", "n_samples")
+NOT_EXPERIMENT = ("seed", "name", "runs_dir", "data_root", "sample_every", "checkpoint_every", "n_samples", "eval_n")
 
 # Non-metric sort keys and their direction (True: larger first).
 OTHER_SORT_KEYS = {
@@ -49,11 +49,26 @@ class RunRecord:
         """The config with seed and bookkeeping removed: equal for seeds of one experiment."""
         return tuple(sorted((k, repr(v)) for k, v in self.config.items() if k not in NOT_EXPERIMENT))
 
+    def status(self) -> str:
+        """The summary's status, except for a run that never finished: "running" while a process
+        holds its lock, "crashed" once none does (killed, out of memory, power cut)."""
+        said = self.summary.get("status")
+        if said not in (None, "running"):
+            return said
+        from ganlab.run.lock import writer
+
+        return "running" if writer(self.run.path) is not None else "crashed"
+
     def step(self) -> int | None:
-        if "step" in self.summary:
+        if "step" in self.summary and self.summary.get("status") != "running":
             return self.summary["step"]
-        rows = self.run.metrics()  # a run that never wrote a summary (killed): its log says how far
-        return rows[-1]["step"] if rows else None
+        rows = self.run.metrics()  # a run in progress or killed: its log says how far it got
+        return rows[-1]["step"] if rows else self.summary.get("step")
+
+    def stale(self, entry: dict[str, Any]) -> bool:
+        """A final-metric entry measured before the run's last step (a resume trained on since)."""
+        step, at = self.step(), entry.get("step")
+        return step is not None and at is not None and at < step
 
     def d_output(self, which: str) -> float | None:
         """D's mean output on "real" or "fake" data over the last 100 steps: a probability, or a
@@ -135,15 +150,45 @@ def stat(values: Iterable[float | None]) -> dict[str, Any] | None:
     }
 
 
+SEPARATORS = "-_. "
+
+
 def group_name(records: list[RunRecord]) -> str:
+    """The runs' common stem ("lsgan" for lsgan-s0, lsgan-s1), or their common prefix when it ends
+    at a separator in every name ("study-a" for study-a-x, study-a-y); otherwise the first name
+    and a count: a prefix cut mid-word ("t" of "try" and "test") names nothing (issue 18)."""
     names = [r.name for r in records]
     if len(names) == 1:
         return names[0]
     stems = {re.sub(r"[-_.]?(s|seed)\d+$", "", n) for n in names}
     if len(stems) == 1 and stems != {""}:
         return stems.pop()
-    prefix = os.path.commonprefix(names).rstrip("-_. ")
+    prefix = os.path.commonprefix(names)
+    whole_words = all(len(n) == len(prefix) or n[len(prefix)] in SEPARATORS for n in names)
+    if not whole_words:  # back to the last separator: "study-ab" and "study-ac" share "study"
+        cut = max(prefix.rfind(c) for c in SEPARATORS)
+        prefix = prefix[:cut] if cut > 0 else ""
+    prefix = prefix.rstrip(SEPARATORS)
     return prefix or f"{names[0]} (+{len(names) - 1})"
+
+
+def one_per_seed(records: list[RunRecord]) -> tuple[list[RunRecord], list[tuple[RunRecord, RunRecord]]]:
+    """The runs of one experiment, one per seed: repeats of a seed (the same config run twice)
+    are one sample, not two, and would shrink the std. Keeps the furthest trained, then the
+    newest folder; returns the others as (repeat, the run kept for its seed)."""
+
+    def rank(r: RunRecord) -> tuple:
+        return (r.step() or 0, r.run.config_file.stat().st_mtime_ns if r.run.config_file.exists() else 0, r.name)
+
+    by_seed: dict[str, list[RunRecord]] = {}
+    for r in records:
+        by_seed.setdefault(repr(r.config.get("seed")), []).append(r)
+    kept, repeats = [], []
+    for same in by_seed.values():
+        keeper = max(same, key=rank)
+        kept.append(keeper)
+        repeats += [(r, keeper) for r in same if r is not keeper]
+    return kept, repeats
 
 
 def _only(values: set) -> Any:
@@ -157,10 +202,14 @@ def _only(values: set) -> Any:
 
 
 def metric_stat(records: list[RunRecord], kind: str, name: str) -> dict[str, Any] | None:
-    entries = [e for e in (r.metric(kind, name) for r in records) if e]
+    pairs = [(r, e) for r, e in ((r, r.metric(kind, name)) for r in records) if e]
+    entries = [e for _, e in pairs]
     out = stat(e.get("value") for e in entries)
     if out is None:
         return None
+    # final metrics measured before the run's last step; a best is of an earlier step by nature
+    out["stale"] = kind == "final" and any(r.stale(e) for r, e in pairs)
+    out["step"] = _only({e.get("step") for e in entries})  # the step(s) it was measured at
     out["n"] = _only({e.get("n") for e in entries})
     out["feature_net"] = _only({e.get("feature_net") for e in entries})
     out["weights"] = _only({e.get("weights", "raw") for e in entries})  # the generator that was scored
@@ -170,7 +219,7 @@ def metric_stat(records: list[RunRecord], kind: str, name: str) -> dict[str, Any
 
 def build_row(records: list[RunRecord], metrics: list[str]) -> dict[str, Any]:
     first = records[0].config
-    statuses = {r.summary.get("status", "no summary") for r in records}
+    statuses = {r.status() for r in records}
     row: dict[str, Any] = {
         "name": group_name(records),
         "runs": [r.name for r in records],
@@ -260,7 +309,7 @@ def mark_best(rows: list[dict[str, Any]], columns: dict[str, dict[str, Any]]) ->
     where every row ties (or with one row) flags none, since nothing stands out there."""
     for key, col in columns.items():
         name, kind = key.split("/")
-        cells = [row["metrics"][name][kind] for row in rows if kind in row["metrics"][name]]
+        cells = [c for row in rows if (c := row["metrics"][name].get(kind)) and not c.get("stale")]
         if not col["comparable"] or len(cells) < 2:
             continue
         pick = min if col["better"] == "lower" else max
@@ -328,9 +377,18 @@ def compare_records(
     groups: dict[tuple, list[RunRecord]] = {}
     for r in records:
         groups.setdefault(r.experiment() if group else (str(r.run.path),), []).append(r)
-    grouped = [sorted(g, key=lambda r: (r.config.get("seed") or 0, r.name)) for g in groups.values()]
+    warnings = list(warnings or [])
+    grouped: list[list[RunRecord]] = []
+    repeats: list[tuple[RunRecord, RunRecord]] = []
+    for g in groups.values():
+        kept, dropped = one_per_seed(g)
+        grouped.append(sorted(kept, key=lambda r: (r.config.get("seed") or 0, r.name)))
+        repeats += dropped
+    records = [r for g in grouped for r in g]
+    warnings += repeat_warnings(repeats)
     metrics = metric_names(records)
-    comparison = Comparison([build_row(g, metrics) for g in grouped], grouped, metrics, {}, list(warnings or []))
+    comparison = Comparison([build_row(g, metrics) for g in grouped], grouped, metrics, {}, warnings)
+    comparison.warnings += stale_warnings(records)
     add_columns(comparison, records)
     mark_best(comparison.rows, comparison.columns)
     missing = [r.name for r in records if not r.summary.get("metrics")]
@@ -343,6 +401,32 @@ def compare_records(
     if sort:
         sort_rows(comparison, sort)
     return comparison
+
+
+def repeat_warnings(repeats: list[tuple[RunRecord, RunRecord]]) -> list[str]:
+    """One line naming the runs left out as repeats of a seed that a run of their row has."""
+    if not repeats:
+        return []
+    pairs = [f"{r.name} (seed {r.config.get('seed')}, as {keeper.name})" for r, keeper in repeats]
+    return [
+        f"{len(pairs)} run(s) repeat a seed with the same config and are left out: {', '.join(pairs[:5])}"
+        f"{' ...' if len(pairs) > 5 else ''}; each seed counts once (its furthest trained run)"
+    ]
+
+
+def stale_warnings(records: list[RunRecord]) -> list[str]:
+    """Runs whose final metrics predate their last step (trained on after `ganlab eval`)."""
+    stale = []
+    for r in records:
+        steps = {e.get("step") for e in (r.summary.get("metrics") or {}).values() if r.stale(e)}
+        if steps:
+            stale.append(f"{r.name} (measured at step {', '.join(map(str, sorted(steps)))}, now at {r.step()})")
+    if not stale:
+        return []
+    return [
+        f"stale metrics, marked (stale) and not ranked: {', '.join(stale[:5])}{' ...' if len(stale) > 5 else ''}; "
+        "re-run `ganlab eval RUN` for numbers of the current generator"
+    ]
 
 
 def add_columns(comparison: Comparison, records: list[RunRecord]) -> None:

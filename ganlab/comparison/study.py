@@ -22,9 +22,9 @@ if TYPE_CHECKING:  # the trainer imports torch; planning a study does not need i
 
 # Where a planned run's folder already exists, compare ignores these when deciding "same run":
 # the folder name is derived from the config, and the study may have been moved.
-# fields that never change a run's weights (log_every, threads: issue 12), so a run made with
+# fields that never change a run's weights (log_every, threads: issue 12; eval_n), so a run made with
 # other values is still the run the study asks for
-NOT_COMPARED = ("name", "runs_dir", "log_every", "threads")
+NOT_COMPARED = ("name", "runs_dir", "log_every", "threads", "eval_n")
 FINISHED = ("complete", "diverged")  # retraining a diverged run would diverge again (same seed); "failed" is retried
 
 
@@ -113,6 +113,8 @@ def plan(spec: StudySpec) -> list[PlannedRun]:
     configs = []
     for loss, arch, data, seed in itertools.product(spec.losses, spec.archs, spec.datas, range(spec.seeds)):
         values = spec.overrides | dict(loss=loss, arch=arch, data=data, seed=seed, runs_dir=str(spec.path))
+        if spec.eval_n is not None:  # --eval-n sizes the --eval-every evaluations too (issue 18)
+            values.setdefault("eval_n", spec.eval_n)
         config = RunConfig.from_dict(values, source="study flags")
         config.name = run_name(config)
         configs.append(config)

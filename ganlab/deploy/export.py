@@ -229,6 +229,10 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
+def cannot_write(out: Path, why: str) -> str:
+    return f"cannot write {str(out)!r} ({why}); pass --out PATH.onnx in a folder you can write"
+
+
 def default_path(source: Path, output: str) -> Path:
     name = "generator.onnx" if output == "float" else "generator-uint8.onnx"
     return source.with_suffix(".onnx") if source.is_file() else source / name
@@ -258,7 +262,7 @@ def export_onnx(
     `weights`: "ema", "raw", or None for the EMA generator when the run kept one."""
     import onnx
 
-    from ganlab.files import atomic_write_bytes
+    from ganlab import files
     from ganlab.run.lock import RunLock
     from ganlab.run.restore import restore
 
@@ -279,6 +283,9 @@ def export_onnx(
         raise ConfigError(f"--out {str(out)!r} must end in .onnx; pass e.g. --out {out.with_suffix('.onnx')}")
     if not out.parent.is_dir():
         raise ExportError(f"folder {str(out.parent)!r} for --out does not exist; create it or pass another --out")
+    blocked = files.unwritable(out.parent)  # before the export, not after a minute of it
+    if blocked is not None:
+        raise ExportError(cannot_write(out, files.reason(blocked)))
     run = run_written(source, out)
     with RunLock(run) if run is not None else contextlib.nullcontext():  # one writer per run (issue 19)
         module = Exportable(restored.G, output == "uint8").eval()
@@ -288,6 +295,9 @@ def export_onnx(
         data = proto.SerializeToString()
         tolerance = TOLERANCE if output == "float" else UINT8_TOLERANCE
         diffs = verify(data, module, restored.latent_dim, tolerance) if verify_model else None
-        atomic_write_bytes(out, lambda f: f.write(data))
+        try:
+            files.atomic_write_bytes(out, lambda f: f.write(data))
+        except OSError as exc:  # the disk filled up meanwhile: nothing is left under the name
+            raise ExportError(cannot_write(out, files.reason(exc))) from exc
     opset_written = next(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx"))
     return ExportResult(out, opset_written, output, meta, diffs, tolerance, len(data))

@@ -22,6 +22,9 @@ class JsonlLogger(Logger):
         assert self.file is not None, "on_start opens the file"
         row = scalars if "step" in scalars else {"step": step, **scalars}
         self.file.write(json.dumps(row) + "\n")
+        # one write(2) per logged step, so `tail -f metrics.jsonl` follows the run (issue 18);
+        # durability (fsync) waits for the checkpoint the lines belong with
+        self.file.flush()
 
     def flush(self) -> None:
         """Makes the log durable up to now (before each checkpoint it belongs with)."""

@@ -4,9 +4,12 @@ often peaks and then collapses, so the best step and the last step are both reco
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
-from ganlab.metrics.evaluate import EvalOptions, default_metrics, evaluate
+from ganlab import files
+from ganlab.errors import GanlabNotice, RunError
+from ganlab.metrics.evaluate import EvalOptions, default_metrics, evaluate, small_n_notes
 from ganlab.metrics.registry import METRICS, primary_metric
 from ganlab.metrics.subject import Subject
 from ganlab.run import checkpoint
@@ -24,10 +27,13 @@ class EvalCallback(Callback):
         self.options = options or EvalOptions()
         self.primary: str | None = None
         self.best_score: tuple | None = None
+        self.noted = False  # the small-n note was given
 
     def on_start(self, trainer: Trainer) -> None:
         """Resolves the metrics before the first step, so an unavailable metric fails early."""
         self.options.device = str(trainer.device)
+        if self.options.n is None:  # --eval-n (issue 18: it used to be ignored here)
+            self.options.n = trainer.config.eval_n
         self.names = self.names or default_metrics(Subject.from_trainer(trainer), self.options)
         self.primary = primary_metric(self.names)
         previous = self.run.summary().get("metrics_best", {})
@@ -42,6 +48,10 @@ class EvalCallback(Callback):
         assert self.names is not None and self.primary is not None, "on_start resolves the metrics"
         results = evaluate(Subject.from_trainer(trainer), self.names, self.options)
         results = {name: {**entry, "weights": trainer.weights} for name, entry in results.items()}
+        if not self.noted:  # once per run, not at every evaluation
+            self.noted = True
+            for note in small_n_notes(results):
+                warnings.warn(GanlabNotice(note), stacklevel=2)
         summary = self.run.summary()
         best = dict(summary.get("metrics_best", {}))
         for name, entry in results.items():
@@ -57,7 +67,13 @@ class EvalCallback(Callback):
         new_score = score(results, self.primary)
         if self.best_score is None or new_score > self.best_score:
             self.best_score = new_score
-            checkpoint.save(self.run.best_checkpoint, trainer.state_dict())
+            try:
+                checkpoint.save(self.run.best_checkpoint, trainer.state_dict())
+            except OSError as exc:
+                raise RunError(
+                    f"cannot write {str(self.run.best_checkpoint)!r} at step {trainer.step} ({files.reason(exc)}); "
+                    f"free space or fix permissions, then ganlab train --resume {self.run.path}"
+                ) from exc
         return results
 
 

@@ -3,11 +3,14 @@ generator and writes the numbers into its summary.json."""
 
 from __future__ import annotations
 
+import time
+import warnings
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from ganlab.errors import MetricError
+from ganlab.errors import GanlabNotice, MetricError, ResultsNotSaved, RunError
 from ganlab.metrics.registry import DEFAULT_N, FID_DIMS, METRICS, parse_metric_names
 from ganlab.plugins import guard
 
@@ -95,11 +98,15 @@ def evaluate_run(
     n: int | None = None,
     checkpoint: str = "last",
     weights: str | None = None,
+    replace: bool = False,
     **options: Any,
 ) -> dict[str, dict[str, Any]]:
     """Scores a run's generator (checkpoint "last", "best" or a file) and merges the results into
-    summary["metrics"]; returns them. `weights`: "ema", "raw", or None for the EMA generator when
-    the run kept one; each result records which."""
+    summary["metrics"] (see `merge`; `replace` lets a smaller-n result replace a larger-n one of the
+    same step); returns them. `weights`: "ema", "raw", or None for the EMA generator when the run
+    kept one; each result records which. A run folder that cannot be written is still scored:
+    ResultsNotSaved then carries the results."""
+    from ganlab import files
     from ganlab.metrics.subject import Subject
     from ganlab.run.device import pick_device
     from ganlab.run.lock import RunLock
@@ -109,14 +116,88 @@ def evaluate_run(
     run = open_run(run_path)
     opts = EvalOptions(n=n, **options)
     names = parse_metric_names(metrics)  # unknown names fail before any work
+    blocked = files.unwritable(run.path)  # a read-only archive of runs: score it, say it was not saved
     # held from before the checkpoint is read until the merge into summary.json: a training that
-    # finishes meanwhile would rewrite the summary and drop these results (issue 19)
-    with RunLock(run.path):
+    # finishes meanwhile would rewrite the summary and drop these results (issue 19). A folder
+    # nobody can write needs no lock (and cannot hold one).
+    with RunLock(run.path) if blocked is None else nullcontext():
         restored = restore(run.path, which=checkpoint, device=str(pick_device(opts.device)), weights=weights)
         subject = Subject.from_restored(restored)
         names = names or default_metrics(subject, opts)
         with guard.translating(restored.owners()):  # the arch's G and the dataset's sample() run in here
             computed = evaluate(subject, names, opts)
         results = {name: {**e, "weights": restored.weights} for name, e in computed.items()}
-        run.update_summary(metrics={**run.summary().get("metrics", {}), **results})
+        for note in small_n_notes(results):
+            warnings.warn(GanlabNotice(note), stacklevel=2)
+        if blocked is not None:
+            raise ResultsNotSaved(not_saved(run.summary_file, files.reason(blocked)), results)
+        try:
+            summary = run.summary()
+            sections, kept = merge(summary, results, checkpoint, replace)
+            run.update_summary(**sections)
+        except (RunError, OSError) as exc:  # a full disk, a torn summary.json: the numbers are still shown
+            why = files.reason(exc) if isinstance(exc, OSError) else str(exc)
+            raise ResultsNotSaved(not_saved(run.summary_file, why), results) from exc
+    for note in kept:
+        warnings.warn(GanlabNotice(note), stacklevel=2)
     return results
+
+
+def not_saved(summary_file: Path, why: str) -> str:
+    return (
+        f"could not write {str(summary_file)!r} ({why}); the numbers above were not saved: "
+        f"copy the run to a writable folder (cp -r {summary_file.parent} DEST) and evaluate the copy"
+    )
+
+
+# Fréchet distances fit a Gaussian to the features: with fewer samples than feature dimensions
+# the covariance is singular and the distance is biased upwards by an amount that depends on n
+# (Chong & Forsyth 2020), so such values rank nothing. Their name -> why the dims matter.
+FRECHET = ("fid", "classifier_fd")
+HISTORY_KEY = "evaluations"  # summary.json: every `ganlab eval`, newest last
+
+
+def small_n_notes(results: dict[str, dict[str, Any]]) -> list[str]:
+    """One note per Fréchet metric computed from fewer samples than its feature dimension."""
+    notes = []
+    for name in FRECHET:
+        entry = results.get(name)
+        if not entry or not entry.get("dims"):
+            continue
+        n = min(entry["n"], entry.get("n_real") or entry["n"])
+        if n < entry["dims"]:
+            notes.append(
+                f"{name} from n={n} samples in {entry['dims']} feature dimensions: the covariance is singular "
+                f"(n < {entry['dims']}), so the value is biased by n and only comparable at the same n; "
+                f"pass --n {entry['dims']} or more for a number that means something"
+            )
+    return notes
+
+
+def merge(
+    summary: dict[str, Any], results: dict[str, dict[str, Any]], checkpoint: str, replace: bool = False
+) -> tuple[dict[str, Any], list[str]]:
+    """The summary sections after one evaluation, and a note per metric kept from before.
+
+    Every evaluation is appended to summary["evaluations"]; summary["metrics"] gets each new
+    result unless it holds one of the same step, generator and feature setting made from more
+    samples: a quick `eval --n 50` does not silently replace an n=20000 FID (issue 18)."""
+    current = dict(summary.get("metrics") or {})
+    kept: dict[tuple, list[str]] = {}  # (old n, new n, step) -> names kept from before
+    for name, new in results.items():
+        old = current.get(name)
+        if not replace and old is not None and _same_setting(old, new) and (old.get("n") or 0) > (new.get("n") or 0):
+            kept.setdefault((old["n"], new["n"], old["step"]), []).append(name)
+            continue
+        current[name] = new
+    notes = [
+        f"summary.json keeps {', '.join(names)} from n={old_n} over this n={new_n} evaluation (both at step {step}; "
+        f"this one is in its {HISTORY_KEY!r} list); pass --replace to record it as the run's"
+        for (old_n, new_n, step), names in kept.items()
+    ]
+    record = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "checkpoint": checkpoint, "metrics": results}
+    return {"metrics": current, HISTORY_KEY: [*(summary.get(HISTORY_KEY) or []), record]}, notes
+
+
+def _same_setting(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    return all(old.get(k) == new.get(k) for k in ("step", "weights", "dims", "feature_net"))

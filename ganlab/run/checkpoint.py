@@ -20,16 +20,24 @@ ENVELOPE = "ganlab-checkpoint-envelope-1"  # {"sha256": hex, "payload": uint8 te
 
 def save(path: Path, state: dict[str, Any]) -> None:
     """Writes the state with a SHA-256 of its bytes; the checkpoint it replaces is kept as
-    `<name>.previous.pt`, so a file damaged after writing still leaves one good checkpoint."""
+    `<name>.previous.pt`, so a file damaged after writing still leaves one good checkpoint.
+
+    Both layers are serialised in memory and the file gets plain bytes: torch.save writing into
+    the file itself turns a full disk into a RuntimeError ("unexpected pos 832 vs 726") instead
+    of the OSError (ENOSPC) callers can name (issue 18).
+    """
     buf = io.BytesIO()
     torch.save({"format": FORMAT, **state}, buf)
-    payload = buf.getvalue()
+    payload = buf.getbuffer()  # a view, not a copy: the tensor below shares it
     envelope = {
         "format": ENVELOPE,
         "sha256": hashlib.sha256(payload).hexdigest(),
-        "payload": torch.frombuffer(bytearray(payload), dtype=torch.uint8),
+        "payload": torch.frombuffer(payload, dtype=torch.uint8),
     }
-    atomic_write_bytes(Path(path), lambda f: torch.save(envelope, f), keep_previous=True)
+    out = io.BytesIO()
+    torch.save(envelope, out)
+    data = out.getbuffer()
+    atomic_write_bytes(Path(path), lambda f: f.write(data), keep_previous=True)
 
 
 def load_failure_reason(exc: Exception) -> str:

@@ -162,12 +162,46 @@ class RunLock:
         except OSError as exc:
             raise RunError(
                 f"cannot write run {str(self.run_path)!r} ({exc.strerror or exc} on {str(self.path)!r}); "
-                "a command that writes a run needs write access to its folder"
+                "a command that writes a run needs write access to its folder: copy the run to a writable "
+                f"folder (cp -r {self.run_path} DEST) and use the copy"
             ) from exc
 
     def _busy_message(self, holder: Holder | None) -> str:
         who = holder.describe() if holder else f"another process (no details in {str(self.path)!r} yet)"
         return f"run {str(self.run_path)!r} is being written by {who}; wait for it to finish or stop it"
+
+
+def writer(run_path: str | Path) -> Holder | None:
+    """Who is writing the run now, or None: how `compare` tells a run still training from one that
+    crashed (both say "running" in summary.json). Never waits.
+
+    A released lock's file is empty, so most runs are answered without touching the lock. A file
+    that names a holder is either held or left by a holder that died (SIGKILL, power cut); a
+    shared flock, taken and dropped at once, tells which. A writer starting in that instant is
+    refused as if another were writing; it can simply run again."""
+    path = Path(run_path) / LOCK_NAME
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:  # no lock file: no command has written this run since locks exist
+        return None
+    try:
+        try:
+            recorded = os.pread(fd, 4096, 0)
+        except OSError:
+            return None
+        if not recorded.strip():
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return _read_holder(fd) or Holder(0, "?", "?", 0.0)
+        except OSError:  # a filesystem without locks: only the pid can tell
+            holder = _read_holder(fd)
+            return holder if holder is not None and holder.alive() else None
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
 
 
 def writes_run(arg: str) -> Callable[[F], F]:

@@ -118,11 +118,16 @@ class RunDir:
             files.atomic_write_text(self.config_file, dump_toml(config.to_dict()))
         except OSError as exc:
             raise RunError(
-                f"cannot write {str(self.config_file)!r} ({exc.strerror or exc}); free space or fix permissions"
+                f"cannot write {str(self.config_file)!r} ({files.reason(exc)}); free space or fix permissions"
             ) from exc
 
     def write_summary(self, summary: dict[str, Any]) -> None:
-        files.atomic_write_text(self.summary_file, json.dumps(summary, indent=2, sort_keys=False) + "\n")
+        try:
+            files.atomic_write_text(self.summary_file, json.dumps(summary, indent=2, sort_keys=False) + "\n")
+        except OSError as exc:
+            raise RunError(
+                f"cannot write {str(self.summary_file)!r} ({files.reason(exc)}); free space or fix permissions"
+            ) from exc
 
     def update_summary(self, **sections: Any) -> dict[str, Any]:
         summary = self.summary()
@@ -133,7 +138,12 @@ class RunDir:
     def truncate_metrics(self, after_step: int) -> None:
         """Drops log lines past `after_step` (written after the checkpoint a resume starts from)."""
         rows = [r for r in self.metrics() if r.get("step", 0) <= after_step]
-        files.atomic_write_text(self.metrics_file, "".join(json.dumps(r) + "\n" for r in rows))
+        try:
+            files.atomic_write_text(self.metrics_file, "".join(json.dumps(r) + "\n" for r in rows))
+        except OSError as exc:
+            raise RunError(
+                f"cannot write {str(self.metrics_file)!r} ({files.reason(exc)}); free space or fix permissions"
+            ) from exc
 
 
 def open_run(path: str | Path) -> RunDir:

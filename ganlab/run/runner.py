@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import shutil
 import time
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
-from ganlab import plugins, viz
+from ganlab import files, plugins, viz
 from ganlab.config import FIELDS, RunConfig, flag_name
 from ganlab.errors import (
     ConfigError,
     DivergenceError,
     GanlabError,
+    GanlabNotice,
     Interrupted,
     PluginError,
     RunError,
@@ -45,7 +47,10 @@ class Recorder(Callback):
 
     def on_log(self, trainer: Trainer, stats: dict[str, float]) -> None:
         assert self.log is not None, "on_start opens the log"
-        self.log.log_scalars(trainer.step, stats)
+        try:
+            self.log.log_scalars(trainer.step, stats)
+        except OSError as exc:  # flushed per logged step, so a full disk shows up here
+            raise cannot_write(self.run, self.run.metrics_file, trainer.step, exc) from exc
 
     def on_step(self, trainer: Trainer, stats: dict) -> None:
         c = trainer.config
@@ -62,10 +67,7 @@ class Recorder(Callback):
         try:
             viz.save_samples(trainer.samples(), trainer.data.kind, path, trainer.data.meta, title, self.real_points)
         except OSError as exc:  # the run folder was removed or the disk filled up mid-run
-            raise RunError(
-                f"cannot write samples {str(path)!r} at step {trainer.step} ({exc.strerror or exc}); "
-                f"check the run folder, then ganlab train --resume {self.run.path}"
-            ) from exc
+            raise cannot_write(self.run, path, trainer.step, exc) from exc
         return path
 
     def write_checkpoint(self, trainer: Trainer) -> None:
@@ -74,15 +76,23 @@ class Recorder(Callback):
         try:
             checkpoint.save(self.run.last_checkpoint, trainer.state_dict())
         except OSError as exc:  # full disk, lost permissions: the previous checkpoint is untouched
-            raise RunError(
-                f"cannot write checkpoint {str(self.run.last_checkpoint)!r} at step {trainer.step} "
-                f"({exc.strerror or exc}); free space or fix permissions, then "
-                f"ganlab train --resume {self.run.path}"
-            ) from exc
+            raise cannot_write(self.run, self.run.last_checkpoint, trainer.step, exc) from exc
 
     def close(self) -> None:
         if self.log is not None:
-            self.log.close()
+            try:
+                self.log.close()
+            except OSError:  # its last lines did not fit on the disk; the error that stopped the run says so
+                pass
+
+
+def cannot_write(run: RunDir, path: Path, step: int, exc: OSError) -> RunError:
+    """A write that failed mid-run (full disk, lost permissions, folder removed), as one line with
+    the way back: everything up to the last checkpoint is kept."""
+    return RunError(
+        f"cannot write {str(path)!r} at step {step} ({files.reason(exc)}); free space or fix permissions, "
+        f"then ganlab train --resume {run.path}"
+    )
 
 
 def reference_points(trainer: Trainer) -> Tensor:
@@ -157,7 +167,21 @@ def resume(
             f"pass --steps larger than {state['step']} to continue it"
         )
     recorded: dict[str, dict[str, str]] | None = state.get("plugins")  # None for a fresh start
-    trainer = Trainer(config, recorded=recorded)
+    trainer = Trainer(
+        config, recorded=recorded
+    )  # judges --data-root, --device: wrong ones fail even with nothing to do
+    summary = run.summary()
+    if not fresh and config.steps == state["step"] == summary.get("step") and summary.get("status") == "complete":
+        # nothing to train: rewriting last.pt would rotate the good previous copy away (issue 18)
+        warnings.warn(
+            GanlabNotice(
+                f"run {run.name!r} is already at step {state['step']}, complete; nothing was trained or written "
+                f"(pass --steps larger than {state['step']} to continue it)"
+            ),
+            stacklevel=2,
+        )
+        return run, summary
+    check_writable(run)
     if not fresh:
         trainer.load_state_dict(state)
     loggers = make_loggers(config.log)
@@ -165,7 +189,20 @@ def resume(
         folder.mkdir(exist_ok=True)
     run.truncate_metrics(after_step=trainer.step)
     run.write_config(config)
-    return run, _train_into(run, trainer, config.steps, callbacks, previous=run.summary(), loggers=loggers)
+    return run, _train_into(run, trainer, config.steps, callbacks, previous=summary, loggers=loggers)
+
+
+def check_writable(run: RunDir) -> None:
+    """Refuses a run folder (or its checkpoints/ or samples/) that cannot be written, before any
+    work: a read-only copy of a run, a full disk."""
+    for folder in (run.path, run.checkpoints_dir, run.samples_dir):
+        blocked = files.unwritable(folder) if folder.is_dir() else None
+        if blocked is not None:
+            raise RunError(
+                f"cannot write run {str(run.path)!r} ({files.reason(blocked)} on {str(folder)!r}); "
+                f"--resume writes checkpoints, samples and the log there: copy the run to a writable folder "
+                f"(cp -r {run.path} DEST) and resume the copy"
+            )
 
 
 def _train_into(
@@ -182,12 +219,19 @@ def _train_into(
         from ganlab.metrics.callback import EvalCallback
 
         callbacks = [*callbacks, EvalCallback(run, trainer.config.eval_every)]
-    summary = previous | {"status": "running"}
+    # said before the first step: a run killed mid-way is then not taken for a finished one, and
+    # compare tells it from one still training by the run's lock (issue 18)
+    summary = {k: v for k, v in previous.items() if k not in ("error", "finished")} | {
+        "status": "running",
+        "step": trainer.step,
+    }
+    run.write_summary(summary)
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    first_step = trainer.step
     try:
         with guard.translating(trainer.owners()):  # an exception from plugin code: one line naming it
             timing = train(trainer, until, [recorder, *callbacks, logging])  # logging after what it forwards
-        if trainer.step % trainer.config.checkpoint_every:
+        if trainer.step % trainer.config.checkpoint_every and trainer.step > first_step:
             recorder.write_checkpoint(trainer)
     except KeyboardInterrupt as exc:
         recorder.write_checkpoint(trainer)  # a Ctrl-C keeps everything up to this step
@@ -208,7 +252,10 @@ def _train_into(
     with guard.translating(trainer.owners()):  # G runs in eval mode here, perhaps for the first time
         final_samples = recorder.write_samples(trainer)
     rows = run.metrics()
-    viz.save_loss_curve(rows, run.loss_curve, title=f"{run.name}")
+    try:
+        viz.save_loss_curve(rows, run.loss_curve, title=f"{run.name}")
+    except OSError as exc:
+        raise cannot_write(run, run.loss_curve, trainer.step, exc) from exc
     wall = previous.get("wall_time_s", 0.0) + timing["wall_time_s"]
     summary = _with_metrics(run, build_summary(run, trainer, rows, wall, timing, started, final_samples, previous))
     run.write_summary(summary)
@@ -219,6 +266,13 @@ def _train_into(
 def _with_metrics(run: RunDir, summary: dict[str, Any]) -> dict[str, Any]:
     """`summary` plus the evaluation sections an EvalCallback wrote to summary.json during training."""
     return summary | {k: v for k, v in run.summary().items() if k in ("metrics", "metrics_best", "metrics_history")}
+
+
+def _speed(timing: dict, previous: dict[str, Any]) -> float | None:
+    """Steps per second of this session; a resume that trained no step keeps the last measured."""
+    if not timing["steps"] or not timing["wall_time_s"]:
+        return previous.get("steps_per_s")
+    return round(timing["steps"] / timing["wall_time_s"], 3)
 
 
 def build_summary(
@@ -252,7 +306,7 @@ def build_summary(
         "final": {k: rows[-1][k] for k in keys} if rows else {},
         "final_mean_last_100": {k: sum(r[k] for r in tail) / len(tail) for k in keys} if tail else {},
         "wall_time_s": round(wall, 3),
-        "steps_per_s": round(timing["steps"] / timing["wall_time_s"], 3) if timing["wall_time_s"] else None,
+        "steps_per_s": _speed(timing, previous),
         "samples": str(samples.relative_to(run.path)),
         "weights": trainer.weights,  # "ema" under --ema-decay: grids and eval used the EMA generator
         "versions": versions(trainer.specs),
