@@ -93,7 +93,8 @@ def main() -> None:
             import traceback
 
             traceback.print_exception(exc)
-        print_error(str(exc))
+        if not getattr(exc, "silent", False):  # silent: another process printed this failure's line
+            print_error(str(exc))
         sys.exit(getattr(exc, "exit_code", 1))
     except TyperException as exc:  # usage errors: unknown flag, bad value, missing argument
         if type(exc).__name__ == "NoArgsIsHelpError":  # plain `ganlab`: typer printed the help

@@ -21,7 +21,7 @@ from ganlab.loggers.base import Logger
 from ganlab.loggers.callback import LoggerCallback, make_loggers
 from ganlab.loggers.jsonl import JsonlLogger
 from ganlab.plugins import guard
-from ganlab.run import checkpoint
+from ganlab.run import checkpoint, distributed
 from ganlab.run.lock import RunLock, writes_run
 from ganlab.run.rundir import RunDir, new_run, open_run
 from ganlab.run.trainer import Callback, Trainer, train, versions
@@ -93,13 +93,19 @@ def reference_points(trainer: Trainer) -> Tensor:
     return trainer.data.sample(len(trainer.fixed_z), gen).cpu()
 
 
-def start(config: RunConfig, callbacks: Iterable[Callback] = ()) -> tuple[RunDir, dict[str, Any]]:
+def start(config: RunConfig, callbacks: Iterable[Callback] = ()) -> tuple[RunDir | None, dict[str, Any]]:
     """Trains a new run. Everything that can be wrong with the config fails before the run
     folder is created, so a bad command leaves nothing behind."""
     trainer = Trainer(config)
-    loggers = make_loggers(config.log)  # --log: a bad name fails before the run folder exists
-    run = new_run(config)
-    held = _lock_new(run)
+    world = trainer.world
+    if not world.is_main:  # under DDP rank 0 alone makes and writes the run folder
+        distributed.agree(None, world)
+        _follow(trainer, config.steps)
+        return None, {}  # rank 0 holds the run folder and the summary
+    with distributed.agreeing(world):  # a failure here stops every rank, not rank 0 alone
+        loggers = make_loggers(config.log)  # --log: a bad name fails before the run folder exists
+        run = new_run(config)
+        held = _lock_new(run)
     try:
         run.write_config(config)  # inside: a full disk here must not leave a half-made folder
         return run, _train_into(run, trainer, config.steps, callbacks, previous={}, loggers=loggers)
@@ -125,12 +131,56 @@ def _lock_new(run: RunDir) -> RunLock:
 RESUME_MAY_CHANGE = ("steps", "device", "data_root")
 
 
-@writes_run("path")  # held for the whole resume: a second writer is refused before any work
 def resume(
     path: str | Path, changes: dict[str, Any] | None = None, callbacks: Iterable[Callback] = ()
-) -> tuple[RunDir, dict[str, Any]]:
+) -> tuple[RunDir | None, dict[str, Any]]:
     """Continues a run from checkpoints/last.pt up to changes["steps"] (default: the configured
-    steps). A resumed run keeps its saved config except for RESUME_MAY_CHANGE."""
+    steps). A resumed run keeps its saved config except for RESUME_MAY_CHANGE. Under DDP rank 0
+    reads the run and hands config and state to the other ranks, which need no access to it."""
+    world = distributed.init()
+    if not world.is_main:
+        return None, _follow_resume(world)
+    return _resume(path, changes, callbacks)
+
+
+def _follow_resume(world: distributed.World) -> dict[str, Any]:
+    handed = distributed.broadcast(None, world)
+    if handed is None:  # rank 0 refused the resume and says why
+        raise distributed.Stopped("rank 0 could not resume the run")
+    config_values, state = handed
+    trainer = Trainer(RunConfig.from_dict(config_values), recorded=state.get("plugins"))
+    if state["step"]:
+        trainer.load_state_dict(state)
+    distributed.agree(None, world)
+    _follow(trainer, trainer.config.steps)
+    return {}
+
+
+@writes_run("path")  # held for the whole resume: a second writer is refused before any work
+def _resume(
+    path: str | Path, changes: dict[str, Any] | None, callbacks: Iterable[Callback]
+) -> tuple[RunDir, dict[str, Any]]:
+    world = distributed.from_env()
+    try:
+        run, config, state, fresh = _prepare_resume(path, changes)
+    except GanlabError:
+        distributed.broadcast(None, world)  # the other ranks stop instead of waiting
+        raise
+    distributed.broadcast((config.to_dict(), state), world)
+    recorded: dict[str, dict[str, str]] | None = state.get("plugins")  # None for a fresh start
+    trainer = Trainer(config, recorded=recorded)
+    if not fresh:
+        trainer.load_state_dict(state)
+    with distributed.agreeing(world):
+        loggers = make_loggers(config.log)
+        for folder in (run.samples_dir, run.checkpoints_dir):  # recreate what a user may have deleted
+            folder.mkdir(exist_ok=True)
+        run.truncate_metrics(after_step=trainer.step)
+        run.write_config(config)
+    return run, _train_into(run, trainer, config.steps, callbacks, previous=run.summary(), loggers=loggers)
+
+
+def _prepare_resume(path: str | Path, changes: dict[str, Any] | None) -> tuple[RunDir, RunConfig, dict[str, Any], bool]:
     changes = {k: v for k, v in (changes or {}).items() if v is not None}
     refused = sorted(set(changes) - set(RESUME_MAY_CHANGE))
     if refused:
@@ -155,16 +205,7 @@ def resume(
             f"run {run.name!r} is already at step {state['step']}; "
             f"pass --steps larger than {state['step']} to continue it"
         )
-    recorded: dict[str, dict[str, str]] | None = state.get("plugins")  # None for a fresh start
-    trainer = Trainer(config, recorded=recorded)
-    if not fresh:
-        trainer.load_state_dict(state)
-    loggers = make_loggers(config.log)
-    for folder in (run.samples_dir, run.checkpoints_dir):  # recreate what a user may have deleted
-        folder.mkdir(exist_ok=True)
-    run.truncate_metrics(after_step=trainer.step)
-    run.write_config(config)
-    return run, _train_into(run, trainer, config.steps, callbacks, previous=run.summary(), loggers=loggers)
+    return run, config, state, fresh
 
 
 def _train_into(
@@ -181,11 +222,14 @@ def _train_into(
         from ganlab.metrics.callback import EvalCallback
 
         callbacks = [*callbacks, EvalCallback(run, trainer.config.eval_every)]
+    listeners = [recorder, *callbacks, logging]  # logging after what it forwards
+    if trainer.world.distributed:  # statistics averaged over ranks; a failure here stops every rank
+        listeners = [distributed.Gate(trainer.world, listeners)]
     summary = previous | {"status": "running"}
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     try:
         with guard.translating(trainer.owners()):  # an exception from plugin code: one line naming it
-            timing = train(trainer, until, [recorder, *callbacks, logging])  # logging after what it forwards
+            timing = train(trainer, until, listeners)
         if trainer.step % trainer.config.checkpoint_every:
             recorder.write_checkpoint(trainer)
     except KeyboardInterrupt as exc:
@@ -213,6 +257,15 @@ def _train_into(
     run.write_summary(summary)
     logging.finish(summary, final_samples)
     return summary
+
+
+def _follow(trainer: Trainer, until: int) -> None:
+    """A rank other than 0 under DDP: trains in step with the others and writes nothing."""
+    try:
+        with guard.translating(trainer.owners()):
+            train(trainer, until, [distributed.Gate(trainer.world, [])])
+    except DivergenceError as exc:  # decided on averaged gradients, so rank 0 reports the same
+        raise distributed.Stopped(str(exc)) from exc
 
 
 def _with_metrics(run: RunDir, summary: dict[str, Any]) -> dict[str, Any]:
