@@ -238,7 +238,14 @@ def broadcast(value: Any, world: World) -> Any:
 
 
 def shutdown() -> None:
+    """Leaves the group together: the ranks wait for each other (rank 0 writes the summary after
+    the last step), then tear it down. A rank that leaves alone while another still talks to it
+    can abort at exit (`terminate called without an active exception`)."""
+    import gc
+
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():
+        gc.collect()  # DDP reducers of finished trainers hold the group
+        dist.barrier()
         dist.destroy_process_group()
