@@ -114,13 +114,12 @@ def test_wgan_gp_gradient_penalty_trains_under_ddp(tmp_path):
 
 
 def test_a_failure_on_rank_0_ends_every_rank_with_one_error_line(tmp_path):
-    """A full disk on rank 0 (a file-size limit makes the checkpoint write fail): the other rank
+    """A full disk on rank 0 (a file-size limit makes the sample grid's write fail): the other rank
     stops at the end of that step, every process exits 1, and the console holds one Error line."""
-    command = " ".join(
-        map(str, ganlab_argv("train", *RING, *QUIET, "--steps", "40", "--checkpoint-every", "10", "--nproc", "2"))
-    )
+    args = ("--steps", "40", "--log-every", "5", "--sample-every", "10", "--checkpoint-every", "1000", "--nproc", "2")
+    command = " ".join(map(str, ganlab_argv("train", *RING, *args)))
     done = subprocess.run(
-        ["bash", "-c", f"ulimit -f 256 && exec {command}"],  # 256 KiB: metrics fit, a checkpoint does not
+        ["bash", "-c", f"ulimit -f 16 && exec {command}"],  # 16 KiB: config and metrics fit, a scatter plot does not
         cwd=tmp_path,
         env=process_env(),
         capture_output=True,
@@ -129,7 +128,7 @@ def test_a_failure_on_rank_0_ends_every_rank_with_one_error_line(tmp_path):
     )
     errors = [line for line in done.stderr.splitlines() if line.startswith("Error:")]
     assert done.returncode == 1, done.stderr
-    assert len(errors) == 1 and "cannot write checkpoint" in errors[0] and "at step 10" in errors[0], done.stderr
+    assert len(errors) == 1 and "cannot write samples" in errors[0] and "at step 10" in errors[0], done.stderr
     assert "Traceback" not in done.stderr
 
 

@@ -98,8 +98,21 @@ def init() -> World:
         backend = "cpu:gloo,cuda:nccl"
         if world.local_rank < torch.cuda.device_count():
             torch.cuda.set_device(world.local_rank)
-    dist.init_process_group(backend, timeout=timeout)
+    dist.init_process_group(
+        backend, store=_attempt_store(timeout), rank=world.rank, world_size=world.size, timeout=timeout
+    )
     return world
+
+
+def _attempt_store(timeout: timedelta) -> Any:
+    """torchrun's store, with keys of this attempt only. After a restart (--max-restarts) the
+    agent's store still holds the killed workers' addresses under the same keys, and gloo would
+    dial a dead process; a prefix per attempt keeps the new group to itself."""
+    import torch.distributed as dist
+    from torch.distributed.rendezvous import rendezvous
+
+    store, _rank, _size = next(rendezvous("env://", timeout=timeout))
+    return dist.PrefixStore(f"ganlab/attempt_{os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')}", store)
 
 
 def device_for(device: torch.device, world: World) -> torch.device:
