@@ -109,7 +109,12 @@ CASES = [
         "rendezvous port 29487 on 127.0.0.1 is in use",
         busy_port=29487,
     ),
-    C("train", "--max-restarts without --nproc", "train --max-restarts 2", "--max-restarts and --port go with --nproc N"),
+    C(
+        "train",
+        "--max-restarts without --nproc",
+        "train --max-restarts 2",
+        "--max-restarts and --port go with --nproc N",
+    ),
     C("train", "misspelt logger", "train --log tensorbord", "unknown logger 'tensorbord'"),
     C("train", "not a number", "train --steps many", "Invalid value for '--steps'"),
     C("train", "unknown flag", "train --bogus", "No such option: --bogus"),

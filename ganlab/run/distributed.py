@@ -123,7 +123,7 @@ def device_for(device: torch.device, world: World) -> torch.device:
     return device
 
 
-def sync_batchnorm(net: nn.Module, device: torch.device, world: World) -> nn.Module:
+def sync_batchnorm(net: Any, device: torch.device, world: World) -> Any:
     """BatchNorm over the global batch on CUDA (SyncBatchNorm). torch's SyncBatchNorm runs on GPUs
     only, so on the CPU (gloo) each rank normalises over its own slice and keeps its own running
     statistics; rank 0's are the ones checkpoints save."""

@@ -60,7 +60,10 @@ class Trainer:
         with guard.calling(arch_owner, "build"):
             G, D = self.arch.build(self.data.shape, config.latent_dim)
         memory_format = torch.channels_last if config.channels_last else torch.preserve_format
-        G, D = (distributed.sync_batchnorm(net, self.device, self.world) for net in (G, D))
+        G, D = (
+            distributed.sync_batchnorm(G, self.device, self.world),
+            distributed.sync_batchnorm(D, self.device, self.world),
+        )
         self.G = G.to(self.device, memory_format=memory_format)
         self.D = D.to(self.device, memory_format=memory_format)
         # compiled twins share the eager modules' parameters; checkpoints, samples, export and the
