@@ -89,6 +89,7 @@ def main() -> None:
     try:
         code = app(standalone_mode=False)
     except GanlabError as exc:
+        _leave_group(together=False)
         if debug:
             import traceback
 
@@ -105,4 +106,16 @@ def main() -> None:
         sys.exit(1)
     except Abort:
         sys.exit(130)
+    _leave_group(together=True)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _leave_group(together: bool) -> None:
+    """Under torchrun (a command that joined a process group): leave it before exiting. After a
+    success the ranks wait for each other first; after an error they do not (another rank may be
+    inside a collective that will never complete)."""
+    if "torch.distributed" not in sys.modules:  # printing an error never imports torch
+        return
+    from ganlab.run import distributed
+
+    distributed.shutdown(together)

@@ -1,5 +1,6 @@
 """`ganlab eval RUN`: scores a run's generator and writes the numbers into its summary.json."""
 
+import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -60,6 +61,8 @@ def eval_(
             kid_subset_size=kid_subset_size,
             progress=ui.ProgressReporter(progress),
         )
+    if os.environ.get("RANK", "0") != "0":  # under torchrun rank 0 reports
+        return
     first = next(iter(results.values()))
     ui.print_table(
         console, ui.metrics_table(results, title=f"run {run.name} (step {first['step']}, {first['weights']} weights)")

@@ -99,7 +99,6 @@ def train(
             run, summary = runner.start(cfg, [bar])
     finally:
         bar.close()
-        _leave_group()
     if run is None:  # a rank other than 0 under DDP: rank 0 reports
         return
     console.print(ui.train_summary_table(summary))
@@ -162,14 +161,3 @@ def _restarted_run(flags: dict, config: Optional[Path]) -> Optional[Path]:
     path = Path(cfg.runs_dir) / cfg.name
     exists = distributed.broadcast((path / "config.toml").is_file() if world.is_main else None, world)
     return path if exists else None
-
-
-def _leave_group() -> None:
-    """Under torchrun: leave the process group before exit (a group torn down by the interpreter's
-    exit can abort with `terminate called without an active exception`)."""
-    import sys
-
-    if "torch.distributed" in sys.modules:
-        from ganlab.run import distributed
-
-        distributed.shutdown()

@@ -100,7 +100,10 @@ def evaluate_run(
     """Scores a run's generator (checkpoint "last", "best" or a file) and merges the results into
     summary["metrics"]; returns them. `weights`: "ema", "raw", or None for the EMA generator when
     the run kept one; each result records which."""
+    from contextlib import nullcontext
+
     from ganlab.metrics.subject import Subject
+    from ganlab.run import distributed
     from ganlab.run.device import pick_device
     from ganlab.run.lock import RunLock
     from ganlab.run.restore import restore
@@ -109,14 +112,20 @@ def evaluate_run(
     run = open_run(run_path)
     opts = EvalOptions(n=n, **options)
     names = parse_metric_names(metrics)  # unknown names fail before any work
+    # under torchrun every rank samples its share and rank 0 alone writes (issue 13)
+    world = distributed.init()
+    device = distributed.device_for(pick_device(opts.device), world)
+    opts.device = str(device)
     # held from before the checkpoint is read until the merge into summary.json: a training that
     # finishes meanwhile would rewrite the summary and drop these results (issue 19)
-    with RunLock(run.path):
-        restored = restore(run.path, which=checkpoint, device=str(pick_device(opts.device)), weights=weights)
+    with RunLock(run.path) if world.is_main else nullcontext():
+        restored = restore(run.path, which=checkpoint, device=str(device), weights=weights)
         subject = Subject.from_restored(restored)
+        subject.world = world
         names = names or default_metrics(subject, opts)
         with guard.translating(restored.owners()):  # the arch's G and the dataset's sample() run in here
             computed = evaluate(subject, names, opts)
         results = {name: {**e, "weights": restored.weights} for name, e in computed.items()}
-        run.update_summary(metrics={**run.summary().get("metrics", {}), **results})
+        if world.is_main:
+            run.update_summary(metrics={**run.summary().get("metrics", {}), **results})
     return results

@@ -191,22 +191,30 @@ def _describe(exc: BaseException) -> str:
 
 
 class Gate(Callback):
-    """Runs rank 0's callbacks (recorder, progress, loggers, evaluation) inside a DDP run and keeps
-    the ranks in step around them: statistics are averaged before they are logged, and a failure
-    in a callback (a full disk on rank 0) stops every rank at the end of that step (`agree`)."""
+    """Keeps the ranks of a DDP run in step around the loop's callbacks. `local` ones (recorder,
+    progress, loggers) run on rank 0 alone; `collective` ones (evaluation, which samples on every
+    rank) run on every rank, first and always, so their collectives match. Statistics are averaged
+    before they are logged, and a failure in a callback (a full disk on rank 0) stops every rank at
+    the end of that step (`agree`)."""
 
-    def __init__(self, world: World, inner: list[Callback]):
-        self.world, self.inner = world, inner if world.is_main else []
+    def __init__(self, world: World, local: list[Callback], collective: list[Callback] | None = None):
+        self.world = world
+        self.collective = list(collective or [])
+        self.local = local if world.is_main else []
         self.failure: BaseException | None = None
 
     def _run(self, event: str, *args: Any) -> None:
-        if self.failure is not None:
-            return
+        for cb in self.collective:
+            self._call(cb, event, *args)
+        for cb in self.local:
+            if self.failure is None:
+                self._call(cb, event, *args)
+
+    def _call(self, cb: Callback, event: str, *args: Any) -> None:
         try:
-            for cb in self.inner:
-                getattr(cb, event)(*args)
+            getattr(cb, event)(*args)
         except Exception as exc:  # noqa: BLE001 - handed to every rank by agree()
-            self.failure = exc
+            self.failure = self.failure or exc
 
     def on_start(self, trainer: Any) -> None:
         self._run("on_start", trainer)
@@ -250,15 +258,39 @@ def broadcast(value: Any, world: World) -> Any:
     return box[0]
 
 
-def shutdown() -> None:
-    """Leaves the group together: the ranks wait for each other (rank 0 writes the summary after
-    the last step), then tear it down. A rank that leaves alone while another still talks to it
-    can abort at exit (`terminate called without an active exception`)."""
+def share(n: int, world: World) -> tuple[int, int]:
+    """[start, stop) of this rank's rows of n (evaluation samples), contiguous and in rank order,
+    so gathering the ranks' rows in rank order gives the 1-process order back."""
+    per = -(-n // world.size)
+    start = min(n, world.rank * per)
+    return start, min(n, start + per)
+
+
+def gather_rows(rows: Any, world: World) -> Any:
+    """Every rank's rows (an array or a tensor, (k, ...)), concatenated in rank order, on every rank."""
+    if not world.distributed:
+        return rows
+    import numpy as np
+    import torch.distributed as dist
+
+    parts: list[Any] = [None] * world.size
+    host = rows.cpu() if isinstance(rows, Tensor) else rows
+    dist.all_gather_object(parts, host)
+    if isinstance(rows, Tensor):
+        return torch.cat(parts).to(rows.device)
+    return np.concatenate(parts)
+
+
+def shutdown(together: bool = True) -> None:
+    """Leaves the group; `together`: the ranks first wait for each other (rank 0 writes the summary
+    after the last step). A rank that leaves alone while another still talks to it can abort at
+    exit (`terminate called without an active exception`)."""
     import gc
 
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():
         gc.collect()  # DDP reducers of finished trainers hold the group
-        dist.barrier()
+        if together:
+            dist.barrier()
         dist.destroy_process_group()

@@ -218,13 +218,10 @@ def _train_into(
 ) -> dict[str, Any]:
     recorder = Recorder(run)
     logging = LoggerCallback(run, list(loggers))
-    if trainer.config.eval_every:  # --eval-every: writes metrics / metrics_best into summary.json as it trains
-        from ganlab.metrics.callback import EvalCallback
-
-        callbacks = [*callbacks, EvalCallback(run, trainer.config.eval_every)]
-    listeners = [recorder, *callbacks, logging]  # logging after what it forwards
+    evaluation = _evaluation(trainer, run)  # --eval-every: writes metrics / metrics_best into summary.json
+    listeners = [recorder, *callbacks, *evaluation, logging]  # logging after what it forwards
     if trainer.world.distributed:  # statistics averaged over ranks; a failure here stops every rank
-        listeners = [distributed.Gate(trainer.world, listeners)]
+        listeners = [distributed.Gate(trainer.world, [recorder, *callbacks, logging], collective=evaluation)]
     summary = previous | {"status": "running"}
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     try:
@@ -259,11 +256,20 @@ def _train_into(
     return summary
 
 
+def _evaluation(trainer: Trainer, run: RunDir | None) -> list[Callback]:
+    """--eval-every: the evaluation callback (on every rank under DDP; rank 0 writes its results)."""
+    if not trainer.config.eval_every:
+        return []
+    from ganlab.metrics.callback import EvalCallback
+
+    return [EvalCallback(run, trainer.config.eval_every)]
+
+
 def _follow(trainer: Trainer, until: int) -> None:
-    """A rank other than 0 under DDP: trains in step with the others and writes nothing."""
+    """A rank other than 0 under DDP: trains (and evaluates) in step with the others, writes nothing."""
     try:
         with guard.translating(trainer.owners()):
-            train(trainer, until, [distributed.Gate(trainer.world, [])])
+            train(trainer, until, [distributed.Gate(trainer.world, [], collective=_evaluation(trainer, None))])
     except DivergenceError as exc:  # decided on averaged gradients, so rank 0 reports the same
         raise distributed.Stopped(str(exc)) from exc
 
