@@ -232,3 +232,51 @@ def test_two_nodes_on_one_machine_train_to_completion(tmp_path, reference):
     errs = [node.stderr.read().decode()[-3000:] for node in nodes if node.stderr]
     assert codes == [0, 0], errs
     assert max_diff(tmp_path / "runs" / "nodes", reference) <= 1e-5
+
+
+POINT_METRICS = ("--metrics", "energy_distance,modes_covered,high_quality_pct,mode_kl", "--n", "1001")
+
+
+def metrics_of(run: Path) -> dict[str, float]:
+    return {k: v["value"] for k, v in json.loads((run / "summary.json").read_text())["metrics"].items()}
+
+
+def test_eval_under_torchrun_equals_one_process(tmp_path, reference):
+    """Each rank samples its share (501 + 500 of 1001 here) and the rows are gathered in order."""
+    import shutil
+
+    for name in ("one", "two"):
+        shutil.copytree(reference, tmp_path / name)
+    single = run_ganlab("eval", "one", *POINT_METRICS, cwd=tmp_path, timeout=TIMEOUT)
+    assert single.code == 0, single.err
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--standalone"]
+    # `--`: torchrun's own parser would take `--n` for an abbreviation of its --nnodes
+    done = subprocess.run(
+        [*torchrun, "-m", "ganlab", "--", "eval", "two", *POINT_METRICS],
+        cwd=tmp_path,
+        env=process_env(),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("written to") == 1  # rank 0 reports
+    one, two = metrics_of(tmp_path / "one"), metrics_of(tmp_path / "two")
+    assert one.keys() == two.keys() == {"energy_distance", "modes_covered", "high_quality_pct", "mode_kl"}
+    for name in one:
+        assert two[name] == pytest.approx(one[name], rel=1e-6, abs=1e-12), name
+
+
+def test_eval_every_under_ddp_equals_ganlab_eval_in_one_process(tmp_path):
+    import shutil
+
+    result = train(tmp_path, "ev", "--steps", "20", "--eval-every", "20", "--nproc", "2")
+    assert result.code == 0, result.err
+    shutil.copytree(tmp_path / "runs" / "ev", tmp_path / "again")
+    (tmp_path / "again" / "summary.json").write_text(json.dumps({}))
+    single = run_ganlab("eval", "again", cwd=tmp_path, timeout=TIMEOUT)  # the same default metrics and n
+    assert single.code == 0, single.err
+    during, after = metrics_of(tmp_path / "runs" / "ev"), metrics_of(tmp_path / "again")
+    assert during.keys() == after.keys() and "energy_distance" in during
+    for name in during:
+        assert during[name] == pytest.approx(after[name], rel=1e-6, abs=1e-12), name
