@@ -30,9 +30,10 @@ def train(
     config: RunConfig | dict[str, Any] | str | Path | None = None,
     callbacks: Iterable[Callback] = (),
     **overrides: Any,
-) -> Path:
+) -> Path | None:
     """Trains a new run as `ganlab train` does and returns its folder. `config` is a RunConfig, a
-    dict of its fields, or a TOML file; keyword arguments override single fields (steps=500)."""
+    dict of its fields, or a TOML file; keyword arguments override single fields (steps=500).
+    Under torchrun every rank trains and rank 0 writes the run; the other ranks get None."""
     import dataclasses
 
     from ganlab.config import RunConfig, load_toml, resolve
@@ -45,7 +46,7 @@ def train(
     else:
         values = dict(config or {})
     run, _ = runner.start(resolve(values, overrides, source="ganlab.train"), callbacks)
-    return run.path
+    return run.path if run is not None else None
 
 
 def load_generator(

@@ -52,6 +52,7 @@ class Case:
     held: str = ""  # a run whose lock another process holds meanwhile (tests/lock_holder.py)
     hide: tuple[str, ...] = ()  # modules that cannot be imported, as where they are not installed
     read_only: str = ""  # a folder every write into fails with EROFS, as on a read-only mount (tests.helpers.read_only)
+    busy_port: int = 0  # a port another socket listens on meanwhile (a rendezvous port in use)
 
     @property
     def command(self) -> str:
@@ -96,6 +97,32 @@ CASES = [
         "EMA decay of 1 (no averaging)",
         "train --ema-decay 1",
         "ema_decay must be a number between 0 and 1 (exclusive), got 1.0",
+    ),
+    C("train", "--nproc 0", "train --nproc 0", "--nproc must be an integer >= 1, got 0; pass --nproc 1 or more"),
+    C(
+        "train",
+        "--nproc above the visible GPUs",
+        "train --device cuda --nproc 999",
+        "--nproc 999 starts one process per GPU, but torch sees",
+    ),
+    C(
+        "train",
+        "global batch not divisible by the processes",
+        "train --nproc 3 --batch-size 64 --device cpu",
+        "--batch-size 64 is the global batch and must divide evenly among 3 processes",
+    ),
+    C(
+        "train",
+        "rendezvous port in use",
+        "train --nproc 2 --port 29487 --device cpu",
+        "rendezvous port 29487 on 127.0.0.1 is in use",
+        busy_port=29487,
+    ),
+    C(
+        "train",
+        "--max-restarts without --nproc",
+        "train --max-restarts 2",
+        "--max-restarts and --port go with --nproc N",
     ),
     C("train", "misspelt logger", "train --log tensorbord", "unknown logger 'tensorbord'"),
     C("train", "not a number", "train --steps many", "Invalid value for '--steps'"),
@@ -930,12 +957,24 @@ def run_cli(case: Case, ws: Path, site: Path) -> Result:
             stack.enter_context(holding(ws / case.held, HOLDER))
         if case.read_only:
             stack.enter_context(read_only(ws / case.read_only))
+        if case.busy_port:
+            stack.enter_context(_listening(case.busy_port))
         for module in case.hide:  # `import ray` raises ImportError while sys.modules holds None
             stack.enter_context(_hidden(module))
         stack.enter_context(environ(dict(case.env)))
         result = invoke(*case.args, cwd=ws)
     lines = result.err.splitlines()
     return Result(result.code, result.out, result.err, [line for line in lines if line.startswith("Error:")])
+
+
+@contextlib.contextmanager
+def _listening(port: int):
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", port))
+        sock.listen()
+        yield
 
 
 @contextlib.contextmanager

@@ -101,11 +101,13 @@ def main() -> None:
     try:
         code = app(standalone_mode=False)
     except GanlabError as exc:
+        _leave_group(together=False)
         if debug:
             import traceback
 
             traceback.print_exception(exc)
-        print_error(str(exc))
+        if not getattr(exc, "silent", False):  # silent: another process printed this failure's line
+            print_error(str(exc))
         sys.exit(getattr(exc, "exit_code", 1))
     except TyperException as exc:  # usage errors: unknown flag, bad value, missing argument
         if type(exc).__name__ == "NoArgsIsHelpError":  # plain `ganlab`: typer printed the help
@@ -121,4 +123,16 @@ def main() -> None:
         sys.exit(1)
     except Abort:
         sys.exit(130)
+    _leave_group(together=True)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _leave_group(together: bool) -> None:
+    """Under torchrun (a command that joined a process group): leave it before exiting. After a
+    success the ranks wait for each other first; after an error they do not (another rank may be
+    inside a collective that will never complete)."""
+    if "torch.distributed" not in sys.modules:  # printing an error never imports torch
+        return
+    from ganlab.run import distributed
+
+    distributed.shutdown(together)

@@ -1,5 +1,6 @@
 """`ganlab eval RUN`: scores a run's generator and writes the numbers into its summary.json."""
 
+import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -73,6 +74,8 @@ def eval_(
     except ResultsNotSaved as exc:  # computed, but summary.json could not take them: show, then fail
         _show(run, exc.results)
         raise
+    if os.environ.get("RANK", "0") != "0":  # under torchrun rank 0 reports
+        return
     _show(run, results)
     console.print(f"written to   {run / 'summary.json'}")
 

@@ -21,7 +21,10 @@ class EvalCallback(Callback):
     """Writes summary["metrics"] (latest evaluation) and summary["metrics_best"] (best value per
     metric with its step), and checkpoints/best.pt whenever the primary metric improves."""
 
-    def __init__(self, run: RunDir, every: int, metrics: list[str] | None = None, options: EvalOptions | None = None):
+    def __init__(
+        self, run: RunDir | None, every: int, metrics: list[str] | None = None, options: EvalOptions | None = None
+    ):
+        """`run` None: a rank other than 0 under DDP, which samples its share and writes nothing."""
         self.run, self.every = run, every
         self.names = metrics
         self.options = options or EvalOptions()
@@ -36,7 +39,7 @@ class EvalCallback(Callback):
             self.options.n = trainer.config.eval_n
         self.names = self.names or default_metrics(Subject.from_trainer(trainer), self.options)
         self.primary = primary_metric(self.names)
-        previous = self.run.summary().get("metrics_best", {})
+        previous = self.run.summary().get("metrics_best", {}) if self.run is not None else {}
         if self.primary in previous:  # a resumed run keeps the best it had
             self.best_score = score({self.primary: previous[self.primary]}, self.primary)
 
@@ -48,6 +51,8 @@ class EvalCallback(Callback):
         assert self.names is not None and self.primary is not None, "on_start resolves the metrics"
         results = evaluate(Subject.from_trainer(trainer), self.names, self.options)
         results = {name: {**entry, "weights": trainer.weights} for name, entry in results.items()}
+        if self.run is None:  # a rank other than 0 under DDP: it sampled its share, rank 0 records
+            return results
         if not self.noted:  # once per run, not at every evaluation
             self.noted = True
             for note in small_n_notes(results):

@@ -105,9 +105,11 @@ def evaluate_run(
     summary["metrics"] (see `merge`; `replace` lets a smaller-n result replace a larger-n one of the
     same step); returns them. `weights`: "ema", "raw", or None for the EMA generator when the run
     kept one; each result records which. A run folder that cannot be written is still scored:
-    ResultsNotSaved then carries the results."""
+    ResultsNotSaved then carries the results. Under torchrun every rank samples its share and
+    rank 0 alone locks and writes (issue 13)."""
     from ganlab import files
     from ganlab.metrics.subject import Subject
+    from ganlab.run import distributed
     from ganlab.run.device import pick_device
     from ganlab.run.lock import RunLock
     from ganlab.run.restore import restore
@@ -116,17 +118,23 @@ def evaluate_run(
     run = open_run(run_path)
     opts = EvalOptions(n=n, **options)
     names = parse_metric_names(metrics)  # unknown names fail before any work
-    blocked = files.unwritable(run.path)  # a read-only archive of runs: score it, say it was not saved
+    world = distributed.init()
+    device = distributed.device_for(pick_device(opts.device), world)
+    opts.device = str(device)
+    blocked = files.unwritable(run.path) if world.is_main else None  # a read-only archive: score, say not saved
     # held from before the checkpoint is read until the merge into summary.json: a training that
     # finishes meanwhile would rewrite the summary and drop these results (issue 19). A folder
-    # nobody can write needs no lock (and cannot hold one).
-    with RunLock(run.path) if blocked is None else nullcontext():
-        restored = restore(run.path, which=checkpoint, device=str(pick_device(opts.device)), weights=weights)
+    # nobody can write needs no lock (and cannot hold one); ranks other than 0 write nothing.
+    with RunLock(run.path) if world.is_main and blocked is None else nullcontext():
+        restored = restore(run.path, which=checkpoint, device=str(device), weights=weights)
         subject = Subject.from_restored(restored)
+        subject.world = world
         names = names or default_metrics(subject, opts)
         with guard.translating(restored.owners()):  # the arch's G and the dataset's sample() run in here
             computed = evaluate(subject, names, opts)
         results = {name: {**e, "weights": restored.weights} for name, e in computed.items()}
+        if not world.is_main:
+            return results
         for note in small_n_notes(results):
             warnings.warn(GanlabNotice(note), stacklevel=2)
         if blocked is not None:

@@ -115,7 +115,7 @@ def _features(subject, options) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]
         net = fid.feature_net(options.fid_weights, options.dims, str(pick_device(options.device)))
         samples = subject.sample_batches(n, options.batch_size, options.seed, on_device=True)  # stay on the device
         batches = (fid.generator_to_unit(b) for b in samples)
-        fake = net.features(groups.tracked(batches, n, "generated images", options))
+        fake = subject.gather(net.features(groups.tracked(batches, n, "generated images", options)))
         real = groups.real_inception_features(subject, min(n, len(subject.real())), net, options)
         return real, fake, {"std": None, "n": n, "n_real": len(real), "dims": net.dims, "feature_net": net.describe()}
     if not classifier.supports(subject.dataset):
@@ -128,7 +128,7 @@ def _features(subject, options) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]
     images = groups.tracked(
         subject.sample_batches(n, 500, options.seed, on_device=True), n, "generated images", options
     )
-    fake, _ = clf.features_and_labels(images, device=subject.device)
+    fake = subject.gather(clf.features_and_labels(images, device=subject.device)[0])
     real, _ = clf.features_and_labels(groups.real_batches(subject, n, 500), device=subject.device)
     dims = classifier.FEATURE_DIMS
     return real, fake, {"std": None, "n": n, "n_real": len(real), "dims": dims, "feature_net": clf.describe()}
@@ -143,7 +143,7 @@ def inception_score_group(subject, names: list[str], options) -> dict[str, dict[
     net = fid.feature_net(options.fid_weights, 2048, str(pick_device(options.device)))
     head = classification_head(net.weights)
     batches = (fid.generator_to_unit(b) for b in subject.sample_batches(n, options.batch_size, options.seed))
-    pool3 = net.features(groups.tracked(batches, n, "generated images", options))
+    pool3 = subject.gather(net.features(groups.tracked(batches, n, "generated images", options)))
     mean, std = inception_score(pool3.astype(np.float64) @ head.T)
     about = f"{net.describe()}, 1008-way head, {IS_SPLITS} splits"
     return {"inception_score": {"value": mean, "std": std, "n": n, "n_real": 0, "dims": 2048, "feature_net": about}}

@@ -104,7 +104,7 @@ def inception_group(subject: Subject, names: list[str], options) -> dict[str, di
     net = fid.feature_net(options.fid_weights, options.dims, str(pick_device(options.device)))
     batches = subject.sample_batches(n, options.batch_size, options.seed, on_device=True)  # stay on the device
     fake_batches = (fid.generator_to_unit(b) for b in batches)
-    fake = net.features(tracked(fake_batches, n, "generated images", options))
+    fake = subject.gather(net.features(tracked(fake_batches, n, "generated images", options)))
     real = real_inception_features(subject, n_real, net, options)
     base = {"std": None, "n": n, "n_real": len(real), "dims": options.dims, "feature_net": net.describe()}
     out = {}
@@ -146,9 +146,10 @@ def classifier_group(subject: Subject, names: list[str], options) -> dict[str, d
 
     n = sample_count(options, "classifier")
     clf = classifier.get_classifier(subject.dataset, subject.data_shape, subject.data_root)
-    # generated images stay on G's device through the classifier (no round trip per batch)
+    # generated images stay on G's device through the classifier (no round trip per batch); under
+    # DDP each rank classifies its share and the rows are gathered in order
     fake = tracked(subject.sample_batches(n, 500, options.seed, on_device=True), n, "generated images", options)
-    fake_feats, fake_labels = clf.features_and_labels(fake, device=subject.device)
+    fake_feats, fake_labels = (subject.gather(a) for a in clf.features_and_labels(fake, device=subject.device))
     real_feats, real_labels = clf.features_and_labels(real_batches(subject, n, 500), device=subject.device)
     k = clf.net.head.out_features
     base = {"std": None, "n": n, "n_real": len(real_feats), "feature_net": clf.describe()}

@@ -28,6 +28,9 @@ class Subject:
     data_root: str | None
     load_real: Callable[[], DataSource]
     _real: DataSource | None = None
+    # under torchrun (a distributed.World): each rank draws its contiguous share of the samples and
+    # `gather` puts the ranks' rows back together in order, so metrics equal one process's
+    world: Any = None
 
     @classmethod
     def from_restored(cls, restored) -> "Subject":
@@ -72,6 +75,7 @@ class Subject:
             dict(c.data_options),
             c.data_root,
             lambda: trainer.data,
+            world=trainer.world,
         )
 
     def real(self) -> DataSource:
@@ -89,9 +93,12 @@ class Subject:
             raise MetricError(f"{self.dataset!r} is real data; it has no generator to sample")
         was_training = G.training
         G.eval()
+        start, stop = self.share(n)
         try:
-            for chunk in latents(n, self.latent_dim, seed):
-                for z in chunk.split(batch_size):
+            offset = 0
+            for chunk in latents(n, self.latent_dim, seed):  # every rank draws all z: the same rows
+                mine, offset = chunk[max(start - offset, 0) : max(stop - offset, 0)], offset + len(chunk)
+                for z in mine.split(batch_size) if len(mine) else ():
                     with torch.no_grad():  # not around the yield: the caller's grad mode stays its own
                         batch = G(z.to(self.device)).float()
                     yield batch if on_device else batch.cpu()
@@ -99,4 +106,22 @@ class Subject:
             G.train(was_training)
 
     def samples(self, n: int, seed: int = 0, batch_size: int = 500) -> Tensor:
-        return torch.cat(list(self.sample_batches(n, batch_size, seed)))
+        """All n samples (under torchrun: every rank's share, gathered)."""
+        mine = list(self.sample_batches(n, batch_size, seed))
+        return self.gather(torch.cat(mine) if mine else torch.empty(0, *self.data_shape))
+
+    def share(self, n: int) -> tuple[int, int]:
+        """[start, stop) of the n samples this process draws: all of them, or its rank's share."""
+        if self.world is None or not self.world.distributed:
+            return 0, n
+        from ganlab.run.distributed import share
+
+        return share(n, self.world)
+
+    def gather(self, rows: Any) -> Any:
+        """Per-sample rows (features, labels, samples) of every rank's share, in sample order."""
+        if self.world is None or not self.world.distributed:
+            return rows
+        from ganlab.run.distributed import gather_rows
+
+        return gather_rows(rows, self.world)

@@ -165,6 +165,11 @@ def free_name(runs_dir: str, name: str) -> str:
     return candidate
 
 
+def default_name(config: RunConfig) -> str:
+    """<loss>-<arch>-<data>-<time>: the folder name of a run started without --name."""
+    return f"{config.loss}-{config.arch}-{config.data}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
 def new_run(config: RunConfig) -> RunDir:
     """Creates runs/<name>/; refuses to reuse an existing folder (nothing is overwritten)."""
     if config.name is not None and (Path(config.name).name != config.name or config.name in ("", ".", "..")):
@@ -172,7 +177,7 @@ def new_run(config: RunConfig) -> RunDir:
             f"--name {config.name!r} is not a plain folder name; runs go under --runs-dir "
             f"{config.runs_dir!r}, so pass e.g. --name {Path(config.name).name or 'my-run'}"
         )
-    name = config.name or f"{config.loss}-{config.arch}-{config.data}-{time.strftime('%Y%m%d-%H%M%S')}"
+    name = config.name or default_name(config)
     path = Path(config.runs_dir) / name
     if path.exists():
         if config.name is None:  # two auto-named runs in the same second

@@ -24,7 +24,7 @@ from ganlab.loggers.callback import LoggerCallback, make_loggers
 from ganlab.loggers.jsonl import JsonlLogger
 from ganlab.losses.readout import d_output_keys
 from ganlab.plugins import guard
-from ganlab.run import checkpoint
+from ganlab.run import checkpoint, distributed
 from ganlab.run.lock import RunLock, writes_run
 from ganlab.run.rundir import RunDir, new_run, open_run
 from ganlab.run.trainer import Callback, Trainer, train, versions
@@ -104,13 +104,19 @@ def reference_points(trainer: Trainer) -> Tensor:
     return trainer.data.sample(len(trainer.fixed_z), gen).cpu()
 
 
-def start(config: RunConfig, callbacks: Iterable[Callback] = ()) -> tuple[RunDir, dict[str, Any]]:
+def start(config: RunConfig, callbacks: Iterable[Callback] = ()) -> tuple[RunDir | None, dict[str, Any]]:
     """Trains a new run. Everything that can be wrong with the config fails before the run
     folder is created, so a bad command leaves nothing behind."""
     trainer = Trainer(config)
-    loggers = make_loggers(config.log)  # --log: a bad name fails before the run folder exists
-    run = new_run(config)
-    held = _lock_new(run)
+    world = trainer.world
+    if not world.is_main:  # under DDP rank 0 alone makes and writes the run folder
+        distributed.agree(None, world)
+        _follow(trainer, config.steps)
+        return None, {}  # rank 0 holds the run folder and the summary
+    with distributed.agreeing(world):  # a failure here stops every rank, not rank 0 alone
+        loggers = make_loggers(config.log)  # --log: a bad name fails before the run folder exists
+        run = new_run(config)
+        held = _lock_new(run)
     try:
         run.write_config(config)  # inside: a full disk here must not leave a half-made folder
         return run, _train_into(run, trainer, config.steps, callbacks, previous={}, loggers=loggers)
@@ -136,12 +142,79 @@ def _lock_new(run: RunDir) -> RunLock:
 RESUME_MAY_CHANGE = ("steps", "device", "data_root")
 
 
-@writes_run("path")  # held for the whole resume: a second writer is refused before any work
 def resume(
     path: str | Path, changes: dict[str, Any] | None = None, callbacks: Iterable[Callback] = ()
-) -> tuple[RunDir, dict[str, Any]]:
+) -> tuple[RunDir | None, dict[str, Any]]:
     """Continues a run from checkpoints/last.pt up to changes["steps"] (default: the configured
-    steps). A resumed run keeps its saved config except for RESUME_MAY_CHANGE."""
+    steps). A resumed run keeps its saved config except for RESUME_MAY_CHANGE. Under DDP rank 0
+    reads the run and hands config and state to the other ranks, which need no access to it."""
+    world = distributed.init()
+    if not world.is_main:
+        return None, _follow_resume(world)
+    return _resume(path, changes, callbacks)
+
+
+NOTHING_TO_DO = "nothing to do"  # what rank 0 hands the others for a resume to a step already reached
+
+
+def _follow_resume(world: distributed.World) -> dict[str, Any]:
+    handed = distributed.broadcast(None, world)
+    if handed is None:  # rank 0 refused the resume and says why
+        raise distributed.Stopped("rank 0 could not resume the run")
+    if handed == NOTHING_TO_DO:  # the run is complete at the asked step; rank 0 says so
+        return {}
+    config_values, state = handed
+    trainer = Trainer(RunConfig.from_dict(config_values), recorded=state.get("plugins"))
+    if state["step"]:
+        trainer.load_state_dict(state)
+    distributed.agree(None, world)
+    _follow(trainer, trainer.config.steps)
+    return {}
+
+
+@writes_run("path")  # held for the whole resume: a second writer is refused before any work
+def _resume(
+    path: str | Path, changes: dict[str, Any] | None, callbacks: Iterable[Callback]
+) -> tuple[RunDir, dict[str, Any]]:
+    world = distributed.from_env()
+    try:
+        run, config, state, fresh = _prepare_resume(path, changes)
+        summary = run.summary()
+        done = (
+            not fresh and config.steps == state["step"] == summary.get("step") and summary.get("status") == "complete"
+        )
+        if done and not world.distributed:
+            Trainer(config, recorded=state.get("plugins"))  # judges --data-root, --device even with nothing to do
+        if not done:
+            check_writable(run)
+    except GanlabError:
+        distributed.broadcast(None, world)  # the other ranks stop instead of waiting
+        raise
+    if done:  # nothing to train: rewriting last.pt would rotate the good previous copy away (issue 18)
+        distributed.broadcast(NOTHING_TO_DO, world)
+        warnings.warn(
+            GanlabNotice(
+                f"run {run.name!r} is already at step {state['step']}, complete; nothing was trained or written "
+                f"(pass --steps larger than {state['step']} to continue it)"
+            ),
+            stacklevel=2,
+        )
+        return run, summary
+    distributed.broadcast((config.to_dict(), state), world)
+    # built on every rank at once (DDP's constructor is a collective); judges --data-root, --device
+    trainer = Trainer(config, recorded=state.get("plugins"))  # recorded: None for a fresh start
+    if not fresh:
+        trainer.load_state_dict(state)
+    with distributed.agreeing(world):
+        loggers = make_loggers(config.log)
+        for folder in (run.samples_dir, run.checkpoints_dir):  # recreate what a user may have deleted
+            folder.mkdir(exist_ok=True)
+        run.truncate_metrics(after_step=trainer.step)
+        run.write_config(config)
+    return run, _train_into(run, trainer, config.steps, callbacks, previous=summary, loggers=loggers)
+
+
+def _prepare_resume(path: str | Path, changes: dict[str, Any] | None) -> tuple[RunDir, RunConfig, dict[str, Any], bool]:
     changes = {k: v for k, v in (changes or {}).items() if v is not None}
     refused = sorted(set(changes) - set(RESUME_MAY_CHANGE))
     if refused:
@@ -166,30 +239,7 @@ def resume(
             f"run {run.name!r} is already at step {state['step']}; "
             f"pass --steps larger than {state['step']} to continue it"
         )
-    recorded: dict[str, dict[str, str]] | None = state.get("plugins")  # None for a fresh start
-    trainer = Trainer(
-        config, recorded=recorded
-    )  # judges --data-root, --device: wrong ones fail even with nothing to do
-    summary = run.summary()
-    if not fresh and config.steps == state["step"] == summary.get("step") and summary.get("status") == "complete":
-        # nothing to train: rewriting last.pt would rotate the good previous copy away (issue 18)
-        warnings.warn(
-            GanlabNotice(
-                f"run {run.name!r} is already at step {state['step']}, complete; nothing was trained or written "
-                f"(pass --steps larger than {state['step']} to continue it)"
-            ),
-            stacklevel=2,
-        )
-        return run, summary
-    check_writable(run)
-    if not fresh:
-        trainer.load_state_dict(state)
-    loggers = make_loggers(config.log)
-    for folder in (run.samples_dir, run.checkpoints_dir):  # recreate what a user may have deleted
-        folder.mkdir(exist_ok=True)
-    run.truncate_metrics(after_step=trainer.step)
-    run.write_config(config)
-    return run, _train_into(run, trainer, config.steps, callbacks, previous=summary, loggers=loggers)
+    return run, config, state, fresh
 
 
 def check_writable(run: RunDir) -> None:
@@ -215,10 +265,10 @@ def _train_into(
 ) -> dict[str, Any]:
     recorder = Recorder(run)
     logging = LoggerCallback(run, list(loggers))
-    if trainer.config.eval_every:  # --eval-every: writes metrics / metrics_best into summary.json as it trains
-        from ganlab.metrics.callback import EvalCallback
-
-        callbacks = [*callbacks, EvalCallback(run, trainer.config.eval_every)]
+    evaluation = _evaluation(trainer, run)  # --eval-every: writes metrics / metrics_best into summary.json
+    listeners = [recorder, *callbacks, *evaluation, logging]  # logging after what it forwards
+    if trainer.world.distributed:  # statistics averaged over ranks; a failure here stops every rank
+        listeners = [distributed.Gate(trainer.world, [recorder, *callbacks, logging], collective=evaluation)]
     # said before the first step: a run killed mid-way is then not taken for a finished one, and
     # compare tells it from one still training by the run's lock (issue 18)
     summary = {k: v for k, v in previous.items() if k not in ("error", "finished")} | {
@@ -230,7 +280,7 @@ def _train_into(
     first_step = trainer.step
     try:
         with guard.translating(trainer.owners()):  # an exception from plugin code: one line naming it
-            timing = train(trainer, until, [recorder, *callbacks, logging])  # logging after what it forwards
+            timing = train(trainer, until, listeners)
         if trainer.step % trainer.config.checkpoint_every and trainer.step > first_step:
             recorder.write_checkpoint(trainer)
     except KeyboardInterrupt as exc:
@@ -261,6 +311,24 @@ def _train_into(
     run.write_summary(summary)
     logging.finish(summary, final_samples)
     return summary
+
+
+def _evaluation(trainer: Trainer, run: RunDir | None) -> list[Callback]:
+    """--eval-every: the evaluation callback (on every rank under DDP; rank 0 writes its results)."""
+    if not trainer.config.eval_every:
+        return []
+    from ganlab.metrics.callback import EvalCallback
+
+    return [EvalCallback(run, trainer.config.eval_every)]
+
+
+def _follow(trainer: Trainer, until: int) -> None:
+    """A rank other than 0 under DDP: trains (and evaluates) in step with the others, writes nothing."""
+    try:
+        with guard.translating(trainer.owners()):
+            train(trainer, until, [distributed.Gate(trainer.world, [], collective=_evaluation(trainer, None))])
+    except DivergenceError as exc:  # decided on averaged gradients, so rank 0 reports the same
+        raise distributed.Stopped(str(exc)) from exc
 
 
 def _with_metrics(run: RunDir, summary: dict[str, Any]) -> dict[str, Any]:

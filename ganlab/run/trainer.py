@@ -15,6 +15,7 @@ from ganlab.config import RunConfig
 from ganlab.errors import DivergenceError
 from ganlab.losses.readout import d_output_keys
 from ganlab.plugins import contract, guard
+from ganlab.run import distributed
 from ganlab.run.callback import Callback
 from ganlab.run.device import autocast, configure_backends, fits_on_device, host_read, pick_device, resolve_threads
 from ganlab.run.ema import EMA
@@ -29,6 +30,11 @@ class Trainer:
 
     def __init__(self, config: RunConfig, recorded: dict[str, dict[str, str]] | None = None):
         self.device = pick_device(config.device)
+        # under torchrun: this process's rank, one GPU per rank (issue 13); one process otherwise
+        self.world = distributed.init()
+        self.device = distributed.device_for(self.device, self.world)
+        distributed.check_batch(config.batch_size, self.world.size)
+        self.local_batch = self.world.local(config.batch_size)  # the rows of each global batch this rank keeps
         # resolved here and recorded in config.toml: 1 on the CPU, where a host read is free; 10 on
         # CUDA, where each read waits for the GPU to drain its queue
         if config.log_every is None:
@@ -56,12 +62,20 @@ class Trainer:
         with guard.calling(arch_owner, "build"):
             G, D = self.arch.build(self.data.shape, config.latent_dim)
         memory_format = torch.channels_last if config.channels_last else torch.preserve_format
+        G, D = (
+            distributed.sync_batchnorm(G, self.device, self.world),
+            distributed.sync_batchnorm(D, self.device, self.world),
+        )
         self.G = G.to(self.device, memory_format=memory_format)
         self.D = D.to(self.device, memory_format=memory_format)
         # compiled twins share the eager modules' parameters; checkpoints, samples, export and the
-        # gradient penalty (double backward, which compiled graphs do not support) use the eager ones
-        self.G_fast = torch.compile(self.G) if config.compile else self.G
-        self.D_fast = torch.compile(self.D) if config.compile else self.D
+        # gradient penalty (double backward, which compiled graphs do not support) use the eager ones.
+        # Under DDP the twins average gradients over ranks; D in the G step stays local (its
+        # gradients there are dropped before D's next update, so averaging them would be wasted)
+        G_train, D_train = (distributed.wrap(net, self.device, self.world) for net in (self.G, self.D))
+        self.G_fast = torch.compile(G_train) if config.compile else G_train
+        self.D_fast = torch.compile(D_train) if config.compile else D_train
+        self.D_local = self.D_fast if D_train is self.D else (torch.compile(self.D) if config.compile else self.D)
         self.opt_g = self._optimizer(self.G, config.lr_g)
         self.opt_d = self._optimizer(self.D, config.lr_d)
         # fp16 gradients underflow without loss scaling; one scaler per optimizer (GANs have two losses)
@@ -112,14 +126,17 @@ class Trainer:
 
     def noise(self, n: int) -> Tensor:
         """z ~ N(0, I), (n, latent_dim), drawn on the training device (the CPU draws, as ever, from
-        the minibatch generator). The one place noise is drawn."""
-        return torch.randn(n, self.config.latent_dim, generator=self.noise_gen, device=self.noise_gen.device).to(
-            self.device
+        the minibatch generator). The one place noise is drawn. Under DDP `n` is this rank's count:
+        every rank draws all ranks' noise and keeps its own slice, so the generators stay in step."""
+        z = torch.randn(
+            n * self.world.size, self.config.latent_dim, generator=self.noise_gen, device=self.noise_gen.device
         )
+        return self.world.slice(z).to(self.device)
 
     def real_batch(self) -> Tensor:
-        """A minibatch of m real examples on the training device. The one place data is drawn."""
-        batch = self.train_data.sample(self.config.batch_size, self.gen).to(self.device)
+        """This rank's rows of a global minibatch of m real examples, on the training device (every
+        rank draws the same m). The one place data is drawn."""
+        batch = self.world.slice(self.train_data.sample(self.config.batch_size, self.gen)).to(self.device)
         if self.config.channels_last and batch.dim() == 4:
             batch = batch.contiguous(memory_format=torch.channels_last)
         return batch
@@ -128,7 +145,7 @@ class Trainer:
     def train_step(self) -> dict[str, Any]:
         """k D updates and one G update. Statistics come back as 0-dim tensors still on the device
         (train() reads them on logging steps); self.logging adds the ones that cost extra work."""
-        m = self.config.batch_size
+        m = self.local_batch  # config.batch_size in one process
         for _ in range(self.config.d_steps):  # k discriminator steps, each on a fresh minibatch
             real = self.real_batch()
             if not self.contract_checked:  # the real batch as G's output is checked: shape, finite, [-1, 1]
@@ -147,8 +164,8 @@ class Trainer:
             self._update("d", total_d, "d_loss")
 
         with self.autocast():
-            fake_logits_g = self.D_fast(self.G_fast(self.noise(m)))
-            real_logits_g = self.D_fast(real) if self.loss.needs_real_logits_in_g else None
+            fake_logits_g = self.D_local(self.G_fast(self.noise(m)))
+            real_logits_g = self.D_local(real) if self.loss.needs_real_logits_in_g else None
         g_loss = self.loss.g_loss(fake_logits_g.float(), None if real_logits_g is None else real_logits_g.float())
         if not self.contract_checked:
             contract.check_loss_value(self.who("loss"), g_loss, "g_loss")
@@ -200,7 +217,7 @@ class Trainer:
         return torch.nn.utils.get_total_norm(grads) if grads else torch.zeros((), device=self.device)
 
     def _check_contract(self, fake: Tensor, real_logits: Tensor, d_loss: Tensor, penalty: Tensor | None) -> None:
-        m = self.config.batch_size
+        m = self.local_batch
         contract.check_discriminator_output(self.who("arch"), real_logits, m)
         contract.check_loss_value(self.who("loss"), d_loss, "d_loss")
         if penalty is not None:
