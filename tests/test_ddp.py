@@ -128,7 +128,7 @@ def test_a_failure_on_rank_0_ends_every_rank_with_one_error_line(tmp_path):
     )
     errors = [line for line in done.stderr.splitlines() if line.startswith("Error:")]
     assert done.returncode == 1, done.stderr
-    assert len(errors) == 1 and "cannot write samples" in errors[0] and "at step 10" in errors[0], done.stderr
+    assert len(errors) == 1 and "cannot write" in errors[0] and "step_000010.png' at step 10" in errors[0], done.stderr
     assert "Traceback" not in done.stderr
 
 
