@@ -40,3 +40,10 @@ def one_of(plugin: str, name: str, value: Any, choices: Iterable[Any]) -> Any:
         listed = ", ".join(repr(c) for c in choices)
         raise ValueError(f"{plugin} option {name} must be one of {listed}, got {value!r}")
     return value
+
+
+def boolean(plugin: str, name: str, value: Any) -> bool:
+    """true or false (TOML booleans; the string "true" and the number 1 are refused)."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{plugin} option {name} must be true or false, got {value!r}; write e.g. {name}=true")
+    return value
