@@ -101,7 +101,9 @@ def test_folder_scales_16_bit_pngs_instead_of_clipping_them_white(tmp_path):
     expected = np.rint(ramp / 257.0).astype(np.uint8)  # 65535 -> 255, 1040 -> 4
     assert np.array_equal(src.images[0, 0].numpy(), expected)
     assert src.images.float().mean() == pytest.approx(expected.mean(), abs=0.5)  # not 99 % white
-    assert [str(w.message) for w in said] == [f"folder {str(tmp_path)!r}: 1 16-bit image scaled to 8 bits (value / 257)"]
+    assert [str(w.message) for w in said] == [
+        f"folder {str(tmp_path)!r}: 1 16-bit image scaled to 8 bits (value / 257)"
+    ]
 
 
 def test_folder_says_once_what_it_converted(tmp_path):

@@ -160,14 +160,38 @@ def train_summary_table(summary: dict[str, Any]) -> Table:
             table.add_row("D(x) / D(G(z))", values)
         else:  # Loss.d_is_probability = False: D is a critic
             table.add_row("sigmoid of critic scores", f"{values}  (real / generated; not probabilities)")
+    for name, row in evaluated_rows(summary):
+        table.add_row(name, row)
     if summary.get("weights") == "ema":
         decay = summary.get("config", {}).get("ema_decay")
         table.add_row("samples from", f"EMA generator (decay {decay}); `--weights raw` for the trained one")
     return table
 
 
+def evaluated_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """What `--eval-every` measured: each metric's last value with its step and direction, and its
+    best value when an earlier evaluation beat the last one."""
+    from ganlab.metrics.registry import METRICS
+
+    latest, best = summary.get("metrics") or {}, summary.get("metrics_best") or {}
+    rows = []
+    for name in [m for m in METRICS if m in latest]:  # the registry's order, as every table
+        entry = latest[name]
+        rows.append(
+            (
+                name,
+                f"{entry['value']:.4g} at step {entry['step']} (n {entry.get('n')}; {METRICS[name].better} is better)",
+            )
+        )
+        top = best.get(name)
+        if top and top["value"] != entry["value"]:
+            rows.append((f"{name} best", f"{top['value']:.4g} at step {top['step']}"))
+    return rows
+
+
 class ProgressReporter:
-    """Feeds evaluation progress ("what", done, total) into rich bars, one bar per "what"."""
+    """Feeds evaluation progress ("what", done, total) into rich bars, one bar per "what"; a total
+    of 0 means no known length (loading the Inception network): a pulsing bar until it is done."""
 
     def __init__(self, progress: Progress):
         self.progress = progress
@@ -175,8 +199,8 @@ class ProgressReporter:
 
     def __call__(self, what: str, done: int, total: int) -> None:
         if what not in self.tasks:
-            self.tasks[what] = self.progress.add_task(what, total=total, info="")
-        self.progress.update(self.tasks[what], completed=done)
+            self.tasks[what] = self.progress.add_task(what, total=total or None, info="")
+        self.progress.update(self.tasks[what], completed=done, total=total or None)
 
 
 def metrics_table(results: dict[str, dict[str, Any]], title: str = "metrics") -> Table:

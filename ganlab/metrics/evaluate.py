@@ -3,11 +3,12 @@ generator and writes the numbers into its summary.json."""
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from ganlab.errors import MetricError
+from ganlab.errors import GanlabNotice, MetricError
 from ganlab.metrics.registry import DEFAULT_N, FID_DIMS, METRICS, parse_metric_names
 from ganlab.plugins import guard
 
@@ -68,6 +69,14 @@ def default_metrics(subject: Subject, options: EvalOptions) -> list[str]:
             f"no metric is available offline for dataset {subject.dataset!r}: FID needs the "
             f"Inception weights; pass --fid-weights PATH or put {fid.hub_weights_path().name} "
             f"in {fid.hub_weights_path().parent}"
+        )
+    if "fid" not in names:  # the usual headline numbers are missing: say why, and how to get them
+        warnings.warn(
+            GanlabNotice(
+                f"FID and KID left out: the Inception weights {fid.hub_weights_path().name} are not on disk; "
+                f"pass --fid-weights PATH or put the file in {fid.hub_weights_path().parent}"
+            ),
+            stacklevel=2,
         )
     return names
 
