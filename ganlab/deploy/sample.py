@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ganlab.errors import ConfigError, ExportError
+from ganlab.files import check_overwrite
 from ganlab.plugins import guard
 from ganlab.run.latent import latents
 
@@ -232,22 +233,29 @@ def load(
 
 
 # --- files --------------------------------------------------------------------------------
-def check_outputs(kind: str, out_dir: Path | None, out: Path | None = None, npy: Path | None = None) -> None:
-    """Every output path is checked before sampling, so a typo costs no work and writes nothing."""
+def check_outputs(
+    kind: str, out_dir: Path | None, out: Path | None = None, npy: Path | None = None, force: bool = False
+) -> None:
+    """Every output path is checked before sampling, so a typo costs no work and writes nothing.
+    Existing files are replaced only with `force` (files.check_overwrite)."""
     if out is not None:
         _check_file(out, "--out", picture_suffixes(kind), ".png, .jpg, .pdf or another picture ending", ".png")
+        check_overwrite(out, "--out", force)
     if npy is not None:  # np.save would append .npy to any other name and write elsewhere
         _check_file(npy, "--npy", (".npy",), ".npy", ".npy")
+        check_overwrite(npy, "--npy", force)
     if out_dir is None:
         return
     if kind != "image":
         raise ConfigError(
             "--out-dir writes one PNG per image, but this generator makes 2D points; use --out plot.png or --npy FILE"
         )
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.glob("*.png"))):
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(f"--out-dir {str(out_dir)!r} is a file; pass a new or empty folder")
+    if out_dir.exists() and any(out_dir.glob("*.png")) and not force:
         raise ConfigError(
             f"--out-dir {str(out_dir)!r} is not an empty folder (FID tools would mix in "
-            "its other PNGs); pass a new or empty folder"
+            "its other PNGs); pass a new or empty folder, or --force to delete its PNGs first"
         )
 
 
@@ -312,6 +320,8 @@ def save_pngs(images: np.ndarray, folder: Path) -> None:
     if pixels.shape[1] not in (1, 3):
         raise ConfigError(f"--out-dir writes grey or RGB PNGs, not {pixels.shape[1]}-channel images; use --npy")
     folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.png"):  # only there with --force (check_outputs): one set of samples, not two mixed
+        old.unlink()
     for i, img in enumerate(pixels):
         hwc = img.transpose(1, 2, 0)
         Image.fromarray(hwc[:, :, 0] if hwc.shape[2] == 1 else hwc).save(folder / f"{i:06d}.png")
