@@ -733,25 +733,25 @@ CASES = [
         "plugins",
         "sample a run whose arch package is uninstalled",
         "sample bad/orphan",
-        "unknown arch 'gone-dcgan'; it came from the package 'ganlab-gone': pip install ganlab-gone",
+        "unknown arch 'gone-dcgan'; it came from the package ganlab-gone==1.0: pip install 'ganlab-gone==1.0'",
     ),
     C(
         "plugins",
         "resume a run whose arch package is uninstalled",
         "train --resume bad/orphan --steps 8",
-        "unknown arch 'gone-dcgan'; it came from the package 'ganlab-gone': pip install ganlab-gone",
+        "unknown arch 'gone-dcgan'; it came from the package ganlab-gone==1.0: pip install 'ganlab-gone==1.0'",
     ),
     C(
         "plugins",
         "export a run whose arch package is uninstalled",
         "export bad/orphan",
-        "unknown arch 'gone-dcgan'; it came from the package 'ganlab-gone': pip install ganlab-gone",
+        "unknown arch 'gone-dcgan'; it came from the package ganlab-gone==1.0: pip install 'ganlab-gone==1.0'",
     ),
     C(
         "plugins",
         "evaluate a run whose arch package is uninstalled",
         "eval bad/orphan",
-        "unknown arch 'gone-dcgan'; it came from the package 'ganlab-gone': pip install ganlab-gone",
+        "unknown arch 'gone-dcgan'; it came from the package ganlab-gone==1.0: pip install 'ganlab-gone==1.0'",
     ),
 ]
 
