@@ -25,10 +25,23 @@ def save_figure(fig, path: Path) -> None:
     _pyplot().close(fig)
 
 
+READABLE_PX = 64  # a grid cell is at least this tall: 8 px digits are 8 screen pixels a pixel, 16 px 4
+
+
+def upscale_factor(height: int) -> int:
+    """The whole number by which images `height` px tall are enlarged in a grid (1: already readable)."""
+    return max(1, -(-READABLE_PX // height))  # ceil: 8 -> 8, 16 -> 4, 28 -> 3, 32 -> 2, 64 -> 1
+
+
 def save_grid(images: Tensor, path: Path, nrow: int = 8) -> None:
-    """(N, C, H, W) in [-1, 1] -> one PNG grid."""
+    """(N, C, H, W) in [-1, 1] -> one PNG grid; small images are enlarged by a whole factor with
+    nearest-neighbour sampling first, so each pixel is a sharp square (a 10x10 px cell of 8 px digits
+    is unreadable, and image viewers blur it when they zoom)."""
     from torchvision.utils import save_image
 
+    factor = upscale_factor(images.shape[-2])
+    if factor > 1:
+        images = torch.nn.functional.interpolate(images, scale_factor=factor, mode="nearest")  # (N, C, fH, fW)
     save_image((images.clamp(-1, 1) + 1) / 2, path, nrow=nrow, padding=2, pad_value=1.0)
 
 
@@ -52,16 +65,32 @@ def save_scatter(
         m = torch.as_tensor(modes)
         ax.scatter(m[:, 0], m[:, 1], s=80, marker="x", c="tab:red", label="true modes", zorder=3)
         reference.append(m[:, :2])
-    if reference:
-        lim = float(torch.cat([r.float() for r in reference]).abs().max()) * 1.5
-        ax.set_xlim(-lim, lim)
-        ax.set_ylim(-lim, lim)
     points = torch.as_tensor(points).detach().cpu()
+    (x0, x1), (y0, y1) = frame([*reference, points[:, :2]])
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
     ax.scatter(points[:, 0], points[:, 1], s=3, alpha=0.4, c="tab:blue", label="generated", zorder=2)
     ax.set_aspect("equal")
     ax.legend(loc="upper right", fontsize=8)
     ax.set_title(title)
     save_figure(fig, path)
+
+
+def frame(sets: list[Tensor], margin: float = 0.1, keep: float = 0.99) -> tuple[tuple[float, float], ...]:
+    """((x0, x1), (y0, y1)) around every set of (N, 2) points: the real points and modes fully, the
+    generated ones up to their 0.5 % and 99.5 % quantiles (a few far-off samples of an unstable run
+    would otherwise shrink everything else to a dot), plus `margin` of the span on each side.
+    Both axes get the larger span so `set_aspect("equal")` shows circles as circles."""
+    *reference, generated = [s.float() for s in sets]
+    tail = (1 - keep) / 2
+    lows = [r.min(0).values for r in reference if len(r)]
+    highs = [r.max(0).values for r in reference if len(r)]
+    if len(generated):
+        lows.append(torch.quantile(generated, tail, dim=0))
+        highs.append(torch.quantile(generated, 1 - tail, dim=0))
+    low, high = torch.stack(lows).min(0).values, torch.stack(highs).max(0).values
+    centre, half = (low + high) / 2, float((high - low).max()) / 2 * (1 + 2 * margin) or 1.0
+    return tuple((float(c) - half, float(c) + half) for c in centre)  # type: ignore[return-value]
 
 
 def save_samples(
@@ -84,23 +113,39 @@ def _smooth(values: list[float], window: int) -> list[float]:
     return out
 
 
-def save_loss_curve(rows: list[dict[str, Any]], path: Path, title: str = "") -> None:
-    """Losses (top) and mean D outputs (bottom) against step; raw faded, moving average solid."""
+# What the bottom panel of a loss curve shows, by the keys metrics.jsonl holds: mean sigmoid(D) for
+# losses whose D outputs are logits of probabilities; the critic's mean raw scores for the others
+# (d_is_probability = False: WGAN, hinge). Older critic runs logged only the sigmoid of their scores.
+D_OUTPUTS = (
+    (("critic_real", "critic_fake"), ("critic(x)", "critic(G(z))"), "mean critic score (not a probability)"),
+    (("d_real", "d_fake"), ("D(x)", "D(G(z))"), "mean D output, sigmoid(D)"),
+)
+
+
+def save_loss_curve(rows: list[dict[str, Any]], path: Path, title: str = "", d_is_probability: bool = True) -> None:
+    """Losses (top) and mean D outputs or critic scores (bottom) against step; raw faded, moving
+    average solid."""
     if not rows:
         return
     plt = _pyplot()
     steps = [r["step"] for r in rows]
     window = max(1, len(rows) // 50)
+    keys, labels, ylabel = next((d for d in D_OUTPUTS if d[0][0] in rows[-1]), D_OUTPUTS[-1])
+    if keys[0] == "d_real" and not d_is_probability:
+        ylabel = "sigmoid of critic scores (not probabilities)"
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6), dpi=100, sharex=True)
-    for ax, keys in ((top, ("d_loss", "g_loss")), (bottom, ("d_real", "d_fake"))):
-        for key, color in zip(keys, ("tab:blue", "tab:orange"), strict=False):
+    panels = ((top, ("d_loss", "g_loss"), ("D loss", "G loss")), (bottom, keys, labels))
+    for ax, names, shown in panels:
+        for key, label, color in zip(names, shown, ("tab:blue", "tab:orange"), strict=False):
             values = [r[key] for r in rows]
             ax.plot(steps, values, color=color, alpha=0.25, linewidth=0.8)
-            ax.plot(steps, _smooth(values, window), color=color, label=key)
+            ax.plot(steps, _smooth(values, window), color=color, label=label)
         ax.legend(loc="upper right")
         ax.grid(alpha=0.3)
     top.set_ylabel("loss")
-    bottom.set_ylabel("mean sigmoid(D)")
+    bottom.set_ylabel(ylabel)
+    if keys[0] == "d_real" and d_is_probability:
+        bottom.set_ylim(-0.02, 1.02)  # probabilities: the whole range, so 0.5 (D cannot tell) sits mid-panel
     bottom.set_xlabel("generator step")
     top.set_title(title)
     save_figure(fig, path)

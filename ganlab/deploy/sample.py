@@ -7,6 +7,7 @@ import contextlib
 import io
 import json
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,12 +15,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from ganlab.errors import ConfigError, ExportError
+from ganlab.errors import ConfigError, ExportError, GanlabNotice
 from ganlab.files import check_overwrite
 from ganlab.plugins import guard
 from ganlab.run.latent import latents
 
 PROVIDER_CHOICES = ("auto", "cuda", "tensorrt", "cpu")
+MAX_GRID = 256  # images in one --out grid: 32 rows of 8, about 2,100 px tall once small images are enlarged
 ORT_PROVIDERS = {
     "tensorrt": "TensorrtExecutionProvider",
     "cuda": "CUDAExecutionProvider",
@@ -301,7 +303,8 @@ def write(
         written.append((f"array {samples.dtype} {tuple(samples.shape)}", Path(npy)))
     if out is not None:
         if gen.kind == "image":
-            as_float = samples / 127.5 - 1 if samples.dtype == np.uint8 else samples  # back to [-1, 1]
+            shown = grid_part(samples, nrow, also_saved=npy is not None or out_dir is not None)
+            as_float = shown / 127.5 - 1 if shown.dtype == np.uint8 else shown  # back to [-1, 1]
             viz.save_grid(torch.from_numpy(np.ascontiguousarray(as_float, dtype=np.float32)), out, nrow=nrow)
         else:
             viz.save_scatter(torch.from_numpy(samples), out, gen.meta.get("modes"), gen.title)
@@ -310,6 +313,20 @@ def write(
         save_pngs(samples, out_dir)
         written.append((f"{len(samples)} PNG files", Path(out_dir)))
     return written
+
+
+def grid_part(samples: np.ndarray, nrow: int, also_saved: bool) -> np.ndarray:
+    """The images a grid shows: all of them up to MAX_GRID, else the first whole rows that fit, with
+    a note (20,000 images in one PNG would be 2,500 rows, tens of thousands of pixels tall)."""
+    rows = max(1, MAX_GRID // nrow)
+    if len(samples) <= rows * nrow:
+        return samples
+    rest = "" if also_saved else "; --out-dir or --npy writes all of them"
+    warnings.warn(
+        GanlabNotice(f"the grid shows the first {rows * nrow} of {len(samples)} samples ({rows} rows){rest}"),
+        stacklevel=3,
+    )
+    return samples[: rows * nrow]
 
 
 def save_pngs(images: np.ndarray, folder: Path) -> None:

@@ -207,7 +207,7 @@ def _train_into(
     with guard.translating(trainer.owners()):  # G runs in eval mode here, perhaps for the first time
         final_samples = recorder.write_samples(trainer)
     rows = run.metrics()
-    viz.save_loss_curve(rows, run.loss_curve, title=f"{run.name}")
+    viz.save_loss_curve(rows, run.loss_curve, f"{run.name}", bool(getattr(trainer.loss, "d_is_probability", True)))
     wall = previous.get("wall_time_s", 0.0) + timing["wall_time_s"]
     summary = _with_metrics(run, build_summary(run, trainer, rows, wall, timing, started, final_samples, previous))
     run.write_summary(summary)
