@@ -291,8 +291,8 @@ def test_unknown_dims_is_an_error(fid_env, cli, folders):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--n", "5"], "--n sets how many images a run generates or a dataset gives; a folder use all"),
-        (["--image-size", "8"], "--image-size resizes a dataset name's images; a folder keep their own size"),
+        (["--n", "5"], "--n applies only to a run or a dataset name (how many images it gives); here both sources"),
+        (["--image-size", "8"], "here both sources are folders: drop --image-size"),
         (["--force"], "--force replaces the file --save-stats writes"),
     ],
 )

@@ -38,10 +38,11 @@ class SpeedColumn(ProgressColumn):
 
 class _Progress(Progress):
     """rich's Progress, minus the blank line it prints on stop when stderr is not a terminal and
-    no bar ever ran (an error before any work would otherwise not be the only line)."""
+    no bar ever ran, or the bars were transient (nothing was shown off a terminal, so an error
+    after the Inception spinner started would otherwise not be the only line)."""
 
     def stop(self) -> None:
-        if self.tasks:
+        if self.tasks and (self.console.is_interactive or not self.live.transient):
             super().stop()
         else:
             self.live.stop()

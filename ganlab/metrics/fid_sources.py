@@ -109,19 +109,30 @@ def kind_of(spec: str) -> str:
 def check_flags(kinds: list[str], n: int | None, image_size: int | None) -> None:
     """--n and --image-size change only some kinds of source; given where none of the sources
     reads them, they would be silently ignored, so they are refused."""
-    shown = " and ".join(f"a {KIND_WORDS[k]}" for k in dict.fromkeys(kinds))
     if n is not None and not {"run", "dataset"} & set(kinds):
         raise MetricError(
-            f"--n sets how many images a run generates or a dataset gives; {shown} use all their "
-            "images (or their saved statistics): drop --n"
+            f"--n applies only to a run or a dataset name (how many images it gives); here {_sources(kinds)}: drop --n"
         )
     if image_size is not None and "dataset" not in kinds:
         raise MetricError(
-            f"--image-size resizes a dataset name's images; {shown} keep their own size: drop --image-size"
+            "--image-size applies only to a dataset name (the size its images are resized to); "
+            f"here {_sources(kinds)}: drop --image-size"
         )
 
 
-KIND_WORDS = {"npz": ".npz of statistics", "run": "run", "folder": "folder", "dataset": "dataset"}
+KIND_WORDS = {"npz": ".npz of statistics", "run": "run", "folder": "folder", "dataset": "dataset name"}
+
+
+def _sources(kinds: list[str]) -> str:
+    """["folder", "folder"] -> "both sources are folders"; ["npz", "folder"] -> "the sources are a
+    .npz of statistics and a folder"; ["folder"] -> "the source is a folder"."""
+    if len(kinds) == 1:
+        return f"the source is a {KIND_WORDS[kinds[0]]}"
+    if len(set(kinds)) == 1:
+        return (
+            f"both sources are {KIND_WORDS[kinds[0]].replace('.npz of', '.npz files of').replace('folder', 'folders')}"
+        )
+    return "the sources are " + " and ".join(f"a {KIND_WORDS[k]}" for k in kinds)
 
 
 def resolve(spec: str, options, image_size: int | None = None) -> Stats:
