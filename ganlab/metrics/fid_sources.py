@@ -92,7 +92,7 @@ def file_batches(files: list[Path], batch_size: int) -> Iterator[torch.Tensor]:
 
 
 def kind_of(spec: str) -> str:
-    """ "npz", "run", "folder" or "dataset", from the path alone (nothing is computed)."""
+    """What `spec` names: "npz", "run", "folder" or "dataset", from the path alone (nothing is read)."""
     path = Path(spec)
     if path.is_file():
         if path.suffix.lower() != ".npz":
@@ -121,6 +121,7 @@ def check_flags(kinds: list[str], n: int | None, image_size: int | None) -> None
 
 
 KIND_WORDS = {"npz": ".npz of statistics", "run": "run", "folder": "folder", "dataset": "dataset name"}
+KIND_PLURALS = {"npz": ".npz files of statistics", "run": "runs", "folder": "folders", "dataset": "dataset names"}
 
 
 def _sources(kinds: list[str]) -> str:
@@ -129,9 +130,7 @@ def _sources(kinds: list[str]) -> str:
     if len(kinds) == 1:
         return f"the source is a {KIND_WORDS[kinds[0]]}"
     if len(set(kinds)) == 1:
-        return (
-            f"both sources are {KIND_WORDS[kinds[0]].replace('.npz of', '.npz files of').replace('folder', 'folders')}"
-        )
+        return f"both sources are {KIND_PLURALS[kinds[0]]}"
     return "the sources are " + " and ".join(f"a {KIND_WORDS[k]}" for k in kinds)
 
 
