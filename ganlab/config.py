@@ -86,6 +86,7 @@ class RunConfig:
         unknown = sorted(set(values) - set(FIELDS))
         if unknown:
             raise ConfigError(f"unknown key {unknown[0]!r} in {source}; valid keys: {', '.join(FIELDS)}")
+        check_quoted_numbers(values, source)
         config = cls(**values)
         config.validate()
         return config
@@ -152,6 +153,30 @@ PRECISIONS = ("fp32", "bf16", "fp16")
 FIELDS = [f.name for f in dataclasses.fields(RunConfig)]
 # Fields whose command-line flag is not simply --field-name.
 FLAGS = {"loss_options": "--loss-opt", "arch_options": "--arch-opt", "data_options": "--data-opt"}
+
+
+# Fields that hold a number: TOML keeps "0.0002" a string, and the range check would then say
+# "must be a positive number, got '0.0002'", which reads as if the value were wrong.
+NUMERIC = [f.name for f in dataclasses.fields(RunConfig) if str(f.type).split(" |")[0] in ("int", "float")]
+
+
+def check_quoted_numbers(values: dict[str, Any], source: str) -> None:
+    """A number written in quotes (lr_g = "0.0002") gets told to lose the quotes."""
+    for key in NUMERIC:
+        value = values.get(key)
+        if isinstance(value, str) and _is_number(value):
+            raise ConfigError(
+                f"{key} = {json.dumps(value)} in {source} is a string, not a number; "
+                f"write it without quotes: {key} = {value.strip()}"
+            )
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def flag_name(field: str) -> str:

@@ -9,6 +9,16 @@ from pathlib import Path
 from typing import IO, Callable
 
 
+def check_overwrite(path: Path, flag: str, force: bool) -> None:
+    """The one overwrite policy of the commands that write where the user says (`sample --out`,
+    `--npy`, `--out-dir`, `export --out`, `fid --save-stats`): an existing file is replaced only
+    with --force, so a typo or a rerun never silently destroys a result."""
+    from ganlab.errors import ConfigError
+
+    if Path(path).is_file() and not force:
+        raise ConfigError(f"{flag} {str(path)!r} already exists; pass --force to replace it, or choose another name")
+
+
 def previous_path(path: Path) -> Path:
     return Path(path).with_name(Path(path).stem + ".previous" + Path(path).suffix)
 

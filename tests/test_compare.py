@@ -303,6 +303,51 @@ def test_plot_and_grid_are_written(cli, runs, tmp_path):
 
 
 @pytest.mark.slow
+def test_plot_has_a_title_and_says_which_way_is_better(cli, runs, tmp_path, monkeypatch):
+    from ganlab.comparison import plot
+
+    figures = []
+    monkeypatch.setattr(plot, "_save", lambda fig, plt, path: figures.append(fig) or path)
+    assert cli("compare", str(runs), "--plot", tmp_path / "curves.png").code == 0
+    (fig,) = figures
+    assert fig._suptitle.get_text().startswith("ganlab compare: 2 rows, 5 runs (data digits, arch dcgan, steps 4)")
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
+    assert titles[:4] == ["D loss", "G loss", "D(x), mean sigmoid(D)", "D(G(z)), mean sigmoid(D)"]
+    assert titles[4].startswith("fid  ↓ lower is better")
+    assert titles[5].startswith("classes_covered  ↑ higher is better")
+    # a critic loss logs its raw mean scores (critic_real, critic_fake): panels of their own, not D(x)
+    with RunDir(runs / "lsgan-s0").metrics_file.open("a", encoding="utf-8") as log:
+        row = {"step": 5, "d_loss": 1.0, "g_loss": 1.0, "critic_real": 3.0, "critic_fake": -2.0}
+        log.write(json.dumps(row) + "\n")
+    assert cli("compare", str(runs), "--plot", tmp_path / "curves.png").code == 0
+    titles = [ax.get_title() for ax in figures[1].axes if ax.get_visible()]
+    assert titles[2:6] == [
+        "D(x), mean sigmoid(D)",
+        "D(G(z)), mean sigmoid(D)",
+        "critic(x), mean raw score",
+        "critic(G(z)), mean raw score",
+    ]
+
+
+def test_grid_panels_are_not_blurred(monkeypatch, tmp_path):
+    from PIL import Image as PILImage
+
+    from ganlab.comparison import plot
+
+    calls = []
+    PILImage.new("L", (8, 8)).save(tmp_path / "g.png")
+    record = type("R", (), {"name": "r", "config": {"loss": "minimax"}, "step": lambda self: 4})()
+    monkeypatch.setattr(plot, "final_samples", lambda r: tmp_path / "g.png")
+    monkeypatch.setattr(
+        plot,
+        "_save",
+        lambda fig, plt, path: calls.extend(im.get_interpolation() for ax in fig.axes for im in ax.images),
+    )
+    plot.save_grid(compare.Comparison([{"name": "r"}], [[record]], [], {}), tmp_path / "grid.png")
+    assert calls == ["nearest"]
+
+
+@pytest.mark.slow
 def test_metric_history_reads_logged_and_summary_values(runs):
     run = RunDir(runs / "lsgan-s0")
     with run.metrics_file.open("a", encoding="utf-8") as log:

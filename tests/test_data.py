@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ import torch
 from PIL import Image
 
 from ganlab import plugins
-from ganlab.errors import DataError
+from ganlab.errors import ConfigError, DataError, GanlabNotice
 
 
 def load(name, size=None, root=None, **options):
@@ -69,11 +70,13 @@ def test_folder_dataset_resizes_and_crops(tmp_path):
     Image.new("RGB", (40, 20), (255, 0, 0)).save(tmp_path / "a.png")
     Image.new("RGB", (20, 20), (0, 0, 255)).save(tmp_path / "sub" / "b.jpg")
     (tmp_path / "notes.txt").write_text("not an image")
-    src = load("folder", 16, str(tmp_path))
+    with pytest.warns(GanlabNotice, match="images come in 2 sizes"):
+        src = load("folder", 16, str(tmp_path))
     assert len(src) == 2 and src.shape == (3, 16, 16)
     red = src.images[0].float()
     assert red[0].mean() > 240 and red[2].mean() < 15
-    grey = load("folder", 8, str(tmp_path), channels=1)
+    with pytest.warns(GanlabNotice):
+        grey = load("folder", 8, str(tmp_path), channels=1)
     assert grey.shape == (1, 8, 8)
 
 
@@ -87,6 +90,72 @@ def test_folder_errors(tmp_path):
     (tmp_path / "bad.png").write_bytes(b"not a png at all")
     with pytest.raises(DataError, match="cannot read image"):
         load("folder", 16, str(tmp_path))
+
+
+def test_folder_scales_16_bit_pngs_instead_of_clipping_them_white(tmp_path):
+    ramp = (np.arange(64, dtype=np.uint16).reshape(8, 8) * 1040).astype(np.uint16)  # 0 .. 65520
+    Image.fromarray(ramp).save(tmp_path / "deep.png")
+    assert Image.open(tmp_path / "deep.png").mode == "I;16"  # a real 16-bit PNG
+    with pytest.warns(GanlabNotice) as said:
+        src = load("folder", 8, str(tmp_path), channels=1)
+    expected = np.rint(ramp / 257.0).astype(np.uint8)  # 65535 -> 255, 1040 -> 4
+    assert np.array_equal(src.images[0, 0].numpy(), expected)
+    assert src.images.float().mean() == pytest.approx(expected.mean(), abs=0.5)  # not 99 % white
+    assert [str(w.message) for w in said] == [
+        f"folder {str(tmp_path)!r}: 1 16-bit image scaled to 8 bits (value / 257)"
+    ]
+
+
+def test_folder_says_once_what_it_converted(tmp_path):
+    for i in range(3):
+        Image.new("L", (8, 8), 40 * i).save(tmp_path / f"grey{i}.png")
+    Image.new("RGB", (16, 12), (255, 0, 0)).save(tmp_path / "wide.png")
+    with pytest.warns(GanlabNotice) as said:
+        src = load("folder", 8, str(tmp_path))
+    assert len(said) == 1  # one note for the folder, not one per file
+    note = str(said[0].message)
+    assert "3 greyscale images repeated to RGB (pass --data-opt channels=1" in note
+    assert "images come in 2 sizes (8x8 to 16x12); each was resized to 8 px on its shorter side" in note
+    assert torch.equal(src.images[1, 0], src.images[1, 2])  # grey -> RGB: the channels agree
+    for path in tmp_path.iterdir():
+        path.unlink()
+    for i in range(2):
+        Image.new("RGB", (8, 8), (0, 0, 200)).save(tmp_path / f"same{i}.png")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing converted, nothing said
+        load("folder", 8, str(tmp_path))
+
+
+def test_folder_skip_bad_skips_unreadable_files_and_counts_them(tmp_path):
+    Image.new("RGB", (8, 8), (0, 255, 0)).save(tmp_path / "good.png")
+    (tmp_path / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really a PNG")
+    (tmp_path / "cut.jpg").write_bytes((lambda b: b[: len(b) // 2])(_jpeg_bytes()))
+    with pytest.raises(DataError, match="or pass --data-opt skip_bad=true"):
+        load("folder", 8, str(tmp_path))
+    with pytest.warns(GanlabNotice, match=r"skipped 2 unreadable files \(first: bad.png: "):
+        src = load("folder", 8, str(tmp_path), skip_bad=True)
+    assert len(src) == 1 and src.images[0, 1].float().mean() > 250
+    (tmp_path / "good.png").unlink()
+    with pytest.raises(DataError, match="none of the 2 images under .* could be read"):
+        load("folder", 8, str(tmp_path), skip_bad=True)
+    with pytest.raises(ConfigError, match="folder option skip_bad must be true or false, got 'yes'"):
+        load("folder", 8, str(tmp_path), skip_bad="yes")
+
+
+def _jpeg_bytes() -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    Image.effect_noise((64, 64), 60).convert("RGB").save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+def test_data_root_that_is_a_file_says_so(tmp_path):
+    image = tmp_path / "one.png"
+    Image.new("RGB", (8, 8)).save(image)
+    for name in ("folder", "mnist"):
+        with pytest.raises(DataError, match=f"data root {str(image)!r} is a file, not a folder; pass the folder"):
+            load(name, None, str(image))
 
 
 def test_torchvision_set_with_empty_root_says_how_to_get_files(tmp_path):

@@ -189,6 +189,36 @@ CASES = [
     ),
     C(
         "train",
+        "data root that is a file",
+        "train --data folder --data-root bad/text.txt",
+        "data root 'bad/text.txt' is a file, not a folder; pass the folder that holds your images",
+    ),
+    C(
+        "train",
+        "image folder where no file can be read, with skip_bad",
+        "train --data folder --data-root bad/unreadable --data-opt skip_bad=true --steps 1",
+        "none of the 1 images under 'bad/unreadable' could be read (first: 'bad/unreadable/x.png': ",
+    ),
+    C(
+        "train",
+        "skip_bad that is not true or false",
+        "train --data folder --data-root bad/corrupt --data-opt skip_bad=yes",
+        "folder option skip_bad must be true or false, got 'yes'; write e.g. skip_bad=true",
+    ),
+    C(
+        "train",
+        "image folder with floating-point pixels",
+        "train --data folder --data-root bad/float --steps 1",
+        "image 'bad/float/f.tif' holds floating-point pixels, whose range is unknown; save it as 8- or 16-bit",
+    ),
+    C(
+        "train",
+        "plugin option number in quotes",
+        'train --arch-opt width="32"',
+        "dcgan option width must be a positive integer, got '32'; write it without quotes: 32",
+    ),
+    C(
+        "train",
         "config file that does not exist",
         "train --config bad/missing.toml",
         "config file 'bad/missing.toml' does not exist",
@@ -204,6 +234,12 @@ CASES = [
         "config file with an unknown key",
         "train --config bad/unknown_key.toml",
         "unknown key 'stepz' in bad/unknown_key.toml; valid keys: loss, arch",
+    ),
+    C(
+        "train",
+        "config file with a number in quotes",
+        "train --config bad/quoted.toml",
+        'lr_g = "0.0002" in bad/quoted.toml is a string, not a number; write it without quotes: lr_g = 0.0002',
     ),
     C("train", "resume a folder that does not exist", "train --resume bad/nothing", "run 'bad/nothing' does not exist"),
     C(
@@ -404,7 +440,26 @@ CASES = [
         "fid",
         "--save-stats over an existing file",
         "fid digits bad/nomu.npz --save-stats",
-        "'bad/nomu.npz' already exists; choose a new file name or delete it first",
+        "--save-stats 'bad/nomu.npz' already exists; pass --force to replace it, or choose another name",
+    ),
+    C(
+        "fid",
+        "--n where no source is a run or a dataset",
+        "fid bad/mixed bad/corrupt --n 100",
+        "--n applies only to a run or a dataset name (how many images it gives); here both sources are folders: drop --n",
+    ),
+    C(
+        "fid",
+        "--image-size where no source is a dataset name",
+        "fid bad/nomu.npz bad/mixed --image-size 16",
+        "--image-size applies only to a dataset name (the size its images are resized to); here the sources are "
+        "a .npz of statistics and a folder: drop --image-size",
+    ),
+    C(
+        "fid",
+        "--force without --save-stats",
+        "fid digits runs/r --force",
+        "--force replaces the file --save-stats writes; without --save-stats nothing is written",
     ),
     C("fid", "Inception block that does not exist", "fid digits runs/r --dims 100", "unknown FID --dims 100"),
     C(
@@ -526,7 +581,19 @@ CASES = [
         "export",
         "opset older than the exporter writes",
         "export runs/r --opset 13",
-        "--opset 13 is outside what the exporter writes (18 to",
+        "--opset 13 is older than the exporter writes; pass --opset 18 or newer",
+    ),
+    C(
+        "export",
+        "opset newer than the exporter writes",
+        "export runs/r --opset 99",
+        "--opset 99 is newer than the exporter writes; pass --opset 28 or older",
+    ),
+    C(
+        "export",
+        "--out that exists",
+        "export runs/r --out bad/vector.onnx",
+        "--out 'bad/vector.onnx' already exists; pass --force to replace it, or choose another name",
     ),
     C(
         "export",
@@ -660,6 +727,24 @@ CASES = [
         "--out in a folder that does not exist",
         "sample runs/r --out bad/nothing/s.png",
         "folder 'bad/nothing' for --out does not exist",
+    ),
+    C(
+        "sample",
+        "--out that exists",
+        "sample runs/r --out bad/mixed/a.png",
+        "--out 'bad/mixed/a.png' already exists; pass --force to replace it, or choose another name",
+    ),
+    C(
+        "sample",
+        "--npy that exists",
+        "sample runs/r --npy bad/old.npy",
+        "--npy 'bad/old.npy' already exists; pass --force to replace it",
+    ),
+    C(
+        "sample",
+        "--timelapse that exists",
+        "sample runs/r --timelapse bad/old.gif",
+        "--timelapse 'bad/old.gif' already exists; pass --force to replace it",
     ),
     C(
         "sample",
@@ -806,25 +891,25 @@ CASES = [
         "plugins",
         "sample a run whose arch package is uninstalled",
         "sample bad/orphan",
-        "unknown arch 'gone-dcgan'; it came from the package 'ganlab-gone': pip install ganlab-gone",
+        "unknown arch 'gone-dcgan'; it came from the package ganlab-gone==1.0: pip install 'ganlab-gone==1.0'",
     ),
     C(
         "plugins",
         "resume a run whose arch package is uninstalled",
         "train --resume bad/orphan --steps 8",
-        "unknown arch 'gone-dcgan'; it came from the package 'ganlab-gone': pip install ganlab-gone",
+        "unknown arch 'gone-dcgan'; it came from the package ganlab-gone==1.0: pip install 'ganlab-gone==1.0'",
     ),
     C(
         "plugins",
         "export a run whose arch package is uninstalled",
         "export bad/orphan",
-        "unknown arch 'gone-dcgan'; it came from the package 'ganlab-gone': pip install ganlab-gone",
+        "unknown arch 'gone-dcgan'; it came from the package ganlab-gone==1.0: pip install 'ganlab-gone==1.0'",
     ),
     C(
         "plugins",
         "evaluate a run whose arch package is uninstalled",
         "eval bad/orphan",
-        "unknown arch 'gone-dcgan'; it came from the package 'ganlab-gone': pip install ganlab-gone",
+        "unknown arch 'gone-dcgan'; it came from the package ganlab-gone==1.0: pip install 'ganlab-gone==1.0'",
     ),
 ]
 
@@ -922,6 +1007,13 @@ def build_workspace(base: Path) -> Path:
     (bad / "garbage.npz").write_text("not an archive\n")
     (bad / "broken.toml").write_text("steps = = 3\n")
     (bad / "unknown_key.toml").write_text("stepz = 3\n")
+    (bad / "quoted.toml").write_text('lr_g = "0.0002"\n')
+    (bad / "unreadable").mkdir()
+    (bad / "unreadable" / "x.png").write_bytes(b"\x89PNG\r\n\x1a\ncut short")
+    (bad / "float").mkdir()
+    Image.fromarray(np.zeros((8, 8), np.float32)).save(bad / "float" / "f.tif")  # mode F: no known range
+    np.save(bad / "old.npy", np.zeros(2))
+    (bad / "old.gif").write_bytes(b"GIF89a an earlier timelapse")
     (bad / "text.txt").write_text("hello\n")
     return ws
 
@@ -1069,7 +1161,10 @@ command (`ganlab --debug ...` shows the full traceback of any error).
 | `bad/vector.onnx` | a valid model (Relu) from another tool: (N, 8) in and out, no ganlab metadata |
 | `bad/nomu.npz` | an `.npz` with one array `a` and no `mu` / `sigma` |
 | `bad/garbage.npz` | text saved as an `.npz` |
-| `bad/broken.toml`, `bad/unknown_key.toml` | `steps = = 3`; `stepz = 3` |
+| `bad/broken.toml`, `bad/unknown_key.toml`, `bad/quoted.toml` | `steps = = 3`; `stepz = 3`; `lr_g = "0.0002"` |
+| `bad/unreadable` | one file, `x.png`: a PNG header followed by text |
+| `bad/float` | one TIFF of 32-bit floating-point pixels |
+| `bad/old.npy`, `bad/old.gif` | files from an earlier `ganlab sample` |
 | `bad/text.txt` | a text file |
 
 Rows marked *with fake plugins* run with two plugin packages installed the way pip installs

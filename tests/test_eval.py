@@ -83,6 +83,7 @@ def digits_subject(images: torch.Tensor, real) -> Subject:
 def test_default_offline_eval_of_a_digits_run(runs, offline, cli):
     r = cli("eval", runs["digits"].path, "--n", "300")
     assert r.code == 0, r.err
+    assert "Note: FID and KID left out: the Inception weights pt_inception-2015-12-05-6726825d.pth" in r.err
     for name in ("classifier_fd", "classes_covered", "class_kl"):
         assert name in r.out
     summary = json.loads(runs["digits"].summary_file.read_text())
@@ -226,6 +227,8 @@ def test_train_eval_every_flag(tmp_path, offline, cli):
     assert summary["metrics"]["class_kl"]["step"] == 4
     assert {e["step"] for e in summary["metrics_best"].values()} <= {2, 4}
     assert (tmp_path / "ev" / "checkpoints" / "best.pt").is_file()
+    fd = summary["metrics"]["classifier_fd"]
+    assert f"│ classifier_fd   │ {fd['value']:.4g} at step 4 (n 5000; lower is better)" in r.out  # the summary table
 
 
 # --- bad input ------------------------------------------------------------------------------------------

@@ -150,6 +150,22 @@ def test_no_verify_says_so(cli, runs, unverified, tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
+def test_an_existing_onnx_file_is_replaced_only_with_force(cli, runs, unverified, tmp_path, monkeypatch):
+    import ganlab.deploy.export as export
+
+    monkeypatch.setattr(export, "to_onnx", lambda *a, **k: onnx.load(str(unverified)))
+    out = tmp_path / "g.onnx"
+    out.write_bytes(b"an earlier export")
+    one_line_error(
+        cli("export", runs["dcgan8"], "--out", out, "--no-verify"),
+        f"--out {str(out)!r} already exists; pass --force to replace it, or choose another name",
+    )
+    assert out.read_bytes() == b"an earlier export"
+    result = cli("export", runs["dcgan8"], "--out", out, "--no-verify", "--force")
+    assert result.code == 0 and out.read_bytes() == onnx.load(str(unverified)).SerializeToString(), result.err
+
+
+@pytest.mark.slow
 def test_parity_failure_stops_the_export(cli, runs, unverified, tmp_path, monkeypatch):
     """An ONNX graph whose weights drifted from the checkpoint's must be refused, and not written."""
     import ganlab.deploy.export as export
@@ -190,7 +206,8 @@ def no_checkpoint_run(runs, tmp_path):
         (["{dcgan8}", "--checkpoint", "best"], ["has no checkpoint 'best'", "--checkpoint last"]),
         (["{mlp_points}", "--output", "uint8"], ["--output uint8 makes 8-bit images", "points"]),
         (["{dcgan8}", "--output", "half"], ["--output 'half' is not one of float, uint8"]),
-        (["{dcgan8}", "--opset", "13"], ["--opset 13 is outside what the exporter writes (18 to"]),
+        (["{dcgan8}", "--opset", "13"], ["--opset 13 is older than the exporter writes; pass --opset 18 or newer"]),
+        (["{dcgan8}", "--opset", "99"], ["--opset 99 is newer than the exporter writes; pass --opset 28 or older"]),
         (["{dcgan8}", "--out", "{tmp}/g.txt"], ["must end in .onnx"]),
         (["{dcgan8}", "--out", "{tmp}/nope/g.onnx"], ["for --out does not exist"]),
     ],

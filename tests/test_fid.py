@@ -285,3 +285,49 @@ def test_bad_sources_are_one_line_errors(fid_env, cli, folders, tmp_path, case):
 def test_unknown_dims_is_an_error(fid_env, cli, folders):
     r = cli("fid", folders[0], folders[1], "--dims", "100")
     assert r.code == 1 and "unknown FID --dims 100; choose one of 64, 192, 768, 2048" in r.err
+
+
+# --- pitfalls said out loud ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--n", "5"], "--n applies only to a run or a dataset name (how many images it gives); here both sources"),
+        (["--image-size", "8"], "here both sources are folders: drop --image-size"),
+        (["--force"], "--force replaces the file --save-stats writes"),
+    ],
+)
+def test_flags_that_no_source_reads_are_refused_before_any_work(cli, folders, args, message):
+    r = cli("fid", folders[0], folders[1], *args)  # no weights anywhere: only the flag check can answer
+    assert r.code == 1 and message in r.err and r.err.count("Error:") == 1
+
+
+def test_save_stats_over_a_file_needs_force(cli, folders, tmp_path):
+    out = tmp_path / "stats.npz"
+    out.write_bytes(b"keep me")
+    r = cli("fid", "--save-stats", folders[0], out)
+    assert r.code == 1 and f"--save-stats {str(out)!r} already exists; pass --force to replace it" in r.err
+    assert out.read_bytes() == b"keep me"
+
+
+def test_pitfalls_name_two_resolutions_and_n_below_the_feature_dimension():
+    from ganlab.metrics.fid_sources import Stats, pitfalls
+
+    def stats(n, size, dims=64):
+        return Stats(np.zeros(dims), np.eye(dims), n, "folder", "x", size=size)
+
+    assert pitfalls(stats(100, (16, 16)), stats(200, (16, 16))) == []
+    said = pitfalls(stats(10, (8, 8)), stats(200, (32, 32)))
+    assert said[0].startswith("the sources differ in resolution (8x8 px and 32x32 px)")
+    assert said[1].startswith("FID from 10 images in 64 feature dimensions")
+    npz = Stats(np.zeros(64), np.eye(64), None, "npz", "s.npz")  # unknown n and size: nothing to say
+    assert pitfalls(npz, stats(100, (8, 8))) == []
+
+
+@pytest.mark.slow
+def test_fid_of_two_resolutions_notes_both_pitfalls(fid_env, folders, cli, tmp_path):
+    small = write_folder(tmp_path / "small", digit_images(0, 12, size=8))
+    r = cli("fid", small, folders[1], "--dims", "64")
+    assert r.code == 0, r.err
+    notes = [line for line in r.err.splitlines() if line.startswith("Note:")]
+    assert "the sources differ in resolution (8x8 px and 16x16 px)" in notes[0]
+    assert "FID from 12 images in 64 feature dimensions" in notes[1]

@@ -43,7 +43,7 @@ def test_interpolate_writes_rows_of_k_starting_at_the_seeded_z(run, cli, tmp_pat
     r = cli("sample", run.path, "--interpolate", "4", "--n", "8", "--out", "walk.png", "--npy", "walk.npy")
     assert r.code == 0, r.err
     assert "2 rows x 4 steps (slerp)" in r.out
-    assert Image.open(tmp_path / "walk.png").size == (4 * 10 + 2, 2 * 10 + 2)  # 8 px images, 2 px padding
+    assert Image.open(tmp_path / "walk.png").size == (4 * 66 + 2, 2 * 66 + 2)  # 8 px images x 8, 2 px padding
     walk = np.load(tmp_path / "walk.npy")
     assert walk.shape == (8, 1, 8, 8)
     # row 0 starts at z[0] and ends at z[1] of seed 0: the first two images `ganlab sample` draws

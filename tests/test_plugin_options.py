@@ -6,7 +6,7 @@ import pytest
 
 from ganlab import plugins
 from ganlab.errors import ConfigError
-from ganlab.plugins.options import number, one_of, positive_int
+from ganlab.plugins.options import boolean, number, one_of, positive_int
 
 
 @pytest.mark.parametrize("value", [1, 64])
@@ -14,10 +14,26 @@ def test_positive_int_accepts_integers_from_one(value):
     assert positive_int("p", "width", value) == value
 
 
-@pytest.mark.parametrize("value", [0, -3, 32.0, True, "32", None])
+@pytest.mark.parametrize("value", [0, -3, 32.0, True, "wide", None])
 def test_positive_int_refuses_the_rest_naming_plugin_option_and_value(value):
     with pytest.raises(ValueError, match=rf"^p option width must be a positive integer, got {value!r}$"):
         positive_int("p", "width", value)
+
+
+def test_a_number_in_quotes_is_told_to_lose_them():
+    with pytest.raises(
+        ValueError, match=r"^p option width must be a positive integer, got '32'; write it without quotes: 32$"
+    ):
+        positive_int("p", "width", "32")
+    with pytest.raises(ValueError, match=r"got '1e-4'; write it without quotes: 1e-4$"):
+        number("p", "a", "1e-4")
+
+
+def test_boolean_takes_true_and_false_only():
+    assert boolean("p", "skip_bad", True) is True and boolean("p", "skip_bad", False) is False
+    for bad in ("true", 1, None):
+        with pytest.raises(ValueError, match=rf"^p option skip_bad must be true or false, got {bad!r}; write e.g."):
+            boolean("p", "skip_bad", bad)
 
 
 def test_number_returns_a_float_and_checks_the_bound():

@@ -152,7 +152,8 @@ def test_after_uninstall_the_names_are_gone_and_the_run_says_what_to_install(cli
     resumed = cli("train", "--resume", str(trained), "--steps", "3")
     assert resumed.code == 1 and "Traceback" not in resumed.err
     assert (
-        "Error: unknown loss 'wgan-gp'; it came from the package 'ganlab-wgan': pip install ganlab-wgan" in resumed.err
+        "Error: unknown loss 'wgan-gp'; it came from the package ganlab-wgan==0.1.0, which ships with ganlab's "
+        "source (not on PyPI): from a ganlab checkout, pip install plugins/ganlab-wgan; " in resumed.err
     )
     fresh = cli("train", "--loss", "hinge", "--steps", "1")
     assert fresh.code == 1 and "unknown loss 'hinge'" in fresh.err
@@ -164,7 +165,8 @@ def test_a_missing_arch_package_is_named_by_resume_and_export(cli, trained, inst
         result = cli(*args)
         assert result.code == 1, result.out
         assert (
-            "unknown arch 'resnet'; it came from the package 'ganlab-resnet': pip install ganlab-resnet" in result.err
+            "unknown arch 'resnet'; it came from the package ganlab-resnet==0.1.0, which ships with ganlab's "
+            "source (not on PyPI): from a ganlab checkout, pip install plugins/ganlab-resnet; " in result.err
         )
 
 

@@ -75,9 +75,18 @@ def test_unknown_name_lists_names_and_closest_match():
     assert "lsgan" in msg and "nonsaturating" in msg
 
 
-def test_missing_plugin_of_a_recorded_run_names_the_package():
-    with pytest.raises(PluginError, match="pip install ganlab-wgan"):
-        plugins.find("loss", "wgan-gp-not-installed", recorded_dist="ganlab-wgan")
+def test_missing_plugin_of_a_recorded_run_names_the_package_version_and_where_to_get_it():
+    with pytest.raises(PluginError) as bundled:
+        plugins.find("loss", "wgan-gp-not-installed", recorded={"dist": "ganlab-wgan", "version": "0.1.0"})
+    assert (
+        "it came from the package ganlab-wgan==0.1.0, which ships with ganlab's source (not on PyPI): "
+        "from a ganlab checkout, pip install plugins/ganlab-wgan; available: "
+    ) in str(bundled.value)
+    with pytest.raises(PluginError) as published:
+        plugins.find("arch", "stylegan", recorded={"dist": "ganlab-style", "version": "2.1"})
+    assert "it came from the package ganlab-style==2.1: pip install 'ganlab-style==2.1'; " in str(published.value)
+    with pytest.raises(PluginError, match="did you mean 'minimax'"):  # no provenance: the closest name
+        plugins.find("loss", "minmax", recorded={"dist": "unknown", "version": "unknown"})
 
 
 def test_invalid_name_is_refused(fake_eps):

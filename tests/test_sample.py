@@ -56,7 +56,10 @@ def test_run_writes_grid_pngs_and_array(cli, made, tmp_path):
         assert Image.open(f).mode == "L" and png.shape == (8, 8)
         expected = np.floor((img[0].astype(np.float64) + 1) / 2 * 255 + 0.5)
         assert np.abs(png - expected).max() <= 1
-    assert Image.open(tmp_path / "g.png").size == (8 * 10 + 2, 2 * 10 + 2)  # 8 per row, 2 px padding
+    grid = np.asarray(Image.open(tmp_path / "g.png"))
+    assert grid.shape[:2] == (2 * 66 + 2, 8 * 66 + 2)  # 8 per row; 8 px images enlarged 8x; 2 px padding
+    first = np.asarray(Image.open(files[0]))
+    np.testing.assert_array_equal(grid[2:66, 2:66, 0], np.kron(first, np.ones((8, 8), np.uint8)))  # nearest: sharp
 
 
 def test_onnx_gives_the_runs_samples(cli, made, tmp_path):
@@ -74,7 +77,31 @@ def test_onnx_gives_the_runs_samples(cli, made, tmp_path):
 def test_default_output_is_a_grid(cli, made, tmp_path):
     result = cli("sample", made["img_onnx"], "--n", "3", "--provider", "cpu")  # a bare .onnx path works too
     assert result.code == 0, result.err
-    assert Image.open(tmp_path / "samples.png").size == (3 * 10 + 2, 12)
+    assert Image.open(tmp_path / "samples.png").size == (3 * 66 + 2, 68)
+
+
+def test_a_grid_of_many_samples_is_capped_with_a_note(cli, made, tmp_path):
+    result = cli("sample", made["img"], "--n", "300", "--out", "many.png")
+    assert result.code == 0, result.err
+    assert "Note: the grid shows the first 256 of 300 samples (32 rows); --out-dir or --npy writes all" in result.err
+    assert Image.open(tmp_path / "many.png").size == (8 * 66 + 2, 32 * 66 + 2)
+
+
+def test_existing_outputs_are_replaced_only_with_force(cli, made, tmp_path):
+    (tmp_path / "g.png").write_bytes(b"keep")
+    (tmp_path / "a.npy").write_bytes(b"keep")
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "old.png").write_bytes(b"keep")
+    for flag, name in (("--out", "g.png"), ("--npy", "a.npy")):
+        result = cli("sample", made["img"], "--n", "2", flag, name)
+        assert result.code == 1 and f"{flag} {name!r} already exists; pass --force to replace it" in result.err
+    refused = cli("sample", made["img"], "--n", "2", "--out-dir", "d")
+    assert refused.code == 1 and "or --force to delete its PNGs first" in refused.err
+    assert all((tmp_path / name).read_bytes() == b"keep" for name in ("g.png", "a.npy", "d/old.png"))
+    done = cli("sample", made["img"], "--n", "2", "--out", "g.png", "--out-dir", "d", "--force")
+    assert done.code == 0, done.err
+    assert Image.open(tmp_path / "g.png").size == (2 * 66 + 2, 68)
+    assert sorted(p.name for p in (tmp_path / "d").iterdir()) == ["000000.png", "000001.png"]  # old.png went
 
 
 def test_points_scatter_and_array(cli, made, tmp_path):

@@ -49,3 +49,27 @@ def test_off_a_terminal_a_short_run_prints_nothing():
     buf = io.StringIO()
     _train_with_bar(Console(file=buf, width=80, force_terminal=False))
     assert buf.getvalue() == ""  # under PLAIN_EVERY_S: an error would be the only line
+
+
+def test_loading_inception_shows_a_spinner_then_a_done_bar(tmp_path, monkeypatch):
+    """fid.feature_net reports LOADING with total 0 before a load (a pulsing bar: no known length)
+    and 1/1 after; a network already loaded reports nothing."""
+    from ganlab.metrics import fid
+
+    weights = tmp_path / "w.pth"
+    weights.write_bytes(b"stand-in")
+    monkeypatch.setattr(fid, "find_weights", lambda explicit=None: weights)
+    monkeypatch.setattr(fid, "FeatureNet", lambda path, dims, device: object())
+    monkeypatch.setattr(fid, "_models", {})
+    calls = []
+    fid.feature_net(dims=64, progress=lambda *a: calls.append(a))
+    fid.feature_net(dims=64, progress=lambda *a: calls.append(a))
+    assert calls == [(fid.LOADING, 0, 0), (fid.LOADING, 1, 1)]
+
+    progress = ui.make_progress(console=Console(width=80, file=io.StringIO()))
+    report = ui.ProgressReporter(progress)
+    report(fid.LOADING, 0, 0)
+    (task,) = progress.tasks
+    assert task.total is None and task.description == "loading Inception"  # rich pulses a bar without a total
+    report(fid.LOADING, 1, 1)
+    assert task.total == 1 and task.finished

@@ -35,6 +35,7 @@ def export(
         "--weights",
         help="ema or raw: a run's EMA generator or the trained one. (default: ema when the run kept one)",
     ),
+    force: bool = typer.Option(False, "--force", help="Replace the ONNX file if it exists."),
 ) -> None:
     """Export the generator to ONNX (input z, output image), then check it against torch."""
     from ganlab.deploy.export import export_onnx
@@ -42,7 +43,7 @@ def export(
     def say(line: str) -> None:
         console.print(line, soft_wrap=True)  # one line each, however long the path
 
-    result = export_onnx(run, out, opset, checkpoint, output, verify_model=not no_verify, weights=weights)
+    result = export_onnx(run, out, opset, checkpoint, output, verify_model=not no_verify, weights=weights, force=force)
     m = result.metadata
     shape = ", ".join(["batch", *map(str, json.loads(m["shape"]))])
     say(f"exported  {result.path}  ({result.size_bytes / 1024:.1f} KiB, opset {result.opset})")

@@ -20,7 +20,7 @@ def fid_(
         Optional[int],
         typer.Option(
             "--n",
-            help="Samples drawn from a run's generator / images taken from a dataset. "
+            help="Samples drawn from a run's generator / images taken from a dataset (folders and .npz use all theirs). "
             f"(default: {DEFAULT_N['inception']} / all)",
         ),
     ] = None,
@@ -30,10 +30,14 @@ def fid_(
         bool, typer.Option("--save-stats", help="Write A's statistics to B as pytorch-fid's .npz (mu, sigma).")
     ] = False,
     image_size: Annotated[
-        Optional[int], typer.Option("--image-size", help="Image size for a dataset name. (default: the dataset's)")
+        Optional[int],
+        typer.Option(
+            "--image-size", help="Image size for a dataset name (only those are resized). (default: the dataset's)"
+        ),
     ] = None,
     batch_size: EvalBatch = EVAL.batch_size,
     device: EvalDevice = EVAL.device,
+    force: Annotated[bool, typer.Option("--force", help="With --save-stats: replace B if it exists.")] = False,
 ) -> None:
     """Fréchet Inception Distance between two image sources; the same number as `python -m pytorch_fid`
     on two folders."""
@@ -42,6 +46,10 @@ def fid_(
     from ganlab.metrics.fid_sources import fid_between
     from ganlab.metrics.fid_sources import save_stats as write_stats
 
+    if force and not save_stats:
+        from ganlab.errors import ConfigError
+
+        raise ConfigError("--force replaces the file --save-stats writes; without --save-stats nothing is written")
     with ui.make_progress(transient=True) as progress:
         options = EvalOptions(
             n=n,
@@ -52,7 +60,7 @@ def fid_(
             progress=ui.ProgressReporter(progress),
         )
         if save_stats:
-            stats = write_stats(a, b, options, image_size)
+            stats = write_stats(a, b, options, image_size, force)
         else:
             result = fid_between(a, b, options, image_size)
     if save_stats:

@@ -50,13 +50,16 @@ def sample(
         "--timelapse",
         help="Write the run's fixed-noise grids over training as this GIF, step on each frame. (default: off)",
     ),
+    force: bool = typer.Option(
+        False, "--force", help="Replace existing output files (and the PNGs already in --out-dir)."
+    ),
 ) -> None:
     """Sample from a trained generator and write a grid, per-image PNGs and/or a .npy array;
     or a latent walk (--interpolate K), or a run's grids over training as a GIF (--timelapse)."""
     from ganlab.deploy import sample as infer
 
     if timelapse is not None:
-        return _timelapse(source, timelapse, onnx, interpolate)
+        return _timelapse(source, timelapse, onnx, interpolate, force)
     infer.check_count(n)  # before loading: a bad count should not wait for onnxruntime
     if interpolate is not None:
         from ganlab.deploy import pictures
@@ -67,7 +70,7 @@ def sample(
     gen = infer.load(source, onnx, provider, checkpoint, latent_dim, weights)
     if gen.notice:
         notice(gen.notice)
-    infer.check_outputs(gen.kind, out_dir, out, npy)
+    infer.check_outputs(gen.kind, out_dir, out, npy, force)
     if interpolate is None:
         samples, what = gen.sample(n, seed), f"{n} samples"
     else:
@@ -83,11 +86,13 @@ def sample(
     console.print(f"from   {gen.backend}{which}, {what}, seed {seed}", soft_wrap=True)
 
 
-def _timelapse(source: Optional[Path], out: Path, onnx: Optional[Path], interpolate: Optional[int]) -> None:
+def _timelapse(
+    source: Optional[Path], out: Path, onnx: Optional[Path], interpolate: Optional[int], force: bool
+) -> None:
     from ganlab.deploy import pictures
     from ganlab.errors import ConfigError
 
     if source is None or onnx is not None or interpolate is not None:
         raise ConfigError("--timelapse reads a run's sample grids: pass a RUN folder, without --onnx or --interpolate")
-    frames = pictures.timelapse(source, out)
+    frames = pictures.timelapse(source, out, force)
     console.print(f"wrote  GIF of {frames} frames: {out}", soft_wrap=True)

@@ -39,11 +39,12 @@ class SpeedColumn(ProgressColumn):
 
 class _Progress(Progress):
     """rich's Progress, minus the blank line it prints on stop when stderr is not a terminal and
-    no bar ever ran, or the bar was transient (so drew nothing there): an error after the work
-    (`eval` on a read-only run) would otherwise not be the only line."""
+    no bar ever ran, or the bars were transient (nothing was shown off a terminal): an error after
+    the work (`eval` on a read-only run, a failure after the Inception spinner started) would
+    otherwise not be the only line."""
 
     def stop(self) -> None:
-        if self.tasks and not (self.live.transient and not self.console.is_interactive):
+        if self.tasks and (self.console.is_interactive or not self.live.transient):
             super().stop()
         else:
             self.live.stop()
@@ -171,17 +172,44 @@ def train_summary_table(summary: dict[str, Any]) -> Table:
             values = f"{final[real_key]:.3f} / {final[fake_key]:.3f}"
             if keys == CRITIC_KEYS:  # Loss.d_is_probability = False: D is a critic
                 values += "  (mean critic scores, not probabilities)"
+            elif not summary.get("d_is_probability", True):  # a critic run from before critic_* keys
+                real_label, fake_label = "sigmoid of C(x)", "sigmoid of C(G(z))"
+                values += "  (not probabilities)"
             table.add_row(f"{real_label} / {fake_label}", values)
         if "penalty" in final:
             table.add_row("D penalty", f"{final['penalty']:.4f}  (D minimised D loss + penalty)")
+    for name, row in evaluated_rows(summary):
+        table.add_row(name, row)
     if summary.get("weights") == "ema":
         decay = summary.get("config", {}).get("ema_decay")
         table.add_row("samples from", f"EMA generator (decay {decay}); `--weights raw` for the trained one")
     return table
 
 
+def evaluated_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """What `--eval-every` measured: each metric's last value with its step and direction, and its
+    best value when an earlier evaluation beat the last one."""
+    from ganlab.metrics.registry import METRICS
+
+    latest, best = summary.get("metrics") or {}, summary.get("metrics_best") or {}
+    rows = []
+    for name in [m for m in METRICS if m in latest]:  # the registry's order, as every table
+        entry = latest[name]
+        rows.append(
+            (
+                name,
+                f"{entry['value']:.4g} at step {entry['step']} (n {entry.get('n')}; {METRICS[name].better} is better)",
+            )
+        )
+        top = best.get(name)
+        if top and top["value"] != entry["value"]:
+            rows.append((f"{name} best", f"{top['value']:.4g} at step {top['step']}"))
+    return rows
+
+
 class ProgressReporter:
-    """Feeds evaluation progress ("what", done, total) into rich bars, one bar per "what"."""
+    """Feeds evaluation progress ("what", done, total) into rich bars, one bar per "what"; a total
+    of 0 means no known length (loading the Inception network): a pulsing bar until it is done."""
 
     def __init__(self, progress: Progress):
         self.progress = progress
@@ -189,8 +217,8 @@ class ProgressReporter:
 
     def __call__(self, what: str, done: int, total: int) -> None:
         if what not in self.tasks:
-            self.tasks[what] = self.progress.add_task(what, total=total, info="")
-        self.progress.update(self.tasks[what], completed=done)
+            self.tasks[what] = self.progress.add_task(what, total=total or None, info="")
+        self.progress.update(self.tasks[what], completed=done, total=total or None)
 
 
 def metrics_table(results: dict[str, dict[str, Any]], title: str = "metrics") -> Table:

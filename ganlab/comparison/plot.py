@@ -13,7 +13,13 @@ from ganlab.losses.readout import CRITIC_KEYS, PROBABILITY_KEYS
 from ganlab.metrics.registry import METRICS
 
 # D's outputs: probabilities and a critic's raw scores get panels of their own (never shared axes)
-CURVES = (("d_loss", "D loss"), ("g_loss", "G loss"), *PROBABILITY_KEYS, *CRITIC_KEYS)
+CURVES = (
+    ("d_loss", "D loss"),
+    ("g_loss", "G loss"),
+    *((key, f"{label}, mean sigmoid(D)") for key, label in PROBABILITY_KEYS),
+    *((key, f"{label}, mean raw critic score") for key, label in CRITIC_KEYS),
+)
+ARROWS = {"lower": "↓ lower is better", "higher": "↑ higher is better"}
 
 
 def metric_history(record: RunRecord) -> dict[str, list[tuple[int, float]]]:
@@ -53,10 +59,9 @@ def save_curves(c: Comparison, path: str | Path) -> Path:
     metric against step where runs were evaluated more than once, else its final value per seed."""
     histories = [[metric_history(r) for r in group] for group in c.groups]
     metrics = [m for m in c.metrics if any(m in h for hs in histories for h in hs)]
-    logged = {k for group in c.groups for r in group for row in r.run.metrics()[-1:] for k in row}
-    panels = [(key, title) for key, title in CURVES if key in logged or key in ("d_loss", "g_loss")] + [
-        (m, m) for m in metrics
-    ]
+    logged = {key for group in c.groups for r in group for row in r.run.metrics()[-1:] for key in row}
+    panels = [(k, t) for k, t in CURVES if k in logged or k in ("d_loss", "g_loss")]
+    panels += [(m, f"{m}  {ARROWS[METRICS[m].better]}") for m in metrics]
     plt = viz._pyplot()
     nrows = (len(panels) + 1) // 2
     fig, axes = plt.subplots(nrows, 2, figsize=(11, 3.2 * nrows), dpi=100, squeeze=False)
@@ -68,15 +73,28 @@ def save_curves(c: Comparison, path: str | Path) -> Path:
             _metric_curves(ax, c, [[h.get(key) for h in hs] for hs in histories], colors)
         else:
             _metric_spread(ax, c, key, colors)
-            title = f"{key} at the end of training (dots: seeds; bar: mean ± std)"
+            title = f"{title}, at the end (dots: seeds; bar: mean ± std)"
         ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(panels) :]:
         ax.set_visible(False)
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=min(4, max(1, len(labels))), fontsize=8)
+    fig.suptitle(plot_title(c), fontsize=11)
     fig.tight_layout(rect=(0, 0.04 + 0.02 * (len(labels) // 4), 1, 1))
     return _save(fig, plt, path)
+
+
+def plot_title(c: Comparison) -> str:
+    """What is compared: rows and runs, and the settings every run shares (dataset, arch, steps)."""
+    runs = [r for group in c.groups for r in group]
+    shared = [
+        f"{key} {values.pop()}"
+        for key in ("data", "arch", "steps")
+        if len(values := {str(r.config.get(key)) for r in runs}) == 1
+    ]
+    head = f"{len(c.rows)} row{'s' if len(c.rows) != 1 else ''}, {len(runs)} run{'s' if len(runs) != 1 else ''}"
+    return f"ganlab compare: {head}" + (f" ({', '.join(shared)})" if shared else "") + "; bands: ± std over seeds"
 
 
 def _loss_panel(ax, c: Comparison, key: str, colors: list) -> None:
@@ -132,7 +150,8 @@ def save_grid(c: Comparison, path: str | Path) -> Path:
         for ax, record in zip(ax_row, group, strict=False):
             image = final_samples(record)
             if image is not None:
-                ax.imshow(mpimg.imread(image), cmap="gray")
+                # nearest: a grid of small images stays sharp squares when matplotlib resizes it
+                ax.imshow(mpimg.imread(image), cmap="gray", interpolation="nearest")
                 found += 1
             else:
                 ax.text(0.5, 0.5, "no samples", ha="center", va="center")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -128,6 +129,17 @@ def resize_uint8(images: Tensor, size: int) -> Tensor:
             )
         x = torch.cat(out)
     return (x.clamp(0, 1) * 255.0).round().to(torch.uint8)
+
+
+def root_folder(root: str, holds: str) -> Path:
+    """`--data-root` as a folder; a path that is missing, or a file, is a one-line DataError
+    saying which (a file is the usual slip: the path of one image instead of its folder)."""
+    path = Path(root)
+    if path.is_file():
+        raise DataError(f"data root {root!r} is a file, not a folder; pass the folder that holds {holds}")
+    if not path.is_dir():
+        raise DataError(f"data root {root!r} does not exist; pass the folder that holds {holds}")
+    return path
 
 
 def require_no_root(name: str, root: str | None) -> None:

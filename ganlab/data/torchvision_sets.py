@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ganlab.data.base import Dataset, ImageSource, resize_uint8
+from ganlab.data.base import Dataset, ImageSource, resize_uint8, root_folder
 from ganlab.errors import DataError
 from ganlab.plugins.options import one_of
 
@@ -30,9 +30,7 @@ class _TorchvisionSet(Dataset):
         raise NotImplementedError
 
     def load(self, image_size: int | None, root: str | None) -> ImageSource:
-        if root is not None and not Path(root).is_dir():
-            raise DataError(f"data root {root!r} does not exist; pass the folder that holds the {self.label} files")
-        path = Path(root) if root is not None else default_root()
+        path = root_folder(root, f"the {self.label} files") if root is not None else default_root()
         try:
             ds = self.open(path, download=root is None)
         except RuntimeError as exc:  # torchvision: "Dataset not found or corrupted"

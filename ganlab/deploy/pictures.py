@@ -78,14 +78,16 @@ def check_gif(out: Path) -> None:
         )
 
 
-def timelapse(run_path: str | Path, out: str | Path, frame_ms: int = FRAME_MS) -> int:
-    """One GIF frame per grid with "step N" written above it; returns the number of frames."""
+def timelapse(run_path: str | Path, out: str | Path, force: bool = False, frame_ms: int = FRAME_MS) -> int:
+    """One GIF frame per grid with "step N" written above it; returns the number of frames. An
+    existing `out` is replaced only with `force`."""
     from PIL import Image
 
-    from ganlab.files import atomic_write_bytes
+    from ganlab.files import atomic_write_bytes, check_overwrite
 
     out = Path(out)
     check_gif(out)
+    check_overwrite(out, "--timelapse", force)
     grids = sample_grids(run_path)
     frames = [labelled(Image.open(path).convert("RGB"), f"step {step}") for step, path in grids]
     size = max(f.width for f in frames), max(f.height for f in frames)

@@ -7,6 +7,7 @@ import contextlib
 import io
 import json
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from ganlab.errors import ConfigError, ExportError
+from ganlab.errors import ConfigError, ExportError, GanlabNotice
+from ganlab.files import check_overwrite
 from ganlab.plugins import guard
 from ganlab.run.latent import latents
 
 PROVIDER_CHOICES = ("auto", "cuda", "tensorrt", "cpu")
+MAX_GRID = 256  # images in one --out grid: 32 rows of 8, about 2,100 px tall once small images are enlarged
 ORT_PROVIDERS = {
     "tensorrt": "TensorrtExecutionProvider",
     "cuda": "CUDAExecutionProvider",
@@ -232,22 +235,29 @@ def load(
 
 
 # --- files --------------------------------------------------------------------------------
-def check_outputs(kind: str, out_dir: Path | None, out: Path | None = None, npy: Path | None = None) -> None:
-    """Every output path is checked before sampling, so a typo costs no work and writes nothing."""
+def check_outputs(
+    kind: str, out_dir: Path | None, out: Path | None = None, npy: Path | None = None, force: bool = False
+) -> None:
+    """Every output path is checked before sampling, so a typo costs no work and writes nothing.
+    Existing files are replaced only with `force` (files.check_overwrite)."""
     if out is not None:
         _check_file(out, "--out", picture_suffixes(kind), ".png, .jpg, .pdf or another picture ending", ".png")
+        check_overwrite(out, "--out", force)
     if npy is not None:  # np.save would append .npy to any other name and write elsewhere
         _check_file(npy, "--npy", (".npy",), ".npy", ".npy")
+        check_overwrite(npy, "--npy", force)
     if out_dir is None:
         return
     if kind != "image":
         raise ConfigError(
             "--out-dir writes one PNG per image, but this generator makes 2D points; use --out plot.png or --npy FILE"
         )
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.glob("*.png"))):
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(f"--out-dir {str(out_dir)!r} is a file; pass a new or empty folder")
+    if out_dir.exists() and any(out_dir.glob("*.png")) and not force:
         raise ConfigError(
             f"--out-dir {str(out_dir)!r} is not an empty folder (FID tools would mix in "
-            "its other PNGs); pass a new or empty folder"
+            "its other PNGs); pass a new or empty folder, or --force to delete its PNGs first"
         )
 
 
@@ -293,7 +303,8 @@ def write(
         written.append((f"array {samples.dtype} {tuple(samples.shape)}", Path(npy)))
     if out is not None:
         if gen.kind == "image":
-            as_float = samples / 127.5 - 1 if samples.dtype == np.uint8 else samples  # back to [-1, 1]
+            shown = grid_part(samples, nrow, also_saved=npy is not None or out_dir is not None)
+            as_float = shown / 127.5 - 1 if shown.dtype == np.uint8 else shown  # back to [-1, 1]
             viz.save_grid(torch.from_numpy(np.ascontiguousarray(as_float, dtype=np.float32)), out, nrow=nrow)
         else:
             viz.save_scatter(torch.from_numpy(samples), out, gen.meta.get("modes"), gen.title)
@@ -304,6 +315,20 @@ def write(
     return written
 
 
+def grid_part(samples: np.ndarray, nrow: int, also_saved: bool) -> np.ndarray:
+    """The images a grid shows: all of them up to MAX_GRID, else the first whole rows that fit, with
+    a note (20,000 images in one PNG would be 2,500 rows, tens of thousands of pixels tall)."""
+    rows = max(1, MAX_GRID // nrow)
+    if len(samples) <= rows * nrow:
+        return samples
+    rest = "" if also_saved else "; --out-dir or --npy writes all of them"
+    warnings.warn(
+        GanlabNotice(f"the grid shows the first {rows * nrow} of {len(samples)} samples ({rows} rows){rest}"),
+        stacklevel=3,
+    )
+    return samples[: rows * nrow]
+
+
 def save_pngs(images: np.ndarray, folder: Path) -> None:
     """(N, C, H, W) -> folder/000000.png ...: grey (C=1) or RGB (C=3), as FID tools read them."""
     from PIL import Image
@@ -312,6 +337,8 @@ def save_pngs(images: np.ndarray, folder: Path) -> None:
     if pixels.shape[1] not in (1, 3):
         raise ConfigError(f"--out-dir writes grey or RGB PNGs, not {pixels.shape[1]}-channel images; use --npy")
     folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.png"):  # only there with --force (check_outputs): one set of samples, not two mixed
+        old.unlink()
     for i, img in enumerate(pixels):
         hwc = img.transpose(1, 2, 0)
         Image.fromarray(hwc[:, :, 0] if hwc.shape[2] == 1 else hwc).save(folder / f"{i:06d}.png")

@@ -72,6 +72,14 @@ def default_metrics(subject: Subject, options: EvalOptions) -> list[str]:
             f"Inception weights; pass --fid-weights PATH or put {fid.hub_weights_path().name} "
             f"in {fid.hub_weights_path().parent}"
         )
+    if "fid" not in names:  # the usual headline numbers are missing: say why, and how to get them
+        warnings.warn(
+            GanlabNotice(
+                f"FID and KID left out: the Inception weights {fid.hub_weights_path().name} are not on disk; "
+                f"pass --fid-weights PATH or put the file in {fid.hub_weights_path().parent}"
+            ),
+            stacklevel=2,
+        )
     return names
 
 

@@ -146,12 +146,26 @@ def _load_state(weights: Path) -> dict:
         ) from exc
 
 
-def feature_net(weights: str | Path | None = None, dims: int = 2048, device: str = "cpu") -> FeatureNet:
-    """The network for `dims`, loaded once per process (evaluation during training calls it often)."""
+LOADING = "loading Inception"  # the progress label while the network loads (seconds on a CPU)
+
+
+def feature_net(
+    weights: str | Path | None = None,
+    dims: int = 2048,
+    device: str = "cpu",
+    progress: Callable[[str, int, int], None] | None = None,
+) -> FeatureNet:
+    """The network for `dims`, loaded once per process (evaluation during training calls it often).
+    `progress(LOADING, 0, 0)` is called before a load (total 0: no known length, a spinner) and
+    `progress(LOADING, 1, 1)` after it, so a user is not left looking at a silent terminal."""
     path = find_weights(weights)
     key = (str(path.resolve()), file_sha256(path), dims, str(device))
     if key not in _models:
+        if progress is not None:
+            progress(LOADING, 0, 0)
         _models[key] = FeatureNet(path, dims, device)
+        if progress is not None:
+            progress(LOADING, 1, 1)
     return _models[key]
 
 

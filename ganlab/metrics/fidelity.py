@@ -112,7 +112,7 @@ def _features(subject, options) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]
     if fid.configured_weights(options.fid_weights) is not None:
         from ganlab.run.device import pick_device
 
-        net = fid.feature_net(options.fid_weights, options.dims, str(pick_device(options.device)))
+        net = fid.feature_net(options.fid_weights, options.dims, str(pick_device(options.device)), options.progress)
         samples = subject.sample_batches(n, options.batch_size, options.seed, on_device=True)  # stay on the device
         batches = (fid.generator_to_unit(b) for b in samples)
         fake = subject.gather(net.features(groups.tracked(batches, n, "generated images", options)))
@@ -140,7 +140,7 @@ def inception_score_group(subject, names: list[str], options) -> dict[str, dict[
     from ganlab.run.device import pick_device
 
     n = groups.sample_count(options, "inception_score")
-    net = fid.feature_net(options.fid_weights, 2048, str(pick_device(options.device)))
+    net = fid.feature_net(options.fid_weights, 2048, str(pick_device(options.device)), options.progress)
     head = classification_head(net.weights)
     batches = (fid.generator_to_unit(b) for b in subject.sample_batches(n, options.batch_size, options.seed))
     pool3 = subject.gather(net.features(groups.tracked(batches, n, "generated images", options)))

@@ -101,7 +101,7 @@ def inception_group(subject: Subject, names: list[str], options) -> dict[str, di
     n_real = min(n, real_count)
     if "kid" in names:
         kid.check_counts(n, n_real, options.kid_subsets, options.kid_subset_size)
-    net = fid.feature_net(options.fid_weights, options.dims, str(pick_device(options.device)))
+    net = fid.feature_net(options.fid_weights, options.dims, str(pick_device(options.device)), options.progress)
     batches = subject.sample_batches(n, options.batch_size, options.seed, on_device=True)  # stay on the device
     fake_batches = (fid.generator_to_unit(b) for b in batches)
     fake = subject.gather(net.features(tracked(fake_batches, n, "generated images", options)))

@@ -65,15 +65,34 @@ def available(kind: str) -> list[str]:
     return sorted(discover(kind))
 
 
-def find(kind: str, name: str, recorded_dist: str | None = None) -> PluginSpec:
-    """The one spec for `name`; unknown names get the closest match, duplicates name both."""
+# Plugin packages that live in ganlab's repository and are not published on PyPI: a missing one
+# is installed from a checkout, not by name.
+BUNDLED = {"ganlab-wgan": "plugins/ganlab-wgan", "ganlab-resnet": "plugins/ganlab-resnet"}
+
+
+def install_hint(recorded: dict[str, str]) -> str:
+    """Where a recorded plugin came from and how to get it back: its distribution and version,
+    and the command (from a ganlab checkout for the bundled packages, else by pinned name)."""
+    dist, version = recorded["dist"], recorded.get("version")
+    origin = f"{dist}=={version}" if version and version != "unknown" else dist
+    if dist in BUNDLED:
+        return (
+            f"it came from the package {origin}, which ships with ganlab's source (not on PyPI): "
+            f"from a ganlab checkout, pip install {BUNDLED[dist]}; "
+        )
+    return f"it came from the package {origin}: pip install '{origin}'; "
+
+
+def find(kind: str, name: str, recorded: dict[str, str] | None = None) -> PluginSpec:
+    """The one spec for `name`; unknown names get the closest match (or, with `recorded`, the
+    provenance a checkpoint kept: where to get the package back), duplicates name both."""
     specs = discover(kind)
     if name not in specs:
         names = usable(specs)
         close = difflib.get_close_matches(name, names, n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
-        if recorded_dist and recorded_dist != "unknown":
-            hint = f"it came from the package {recorded_dist!r}: pip install {recorded_dist}; "
+        if recorded and recorded.get("dist") and recorded["dist"] != "unknown":
+            hint = install_hint(recorded)
         broken = len(specs) - len(names)
         more = f" ({broken} more {'is' if broken == 1 else 'are'} broken: see ganlab plugins)" if broken else ""
         raise PluginError(f"unknown {kind} {name!r}; {hint}available: {', '.join(names) or '(none)'}{more}")
@@ -121,16 +140,17 @@ def import_spec(spec: PluginSpec) -> type:
     return obj
 
 
-def load(kind: str, name: str, recorded_dist: str | None = None) -> tuple[type, PluginSpec]:
-    spec = find(kind, name, recorded_dist)
+def load(kind: str, name: str, recorded: dict[str, str] | None = None) -> tuple[type, PluginSpec]:
+    spec = find(kind, name, recorded)
     return import_spec(spec), spec
 
 
 def create(
-    kind: str, name: str, options: dict[str, Any] | None = None, recorded_dist: str | None = None
+    kind: str, name: str, options: dict[str, Any] | None = None, recorded: dict[str, str] | None = None
 ) -> tuple[Any, PluginSpec]:
-    """Loads and instantiates a plugin with its options; a bad option lists the valid ones."""
-    cls, spec = load(kind, name, recorded_dist)
+    """Loads and instantiates a plugin with its options; a bad option lists the valid ones.
+    `recorded`: the provenance a checkpoint kept for it (dist, version), for a missing plugin's hint."""
+    cls, spec = load(kind, name, recorded)
     options = dict(options or {})
     # a class without its own __init__ inherits object's (*args, **kwargs) but takes no options
     init = cls.__init__  # type: ignore[misc]  # the class's own, as written, is what we inspect

@@ -79,7 +79,7 @@ def restore(source: str | Path, which: str = "last", device: str = "cpu", weight
     chosen = pick_weights(state, weights, source)
     config = RunConfig.from_dict(state["config"], source=f"checkpoint of {source}")
     recorded = state.get("plugins", {}).get("arch", {})
-    arch, spec = plugins.create("arch", config.arch, config.arch_options, recorded_dist=recorded.get("dist"))
+    arch, spec = plugins.create("arch", config.arch, config.arch_options, recorded=recorded)
     shape = tuple(state["data"]["shape"])
     with guard.calling(guard.Owner.of_spec(spec), "build"):
         G, D = arch.build(shape, config.latent_dim)

@@ -303,7 +303,7 @@ def _train_into(
         final_samples = recorder.write_samples(trainer)
     rows = run.metrics()
     try:
-        viz.save_loss_curve(rows, run.loss_curve, title=f"{run.name}")
+        viz.save_loss_curve(rows, run.loss_curve, f"{run.name}", trainer.d_is_probability)
     except OSError as exc:
         raise cannot_write(run, run.loss_curve, trainer.step, exc) from exc
     wall = previous.get("wall_time_s", 0.0) + timing["wall_time_s"]

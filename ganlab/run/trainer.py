@@ -44,10 +44,10 @@ class Trainer:
         torch.set_num_threads(self.threads)
         configure_backends(self.device, config.deterministic)
         # `recorded`: a checkpoint's plugin provenance, so a missing plugin names its package
-        dist = {kind: (recorded or {}).get(kind, {}).get("dist") for kind in ("loss", "arch", "dataset")}
-        self.loss, loss_spec = plugins.create("loss", config.loss, config.loss_options, dist["loss"])
-        self.arch, arch_spec = plugins.create("arch", config.arch, config.arch_options, dist["arch"])
-        dataset, data_spec = plugins.create("dataset", config.data, config.data_options, dist["dataset"])
+        was = {kind: (recorded or {}).get(kind) for kind in ("loss", "arch", "dataset")}
+        self.loss, loss_spec = plugins.create("loss", config.loss, config.loss_options, was["loss"])
+        self.arch, arch_spec = plugins.create("arch", config.arch, config.arch_options, was["arch"])
+        dataset, data_spec = plugins.create("dataset", config.data, config.data_options, was["dataset"])
         self.specs = {"loss": loss_spec, "arch": arch_spec, "dataset": data_spec}
         self.d_is_probability = bool(getattr(self.loss, "d_is_probability", True))
         arch_owner = guard.Owner.of_spec(arch_spec)
