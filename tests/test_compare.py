@@ -324,8 +324,8 @@ def test_plot_has_a_title_and_says_which_way_is_better(cli, runs, tmp_path, monk
     assert titles[2:6] == [
         "D(x), mean sigmoid(D)",
         "D(G(z)), mean sigmoid(D)",
-        "critic(x), mean raw score",
-        "critic(G(z)), mean raw score",
+        "C(x), mean raw critic score",
+        "C(G(z)), mean raw critic score",
     ]
 
 

@@ -66,7 +66,7 @@ def test_loss_curve_plots_critic_scores_as_scores(monkeypatch):
     assert label == "mean D output, sigmoid(D)" and legend == ["D(x)", "D(G(z))"] and ylim == (-0.02, 1.02)
     critic = [r | {"critic_real": 12.5, "critic_fake": -30.0} for r in base]
     label, legend, ylim = _bottom_panel(monkeypatch, critic, d_is_probability=False)
-    assert label == "mean critic score (not a probability)" and legend == ["critic(x)", "critic(G(z))"]
+    assert label == "mean critic score (not a probability)" and legend == ["C(x)", "C(G(z))"]
     assert ylim[0] < -30 and ylim[1] > 12.5  # raw scores, not squeezed into [0, 1]
     label, _, _ = _bottom_panel(monkeypatch, probs, d_is_probability=False)  # a critic run from before critic_*
     assert label == "sigmoid of critic scores (not probabilities)"
