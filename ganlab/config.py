@@ -34,6 +34,10 @@ class RunConfig:
     d_steps: int = 1  # k discriminator updates per generator update (the paper used k=1)
     batch_size: int = 64  # m in Algorithm 1; DCGAN used 128, 64 keeps CPU steps quick
     latent_dim: int = 100  # z in R^100 ~ N(0, I), as in the DCGAN paper
+    # PacGAN (Lin et al. 2018): D judges m samples at once, concatenated along channels (images) or
+    # features (points), real with real and fake with fake; batch_size / pack decisions per batch.
+    # 1: the unpacked D of Algorithm 1.
+    pack: int = 1
 
     # --- optimisation -----------------------------------------------------------------------
     optimizer: str = "adam"  # "adam" (DCGAN's choice) or "sgd" (momentum SGD, the 2014 paper's)
@@ -91,11 +95,25 @@ class RunConfig:
 
     def validate(self) -> None:
         """Checks what needs no plugin: ranges and choices. Plugins check their own options."""
-        for key in ("steps", "batch_size", "d_steps", "latent_dim", "sample_every", "checkpoint_every", "n_samples"):
+        for key in (
+            "steps",
+            "batch_size",
+            "pack",
+            "d_steps",
+            "latent_dim",
+            "sample_every",
+            "checkpoint_every",
+            "n_samples",
+        ):
             value = getattr(self, key)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 flag = flag_name(key)
                 raise ConfigError(f"{key} must be an integer >= 1, got {value!r}; set {flag} 1 or more")
+        if self.batch_size % self.pack:
+            raise ConfigError(
+                f"batch_size {self.batch_size} is not a multiple of pack {self.pack}; D judges batch_size / pack "
+                f"packed decisions, so set --batch-size to a multiple of {self.pack}"
+            )
         for key in ("lr_g", "lr_d"):
             value = getattr(self, key)
             if not isinstance(value, (int, float)) or not value > 0:

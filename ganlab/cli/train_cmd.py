@@ -19,6 +19,7 @@ def train(
     steps: o.Steps = None,
     d_steps: o.DSteps = None,
     batch_size: o.BatchSize = None,
+    pack: o.Pack = None,
     latent_dim: o.LatentDim = None,
     lr_g: o.LrG = None,
     lr_d: o.LrD = None,

@@ -11,6 +11,7 @@ import torch
 from torch import Tensor
 
 from ganlab import __version__, plugins
+from ganlab.archs.base import build_networks, packed_shape
 from ganlab.config import RunConfig
 from ganlab.errors import DivergenceError
 from ganlab.plugins import contract, guard
@@ -49,10 +50,12 @@ class Trainer:
         contract.probe_sample(self.who("dataset"), self.data)  # e.g. images in [0, 255]: named before training
         with guard.calling(arch_owner, "supports"):
             self.arch.check(self.data.shape)  # before any run folder exists
+            if config.pack > 1:  # D's input: --pack m samples side by side
+                self.arch.check(packed_shape(self.data.shape, config.pack))
 
         torch.manual_seed(config.seed)  # weight init draws from the global generator
         with guard.calling(arch_owner, "build"):
-            G, D = self.arch.build(self.data.shape, config.latent_dim)
+            G, D = build_networks(self.arch, self.data.shape, config.latent_dim, config.pack)
         memory_format = torch.channels_last if config.channels_last else torch.preserve_format
         self.G = G.to(self.device, memory_format=memory_format)
         self.D = D.to(self.device, memory_format=memory_format)
@@ -122,6 +125,12 @@ class Trainer:
             batch = batch.contiguous(memory_format=torch.channels_last)
         return batch
 
+    def _pack(self, x: Tensor) -> Tensor:
+        """--pack m (PacGAN, Lin et al. 2018): (N, C, ...) -> (N/m, m*C, ...), each row m consecutive
+        samples of one batch side by side, so D judges real with real and fake with fake."""
+        m = self.config.pack
+        return x if m == 1 else x.reshape(x.shape[0] // m, m * x.shape[1], *x.shape[2:])
+
     # --- one iteration of Algorithm 1 --------------------------------------------------------
     def train_step(self) -> dict[str, Any]:
         """k D updates and one G update. Statistics come back as 0-dim tensors still on the device
@@ -133,6 +142,7 @@ class Trainer:
                 fake = self.G_fast(self.noise(m))  # (N, C, H, W) or (N, 2); G gets no gradient here
             if not self.contract_checked:  # before D sees it, so a bad shape is named, not a crash in D
                 contract.check_generator_output(self.who("arch"), fake, m, self.data.shape)
+            real, fake = self._pack(real), self._pack(fake)  # D's inputs from here on
             with self.autocast():
                 real_logits, fake_logits = self.D_fast(real), self.D_fast(fake)
             d_loss = self.loss.d_loss(real_logits.float(), fake_logits.float())  # losses in fp32
@@ -143,7 +153,7 @@ class Trainer:
             self._update("d", total_d, "d_loss")
 
         with self.autocast():
-            fake_logits_g = self.D_fast(self.G_fast(self.noise(m)))
+            fake_logits_g = self.D_fast(self._pack(self.G_fast(self.noise(m))))
             real_logits_g = self.D_fast(real) if self.loss.needs_real_logits_in_g else None
         g_loss = self.loss.g_loss(fake_logits_g.float(), None if real_logits_g is None else real_logits_g.float())
         if not self.contract_checked:
@@ -192,8 +202,8 @@ class Trainer:
         return torch.nn.utils.get_total_norm(grads) if grads else torch.zeros((), device=self.device)
 
     def _check_contract(self, fake: Tensor, real_logits: Tensor, d_loss: Tensor, penalty: Tensor | None) -> None:
-        m = self.config.batch_size
-        contract.check_discriminator_output(self.who("arch"), real_logits, m)
+        decisions = self.config.batch_size // self.config.pack  # one logit per packed group
+        contract.check_discriminator_output(self.who("arch"), real_logits, decisions)
         contract.check_loss_value(self.who("loss"), d_loss, "d_loss")
         if penalty is not None:
             contract.check_loss_value(self.who("loss"), penalty, "penalty")
