@@ -57,8 +57,8 @@ class Trainer:
         with guard.calling(arch_owner, "build"):
             G, D = build_networks(self.arch, self.data.shape, config.latent_dim, config.pack)
         memory_format = torch.channels_last if config.channels_last else torch.preserve_format
-        self.G = G.to(self.device, memory_format=memory_format)
-        self.D = D.to(self.device, memory_format=memory_format)
+        self.G = G.to(self.device).to(memory_format=memory_format)
+        self.D = D.to(self.device).to(memory_format=memory_format)
         # compiled twins share the eager modules' parameters; checkpoints, samples, export and the
         # gradient penalty (double backward, which compiled graphs do not support) use the eager ones
         self.G_fast = torch.compile(self.G) if config.compile else self.G
