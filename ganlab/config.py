@@ -47,6 +47,9 @@ class RunConfig:
     # and the saturating generator gradient vanishes (norm ~1e-6), exactly the failure
     # Goodfellow et al. 2014 describe; at 5e-5 the game stays balanced past 2,000 steps.
     lr_d: float = 5e-5
+    # "constant", or both learning rates fall to 0 at `steps`: "linear" or "cosine" (half a cosine).
+    # Issue 15: a decaying rate is what sharpens the toy mixtures' samples (examples/toy/)
+    lr_schedule: str = "constant"
     beta1: float = 0.5  # DCGAN paper: 0.9 oscillated, 0.5 stabilised training
     beta2: float = 0.999  # Adam's default
     momentum: float = 0.5  # SGD only; Goodfellow et al. 2014 started at 0.5
@@ -145,6 +148,8 @@ class RunConfig:
                 f"ema_decay must be a number between 0 and 1 (exclusive), got {self.ema_decay!r}; "
                 "e.g. --ema-decay 0.999, or leave it out for no EMA"
             )
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ConfigError(f"unknown lr_schedule {self.lr_schedule!r}; choose {', '.join(LR_SCHEDULES)}")
         if self.on_nan not in ("stop", "skip-batch"):
             raise ConfigError(f"unknown on_nan {self.on_nan!r}; choose 'stop' or 'skip-batch'")
         if self.optimizer not in ("adam", "sgd"):
@@ -159,6 +164,7 @@ class RunConfig:
 
 
 PRECISIONS = ("fp32", "bf16", "fp16")
+LR_SCHEDULES = ("constant", "linear", "cosine")
 FIELDS = [f.name for f in dataclasses.fields(RunConfig)]
 # Fields whose command-line flag is not simply --field-name.
 FLAGS = {"loss_options": "--loss-opt", "arch_options": "--arch-opt", "data_options": "--data-opt"}

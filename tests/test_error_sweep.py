@@ -84,6 +84,12 @@ CASES = [
     ),
     C(
         "train",
+        "unknown --lr-schedule",
+        "train --lr-schedule step",
+        "unknown lr_schedule 'step'; choose constant, linear, cosine",
+    ),
+    C(
+        "train",
         "unknown mlp layer option",
         "train --arch mlp --data ring --arch-opt g_norm=layer",
         "mlp option g_norm must be one of",

@@ -34,6 +34,7 @@ RUN_HELP = {
     "pack": "PacGAN packing: D judges this many samples at once (real with real, fake with fake); divides --batch-size.",
     "lr_g": "Generator learning rate.",
     "lr_d": "Discriminator learning rate.",
+    "lr_schedule": "constant, or linear / cosine: both learning rates fall to 0 at --steps.",
     "optimizer": "adam or sgd (momentum SGD, as in Goodfellow et al. 2014).",
     "on_nan": "NaN/Inf loss: stop, or skip-batch (drop that update).",
     "seed": "Random seed; same seed on the CPU gives identical weights.",

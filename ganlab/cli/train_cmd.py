@@ -23,6 +23,7 @@ def train(
     latent_dim: o.LatentDim = None,
     lr_g: o.LrG = None,
     lr_d: o.LrD = None,
+    lr_schedule: Annotated[Optional[str], run_option("lr_schedule")] = None,
     optimizer: Annotated[Optional[str], run_option("optimizer")] = None,
     on_nan: Annotated[Optional[str], run_option("on_nan")] = None,
     seed: Annotated[Optional[int], run_option("seed")] = None,

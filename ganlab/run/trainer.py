@@ -111,6 +111,18 @@ class Trainer:
     def autocast(self):
         return autocast(self.device, self.config.precision)
 
+    def schedule_lr(self) -> None:
+        """--lr-schedule: both learning rates for the coming step, a function of the step alone
+        (resume needs no extra state); resuming to more --steps stretches what is left of it."""
+        c = self.config
+        if c.lr_schedule == "constant":
+            return
+        done = min(self.step / c.steps, 1.0)
+        factor = 1.0 - done if c.lr_schedule == "linear" else 0.5 * (1.0 + math.cos(math.pi * done))
+        for opt, lr in ((self.opt_g, c.lr_g), (self.opt_d, c.lr_d)):
+            for group in opt.param_groups:
+                group["lr"] = lr * factor
+
     def noise(self, n: int) -> Tensor:
         """z ~ N(0, I), (n, latent_dim), drawn on the training device (the CPU draws, as ever, from
         the minibatch generator). The one place noise is drawn."""
@@ -334,6 +346,7 @@ def train(trainer: Trainer, until: int, callbacks: Iterable[Callback] = ()) -> d
     while trainer.step < until:
         log = (trainer.step + 1) % every == 0 or trainer.step + 1 == until
         trainer.logging = log
+        trainer.schedule_lr()  # outside train_step, as the EMA below
         stats = trainer.train_step()
         trainer.update_ema()  # outside train_step: the step stays Algorithm 1 and nothing else
         if log:  # before on_step: a checkpoint written there finds its metrics row already logged
