@@ -39,7 +39,7 @@ for data in $DATAS; do
     for seed in $(seq 0 $((SEEDS - 1))); do
         case " $PARTS " in *" recipe "*) train "recipe-$data" "$seed" --config "$here/$data.toml" ;; esac
         case " $PARTS " in *" pacgan "*)
-            for pack in 1 2 4; do
+            for pack in ${PACKS:-1 2 4}; do
                 train "pacgan$pack-$data-${PACGAN_STEPS}" "$seed" --config "$here/pacgan-$data.toml" \
                     --pack "$pack" --steps "$PACGAN_STEPS"
             done ;;
