@@ -46,7 +46,7 @@ for data in $DATAS; do
         esac
     done
     case " $PARTS " in *" losses "*)
-        for pack in 1 2; do
+        for pack in ${LOSS_PACKS:-1 2}; do
             $GANLAB compare --loss minimax --loss nonsaturating --loss lsgan --loss wgan-gp --loss hinge \
                 --arch mlp --data "$data" --seeds "$SEEDS" --steps "$LOSS_STEPS" --batch-size 256 \
                 --lr-g 1e-4 --lr-d 1e-4 --latent-dim 2 --arch-opt hidden=128 --pack "$pack" \
