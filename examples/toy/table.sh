@@ -9,7 +9,11 @@
 #   3. a `ganlab compare` study per pack value: each loss on the mlp (128 x 3, batch 256, lr 1e-4,
 #      z in R^2) for LOSS_STEPS iterations.
 # Rerunning trains nothing that exists already (`ganlab train` runs are skipped by folder, studies
-# reuse identical runs). Sizes are environment variables; PARTS picks what to run.
+# reuse identical runs). Sizes are environment variables; PARTS (recipe pacgan losses), DATAS
+# (ring grid), PACKS (PacGAN's, 1 2 4) and LOSS_PACKS (1 2) pick what to run. README's table:
+#   PARTS=recipe examples/toy/table.sh
+#   PARTS=pacgan PACKS="1 4" PACGAN_STEPS=2000 examples/toy/table.sh
+#   PARTS=losses DATAS=ring LOSS_PACKS=1 LOSS_STEPS=2000 WORKERS=1 examples/toy/table.sh
 set -euo pipefail
 
 SEEDS="${SEEDS:-5}"
