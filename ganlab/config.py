@@ -34,6 +34,10 @@ class RunConfig:
     d_steps: int = 1  # k discriminator updates per generator update (the paper used k=1)
     batch_size: int = 64  # m in Algorithm 1; DCGAN used 128, 64 keeps CPU steps quick
     latent_dim: int = 100  # z in R^100 ~ N(0, I), as in the DCGAN paper
+    # PacGAN (Lin et al. 2018): D judges m samples at once, concatenated along channels (images) or
+    # features (points), real with real and fake with fake; batch_size / pack decisions per batch.
+    # 1: the unpacked D of Algorithm 1.
+    pack: int = 1
 
     # --- optimisation -----------------------------------------------------------------------
     optimizer: str = "adam"  # "adam" (DCGAN's choice) or "sgd" (momentum SGD, the 2014 paper's)
@@ -43,6 +47,9 @@ class RunConfig:
     # and the saturating generator gradient vanishes (norm ~1e-6), exactly the failure
     # Goodfellow et al. 2014 describe; at 5e-5 the game stays balanced past 2,000 steps.
     lr_d: float = 5e-5
+    # "constant", or both learning rates fall to 0 at `steps`: "linear" or "cosine" (half a cosine).
+    # Issue 15: a decaying rate is what sharpens the toy mixtures' samples (examples/toy/)
+    lr_schedule: str = "constant"
     beta1: float = 0.5  # DCGAN paper: 0.9 oscillated, 0.5 stabilised training
     beta2: float = 0.999  # Adam's default
     momentum: float = 0.5  # SGD only; Goodfellow et al. 2014 started at 0.5
@@ -93,11 +100,25 @@ class RunConfig:
 
     def validate(self) -> None:
         """Checks what needs no plugin: ranges and choices. Plugins check their own options."""
-        for key in ("steps", "batch_size", "d_steps", "latent_dim", "sample_every", "checkpoint_every", "n_samples"):
+        for key in (
+            "steps",
+            "batch_size",
+            "pack",
+            "d_steps",
+            "latent_dim",
+            "sample_every",
+            "checkpoint_every",
+            "n_samples",
+        ):
             value = getattr(self, key)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 flag = flag_name(key)
                 raise ConfigError(f"{key} must be an integer >= 1, got {value!r}; set {flag} 1 or more")
+        if self.batch_size % self.pack:
+            raise ConfigError(
+                f"batch_size {self.batch_size} is not a multiple of pack {self.pack}; D judges batch_size / pack "
+                f"packed decisions, so set --batch-size to a multiple of {self.pack}"
+            )
         for key in ("lr_g", "lr_d"):
             value = getattr(self, key)
             if not isinstance(value, (int, float)) or not value > 0:
@@ -136,6 +157,8 @@ class RunConfig:
                 f"ema_decay must be a number between 0 and 1 (exclusive), got {self.ema_decay!r}; "
                 "e.g. --ema-decay 0.999, or leave it out for no EMA"
             )
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ConfigError(f"unknown lr_schedule {self.lr_schedule!r}; choose {', '.join(LR_SCHEDULES)}")
         if self.on_nan not in ("stop", "skip-batch"):
             raise ConfigError(f"unknown on_nan {self.on_nan!r}; choose 'stop' or 'skip-batch'")
         if self.optimizer not in ("adam", "sgd"):
@@ -150,6 +173,7 @@ class RunConfig:
 
 
 PRECISIONS = ("fp32", "bf16", "fp16")
+LR_SCHEDULES = ("constant", "linear", "cosine")
 FIELDS = [f.name for f in dataclasses.fields(RunConfig)]
 # Fields whose command-line flag is not simply --field-name.
 FLAGS = {"loss_options": "--loss-opt", "arch_options": "--arch-opt", "data_options": "--data-opt"}

@@ -33,3 +33,15 @@ def test_a_global_batch_that_does_not_divide_names_both_numbers():
         ConfigError, match=r"--batch-size 64 .* among 3 processes; pass a multiple of 3, e.g. --batch-size 63"
     ):
         check_batch(64, 3)
+
+
+def test_the_global_batch_must_split_into_packed_groups_on_every_rank():
+    from ganlab.errors import ConfigError
+    from ganlab.run.distributed import check_batch
+
+    check_batch(64, 2, pack=4)  # 32 rows per rank, 8 packed decisions each
+    with pytest.raises(
+        ConfigError, match=r"--batch-size 36 .* among 2 processes in groups of --pack 4; pass a multiple of 8"
+    ):
+        check_batch(36, 2, pack=4)  # 18 rows per rank do not make groups of 4
+    check_batch(36, 1, pack=4)  # one process: RunConfig checks batch_size % pack itself

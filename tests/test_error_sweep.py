@@ -82,6 +82,36 @@ CASES = [
     ),
     C(
         "train",
+        "batch size not a multiple of --pack",
+        "train --batch-size 10 --pack 4",
+        "batch_size 10 is not a multiple of pack 4; D judges batch_size / pack packed decisions, so set --batch-size to a multiple of 4",
+    ),
+    C(
+        "train",
+        "--pack on a resumed run",
+        "train --resume runs/r --pack 2",
+        "--resume continues a run with its saved config; drop --pack",
+    ),
+    C(
+        "train",
+        "unknown --lr-schedule",
+        "train --lr-schedule step",
+        "unknown lr_schedule 'step'; choose constant, linear, cosine",
+    ),
+    C(
+        "train",
+        "unknown mlp layer option",
+        "train --arch mlp --data ring --arch-opt g_norm=layer",
+        "mlp option g_norm must be one of",
+    ),
+    C(
+        "train",
+        "negative ring training-set size",
+        "train --arch mlp --data ring --data-opt n_train=-5",
+        "ring option n_train must be a positive integer, got -5",
+    ),
+    C(
+        "train",
         "negative learning rate",
         "train --lr-g -1",
         "lr_g must be a positive number, got -1.0; set --lr-g above 0",

@@ -9,7 +9,7 @@ import pytest
 from ganlab import plugins
 from ganlab.config import load_toml, resolve
 
-EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.toml"))
+EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").rglob("*.toml"))  # examples/toy/ too
 
 
 def test_there_are_example_configs():

@@ -107,6 +107,20 @@ def test_mode_metrics_on_hand_placed_points():
     assert m["mode_kl"] == pytest.approx(0.75 * math.log(1.5) + 0.25 * math.log(0.5), rel=1e-12)
 
 
+def test_mode_kl_counts_every_sample_and_mode_kl_hq_only_high_quality_ones():
+    """Issue 15: 800 high-quality samples on each of 8 modes, plus 800 poor ones (5 std away)
+    nearest mode 0. All samples: p0 = 2/9, the rest 1/9; high-quality ones: uniform."""
+    source = mixture("ring")
+    poor = source.means[0] + torch.tensor([5 * source.std, 0.0])
+    points = torch.cat([source.means.repeat_interleave(800, dim=0), poor.expand(800, 2)])
+    m = mode_metrics(points, source.means, source.std)
+    assert m["mode_kl"] == pytest.approx(2 / 9 * math.log(16 / 9) + 7 / 9 * math.log(8 / 9), rel=1e-12)
+    assert m["mode_kl_hq"] == pytest.approx(0.0, abs=1e-15)
+    nothing_good = mode_metrics(poor.expand(10, 2), source.means, source.std)
+    assert nothing_good["mode_kl_hq"] == pytest.approx(math.log(8), rel=1e-12)  # as if on one mode
+    assert nothing_good["mode_kl"] == pytest.approx(math.log(8), rel=1e-12)
+
+
 def test_samples_far_from_every_mode_cover_none():
     source = mixture("ring")
     m = mode_metrics(torch.zeros(2500, 2), source.means, source.std)  # the ring's centre

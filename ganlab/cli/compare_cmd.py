@@ -74,6 +74,7 @@ def compare(
     ] = None,
     steps: o.StudySteps = None,
     batch_size: o.StudyBatchSize = None,
+    pack: o.StudyPack = None,
     latent_dim: o.StudyLatentDim = None,
     image_size: o.StudyImageSize = None,
     lr_g: o.StudyLrG = None,

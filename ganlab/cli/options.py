@@ -31,8 +31,10 @@ RUN_HELP = {
     "d_steps": "k: discriminator steps per generator step (Algorithm 1).",
     "batch_size": "Minibatch size m.",
     "latent_dim": "Dimension of z.",
+    "pack": "PacGAN packing: D judges this many samples at once (real with real, fake with fake); divides --batch-size.",
     "lr_g": "Generator learning rate.",
     "lr_d": "Discriminator learning rate.",
+    "lr_schedule": "constant, or linear / cosine: both learning rates fall to 0 at --steps.",
     "optimizer": "adam or sgd (momentum SGD, as in Goodfellow et al. 2014).",
     "on_nan": "NaN/Inf loss: stop, or skip-batch (drop that update).",
     "seed": "Random seed; same seed on the CPU gives identical weights.",
@@ -91,6 +93,8 @@ Steps = Annotated[Optional[int], run_option("steps")]
 StudySteps = Annotated[Optional[int], run_option("steps", STUDY_PANEL)]
 BatchSize = Annotated[Optional[int], run_option("batch_size")]
 StudyBatchSize = Annotated[Optional[int], run_option("batch_size", STUDY_PANEL)]
+Pack = Annotated[Optional[int], run_option("pack")]
+StudyPack = Annotated[Optional[int], run_option("pack", STUDY_PANEL)]
 LatentDim = Annotated[Optional[int], run_option("latent_dim")]
 StudyLatentDim = Annotated[Optional[int], run_option("latent_dim", STUDY_PANEL)]
 ImageSize = Annotated[Optional[int], run_option("image_size")]

@@ -27,9 +27,11 @@ def train(
     steps: o.Steps = None,
     d_steps: o.DSteps = None,
     batch_size: o.BatchSize = None,
+    pack: o.Pack = None,
     latent_dim: o.LatentDim = None,
     lr_g: o.LrG = None,
     lr_d: o.LrD = None,
+    lr_schedule: Annotated[Optional[str], run_option("lr_schedule")] = None,
     optimizer: Annotated[Optional[str], run_option("optimizer")] = None,
     on_nan: Annotated[Optional[str], run_option("on_nan")] = None,
     seed: Annotated[Optional[int], run_option("seed")] = None,
@@ -133,7 +135,7 @@ def _launch(
         )
         device = cfg.device
     launch.check(nproc, max_restarts, port, device)
-    distributed.check_batch(cfg.batch_size, nproc)
+    distributed.check_batch(cfg.batch_size, nproc, cfg.pack)
     # a fixed name: a group torchrun restarts resumes the run its first attempt made
     name = None if resume is not None else (cfg.name or free_name(cfg.runs_dir, default_name(cfg)))
     launch.launch(nproc, launch.worker_argv(launch.this_command(), name), max_restarts, port)

@@ -98,6 +98,32 @@ class MixtureSource(DataSource):
         return moved
 
 
+class FiniteMixtureSource(MixtureSource):
+    """A fixed training set of n points drawn once from the mixture; minibatches are drawn from
+    those points (with replacement). PacGAN's protocol (Lin et al. 2018) trains on 100,000 points."""
+
+    def __init__(self, means: Tensor, std: float, n: int, seed: int = 0):
+        super().__init__(means, std)
+        # its own generator: the set is the same whatever the run's seed, which picks minibatches
+        self.points = MixtureSource(means, std).sample(n, torch.Generator().manual_seed(seed))  # (n, D)
+        self.meta = {**self.meta, "n_train": n}
+
+    def sample(self, n: int, generator: torch.Generator) -> Tensor:
+        idx = torch.randint(len(self.points), (n,), generator=generator, device=self.points.device)
+        return self.points.index_select(0, idx)
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+    def nbytes(self) -> int:
+        return self.points.numel() * self.points.element_size()
+
+    def to(self, device: torch.device) -> "FiniteMixtureSource":
+        moved = copy.copy(self)
+        moved.means, moved.points = self.means.to(device), self.points.to(device)
+        return moved
+
+
 class Dataset:
     """A dataset plugin: `load` returns a DataSource. Keyword arguments of `__init__` are the
     dataset's options (`data_options` in a config file)."""

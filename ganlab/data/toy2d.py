@@ -6,19 +6,28 @@ import math
 
 import torch
 
-from ganlab.data.base import Dataset, MixtureSource, check_request
+from ganlab.data.base import Dataset, FiniteMixtureSource, MixtureSource, check_request
+from ganlab.plugins.options import positive_int
 
 
 class _Mixture(Dataset):
+    """Option n_train: train on n points drawn once (seed 0) instead of fresh draws every batch
+    (PacGAN's protocol: --data-opt n_train=100000); 0, the default, draws fresh points."""
+
     default_image_size = None
     name = ""  # the registry name, for messages
     std = 0.0  # every mode's standard deviation
+
+    def __init__(self, n_train: int = 0):
+        self.n_train = 0 if n_train == 0 else positive_int(self.name, "n_train", n_train)
 
     def means(self) -> torch.Tensor:
         raise NotImplementedError
 
     def load(self, image_size: int | None, root: str | None) -> MixtureSource:
         check_request(self.name, self, image_size, root)  # also when called directly, not through ganlab
+        if self.n_train:
+            return FiniteMixtureSource(self.means(), self.std, self.n_train)
         return MixtureSource(self.means(), self.std)
 
 

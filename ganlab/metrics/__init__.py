@@ -4,5 +4,5 @@ training; `groups` computes each group of metrics from one set of samples.
 
 Metrics come in groups that share work: "inception" (fid, kid) share pytorch-fid features,
 "classifier" (classifier_fd, classes_covered, class_kl) share the cached small CNN, "modes"
-(modes_covered, high_quality_pct, mode_kl) share one set of 2D samples.
+(modes_covered, high_quality_pct, mode_kl, mode_kl_hq) share one set of 2D samples.
 """

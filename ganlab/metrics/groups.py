@@ -160,7 +160,7 @@ def classifier_group(subject: Subject, names: list[str], options) -> dict[str, d
     return {name: out[name] for name in names}
 
 
-# --- modes: modes_covered, high_quality_pct, mode_kl --------------------------------------------------
+# --- modes: modes_covered, high_quality_pct, mode_kl, mode_kl_hq ---------------------------------------
 def modes_group(subject: Subject, names: list[str], options) -> dict[str, dict[str, Any]]:
     from ganlab.metrics import modes
 

@@ -27,7 +27,8 @@ METRICS = {
         Metric("class_kl", "classifier", "lower", "KL(generated || real) of predicted class histograms"),
         Metric("modes_covered", "modes", "higher", "mixture modes with a sample within 3 std"),
         Metric("high_quality_pct", "modes", "higher", "% of samples within 3 std of their nearest mode"),
-        Metric("mode_kl", "modes", "lower", "KL(mode histogram || uniform)"),
+        Metric("mode_kl", "modes", "lower", "KL(nearest-mode histogram of all samples || uniform)"),
+        Metric("mode_kl_hq", "modes", "lower", "KL(nearest-mode histogram of high-quality samples || uniform)"),
         Metric(
             "energy_distance",
             "points",

@@ -76,11 +76,14 @@ def restarted() -> bool:
     return int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")) > 0
 
 
-def check_batch(batch_size: int, size: int) -> None:
-    if size > 1 and batch_size % size:
+def check_batch(batch_size: int, size: int, pack: int = 1) -> None:
+    """The global batch splits evenly among the ranks, and each rank's share into --pack groups."""
+    if size > 1 and batch_size % (size * pack):
+        unit = size * pack
+        what = f"{size} processes" if pack == 1 else f"{size} processes in groups of --pack {pack}"
         raise ConfigError(
-            f"--batch-size {batch_size} is the global batch and must divide evenly among {size} processes; "
-            f"pass a multiple of {size}, e.g. --batch-size {max(size, batch_size // size * size)}"
+            f"--batch-size {batch_size} is the global batch and must divide evenly among {what}; "
+            f"pass a multiple of {unit}, e.g. --batch-size {max(unit, batch_size // unit * unit)}"
         )
 
 

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from ganlab import plugins
+from ganlab.archs.base import build_networks
 from ganlab.config import RunConfig
 from ganlab.errors import ConfigError, RunError
 from ganlab.plugins import guard
@@ -82,7 +83,7 @@ def restore(source: str | Path, which: str = "last", device: str = "cpu", weight
     arch, spec = plugins.create("arch", config.arch, config.arch_options, recorded=recorded)
     shape = tuple(state["data"]["shape"])
     with guard.calling(guard.Owner.of_spec(spec), "build"):
-        G, D = arch.build(shape, config.latent_dim)
+        G, D = build_networks(arch, shape, config.latent_dim, config.pack)
     try:
         G.load_state_dict(state["G_ema" if chosen == "ema" else "G"])
         D.load_state_dict(state["D"])

@@ -11,6 +11,7 @@ import torch
 from torch import Tensor
 
 from ganlab import __version__, plugins
+from ganlab.archs.base import build_networks, packed_shape
 from ganlab.config import RunConfig
 from ganlab.errors import DivergenceError
 from ganlab.losses.readout import d_output_keys
@@ -33,7 +34,7 @@ class Trainer:
         # under torchrun: this process's rank, one GPU per rank (issue 13); one process otherwise
         self.world = distributed.init()
         self.device = distributed.device_for(self.device, self.world)
-        distributed.check_batch(config.batch_size, self.world.size)
+        distributed.check_batch(config.batch_size, self.world.size, config.pack)
         self.local_batch = self.world.local(config.batch_size)  # the rows of each global batch this rank keeps
         # resolved here and recorded in config.toml: 1 on the CPU, where a host read is free; 10 on
         # CUDA, where each read waits for the GPU to drain its queue
@@ -57,17 +58,19 @@ class Trainer:
         contract.probe_sample(self.who("dataset"), self.data)  # e.g. images in [0, 255]: named before training
         with guard.calling(arch_owner, "supports"):
             self.arch.check(self.data.shape)  # before any run folder exists
+            if config.pack > 1:  # D's input: --pack m samples side by side
+                self.arch.check(packed_shape(self.data.shape, config.pack))
 
         torch.manual_seed(config.seed)  # weight init draws from the global generator
         with guard.calling(arch_owner, "build"):
-            G, D = self.arch.build(self.data.shape, config.latent_dim)
+            G, D = build_networks(self.arch, self.data.shape, config.latent_dim, config.pack)
         memory_format = torch.channels_last if config.channels_last else torch.preserve_format
         G, D = (
             distributed.sync_batchnorm(G, self.device, self.world),
             distributed.sync_batchnorm(D, self.device, self.world),
         )
-        self.G = G.to(self.device, memory_format=memory_format)
-        self.D = D.to(self.device, memory_format=memory_format)
+        self.G = G.to(self.device).to(memory_format=memory_format)
+        self.D = D.to(self.device).to(memory_format=memory_format)
         # compiled twins share the eager modules' parameters; checkpoints, samples, export and the
         # gradient penalty (double backward, which compiled graphs do not support) use the eager ones.
         # Under DDP the twins average gradients over ranks; D in the G step stays local (its
@@ -124,6 +127,18 @@ class Trainer:
     def autocast(self):
         return autocast(self.device, self.config.precision)
 
+    def schedule_lr(self) -> None:
+        """--lr-schedule: both learning rates for the coming step, a function of the step alone
+        (resume needs no extra state); resuming to more --steps stretches what is left of it."""
+        c = self.config
+        if c.lr_schedule == "constant":
+            return
+        done = min(self.step / c.steps, 1.0)
+        factor = 1.0 - done if c.lr_schedule == "linear" else 0.5 * (1.0 + math.cos(math.pi * done))
+        for opt, lr in ((self.opt_g, c.lr_g), (self.opt_d, c.lr_d)):
+            for group in opt.param_groups:
+                group["lr"] = lr * factor
+
     def noise(self, n: int) -> Tensor:
         """z ~ N(0, I), (n, latent_dim), drawn on the training device (the CPU draws, as ever, from
         the minibatch generator). The one place noise is drawn. Under DDP `n` is this rank's count:
@@ -141,6 +156,12 @@ class Trainer:
             batch = batch.contiguous(memory_format=torch.channels_last)
         return batch
 
+    def _pack(self, x: Tensor) -> Tensor:
+        """--pack m (PacGAN, Lin et al. 2018): (N, C, ...) -> (N/m, m*C, ...), each row m consecutive
+        samples of one batch side by side, so D judges real with real and fake with fake."""
+        m = self.config.pack
+        return x if m == 1 else x.reshape(x.shape[0] // m, m * x.shape[1], *x.shape[2:])
+
     # --- one iteration of Algorithm 1 --------------------------------------------------------
     def train_step(self) -> dict[str, Any]:
         """k D updates and one G update. Statistics come back as 0-dim tensors still on the device
@@ -154,6 +175,7 @@ class Trainer:
                 fake = self.G_fast(self.noise(m))  # (N, C, H, W) or (N, 2); G gets no gradient here
             if not self.contract_checked:  # before D sees it, so a bad shape is named, not a crash in D
                 contract.check_generator_output(self.who("arch"), fake, m, self.data.shape)
+            real, fake = self._pack(real), self._pack(fake)  # D's inputs from here on
             with self.autocast():
                 real_logits, fake_logits = self.D_fast(real), self.D_fast(fake)
             d_loss = self.loss.d_loss(real_logits.float(), fake_logits.float())  # losses in fp32
@@ -164,7 +186,7 @@ class Trainer:
             self._update("d", total_d, "d_loss")
 
         with self.autocast():
-            fake_logits_g = self.D_local(self.G_fast(self.noise(m)))
+            fake_logits_g = self.D_local(self._pack(self.G_fast(self.noise(m))))
             real_logits_g = self.D_local(real) if self.loss.needs_real_logits_in_g else None
         g_loss = self.loss.g_loss(fake_logits_g.float(), None if real_logits_g is None else real_logits_g.float())
         if not self.contract_checked:
@@ -217,8 +239,8 @@ class Trainer:
         return torch.nn.utils.get_total_norm(grads) if grads else torch.zeros((), device=self.device)
 
     def _check_contract(self, fake: Tensor, real_logits: Tensor, d_loss: Tensor, penalty: Tensor | None) -> None:
-        m = self.local_batch
-        contract.check_discriminator_output(self.who("arch"), real_logits, m)
+        decisions = self.local_batch // self.config.pack  # one logit per packed group of this rank's rows
+        contract.check_discriminator_output(self.who("arch"), real_logits, decisions)
         contract.check_loss_value(self.who("loss"), d_loss, "d_loss")
         if penalty is not None:
             contract.check_loss_value(self.who("loss"), penalty, "penalty")
@@ -349,6 +371,7 @@ def train(trainer: Trainer, until: int, callbacks: Iterable[Callback] = ()) -> d
     while trainer.step < until:
         log = (trainer.step + 1) % every == 0 or trainer.step + 1 == until
         trainer.logging = log
+        trainer.schedule_lr()  # outside train_step, as the EMA below
         stats = trainer.train_step()
         trainer.update_ema()  # outside train_step: the step stays Algorithm 1 and nothing else
         if log:  # before on_step: a checkpoint written there finds its metrics row already logged

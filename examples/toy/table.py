@@ -1,0 +1,43 @@
+"""`ganlab compare --format json` rows -> README's mode-collapse table: mean ± standard error.
+
+compare reports mean ± sample std over seeds; the literature's tables (PacGAN Table 1) give
+means with standard errors, so each std is divided by sqrt(seeds) here.
+    python examples/toy/table.py runs/toy-table/table.json
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+
+METRICS = (("modes_covered", "{:.1f}"), ("high_quality_pct", "{:.1f}"), ("mode_kl", "{:.3f}"), ("mode_kl_hq", "{:.3f}"))
+
+
+def cell(stat: dict | None, fmt: str) -> str:
+    if not stat or stat.get("mean") is None:
+        return "-"
+    mean, std, n = stat["mean"], stat.get("std"), stat.get("n_seeds", 1)
+    if std is None or n < 2:
+        return fmt.format(mean)
+    return f"{fmt.format(mean)} ± {fmt.format(std / math.sqrt(n))}"
+
+
+def main(path: str) -> None:
+    rows = json.loads(open(path, encoding="utf-8").read())
+    print("| row | data | loss | seeds | steps | s / run | modes | % HQ | KL (all) | KL (HQ) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for row in sorted(rows, key=lambda r: (r["data"], r["name"])):
+        stats = [cell(row["metrics"].get(name, {}).get("final"), fmt) for name, fmt in METRICS]
+        steps, wall = (row.get("steps") or {}).get("mean"), (row.get("wall_time_s") or {}).get("mean")
+        if steps is None or row.get("status") != "complete":  # not finished (yet)
+            continue
+        print(
+            f"| {row['name']} | {row['data']} | {row['loss']} | {row['n_seeds']} | {int(steps):,} | {'-' if wall is None else f'{wall:.0f}'} | "
+            + " | ".join(stats)
+            + " |"
+        )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# README's mode-collapse table (issue 15): ring and grid, SEEDS seeds per row, every run
+# evaluated on 2,500 samples from fixed z (modes, % high quality, mode KL of all samples and of
+# the high-quality ones), then one `ganlab compare` over all of it as JSON, from which
+# examples/toy/table.py prints mean ± standard error rows.
+#   1. the recipes, examples/toy/ring.toml and grid.toml, as they are;
+#   2. PacGAN's protocol (examples/toy/pacgan-*.toml) at --pack 1, 2 and 4 for PACGAN_STEPS
+#      iterations (the paper: 400,000; far beyond this machine);
+#   3. a `ganlab compare` study per pack value: each loss on the mlp (128 x 3, batch 256, lr 1e-4,
+#      z in R^2) for LOSS_STEPS iterations.
+# Rerunning trains nothing that exists already (`ganlab train` runs are skipped by folder, studies
+# reuse identical runs). Sizes are environment variables; PARTS (recipe pacgan losses), DATAS
+# (ring grid), PACKS (PacGAN's, 1 2 4) and LOSS_PACKS (1 2) pick what to run. README's table:
+#   PARTS=recipe examples/toy/table.sh
+#   PARTS=pacgan PACKS="1 4" PACGAN_STEPS=2000 examples/toy/table.sh
+#   PARTS=losses DATAS=ring LOSS_PACKS=1 LOSS_STEPS=2000 WORKERS=1 examples/toy/table.sh
+set -euo pipefail
+
+SEEDS="${SEEDS:-5}"
+PACGAN_STEPS="${PACGAN_STEPS:-5000}"
+LOSS_STEPS="${LOSS_STEPS:-5000}"
+WORKERS="${WORKERS:-2}"
+RUNS_DIR="${RUNS_DIR:-runs/toy-table}"
+PARTS="${PARTS:-recipe pacgan losses}"
+DATAS="${DATAS:-ring grid}"
+GANLAB="${GANLAB:-ganlab}"
+METRICS=modes_covered,high_quality_pct,mode_kl,mode_kl_hq
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"  # one thread per run: 2 busy cores (see compare_losses.sh)
+here="$(dirname "$0")"
+
+train() {  # NAME SEED ARGS...: one run under $RUNS_DIR/single, skipped when it finished before
+    local name="$1-s$2" seed="$2"
+    shift 2
+    local path="$RUNS_DIR/single/$name"
+    if [ ! -f "$path/summary.json" ] || ! grep -q '"status": "complete"' "$path/summary.json"; then
+        rm -rf "$path"
+        $GANLAB train "$@" --seed "$seed" --runs-dir "$RUNS_DIR/single" --name "$name" > /dev/null
+    fi
+    grep -q '"mode_kl_hq"' "$path/summary.json" || $GANLAB eval "$path" --metrics "$METRICS" > /dev/null
+}
+
+for data in $DATAS; do
+    for seed in $(seq 0 $((SEEDS - 1))); do
+        case " $PARTS " in *" recipe "*) train "recipe-$data" "$seed" --config "$here/$data.toml" ;; esac
+        case " $PARTS " in *" pacgan "*)
+            for pack in ${PACKS:-1 2 4}; do
+                train "pacgan$pack-$data-${PACGAN_STEPS}" "$seed" --config "$here/pacgan-$data.toml" \
+                    --pack "$pack" --steps "$PACGAN_STEPS"
+            done ;;
+        esac
+    done
+    case " $PARTS " in *" losses "*)
+        for pack in ${LOSS_PACKS:-1 2}; do
+            $GANLAB compare --loss minimax --loss nonsaturating --loss lsgan --loss wgan-gp --loss hinge \
+                --arch mlp --data "$data" --seeds "$SEEDS" --steps "$LOSS_STEPS" --batch-size 256 \
+                --lr-g 1e-4 --lr-d 1e-4 --latent-dim 2 --arch-opt hidden=128 --pack "$pack" \
+                --sample-every "$LOSS_STEPS" --checkpoint-every "$LOSS_STEPS" \
+                --metrics "$METRICS" --workers "$WORKERS" --study "losses-pack$pack-$data-$LOSS_STEPS" \
+                --runs-dir "$RUNS_DIR" --format json > /dev/null
+        done ;;
+    esac
+done
+
+$GANLAB compare "$RUNS_DIR"/single "$RUNS_DIR"/losses-* --format json > "$RUNS_DIR/table.json"
+python "$here/table.py" "$RUNS_DIR/table.json"
