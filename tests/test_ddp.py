@@ -132,6 +132,47 @@ def test_a_failure_on_rank_0_ends_every_rank_with_one_error_line(tmp_path):
     assert "Traceback" not in done.stderr
 
 
+RANK_FAILS = """
+import os
+
+from ganlab.losses.nonsaturating import NonSaturating
+
+
+class RankFails(NonSaturating):
+    \"\"\"Raises in d_loss from its 6th call on, on the rank $FAIL_RANK names only.\"\"\"
+
+    calls = 0
+
+    def d_loss(self, real_logits, fake_logits):
+        RankFails.calls += 1
+        if os.environ.get("RANK") == os.environ["FAIL_RANK"] and RankFails.calls > 5:
+            raise ValueError("rank-local failure")
+        return super().d_loss(real_logits, fake_logits)
+"""
+
+
+@pytest.mark.parametrize("rank", ["0", "1"])
+def test_a_plugin_error_inside_one_ranks_step_is_one_line_and_leaves_no_run(tmp_path, rank):
+    """The failing rank prints the plugin's one line and exits; the other is inside DDP's all_reduce
+    when the peer's socket closes, and stops silently instead of printing gloo's traceback. Nothing
+    was checkpointed, so no run folder is left."""
+    from tests.helpers import write_plugin_package
+
+    site = write_plugin_package(
+        tmp_path / "site", "ganlab-rankfails", "0.0.1", {"ganlab.losses": {"rankfails": "ganlab_rankfails:RankFails"}},
+        {"ganlab_rankfails": RANK_FAILS},
+    )  # fmt: skip
+    env = process_env(site, FAIL_RANK=rank)
+    env.pop("GANLAB_DISABLE_PLUGINS", None)
+    result = train(tmp_path, "rf", "--loss", "rankfails", "--steps", "40", "--nproc", "2", env=env)
+    errors = [line for line in result.err.splitlines() if line.startswith("Error:")]
+    assert result.code == 1, result.err
+    assert len(errors) == 1 and "loss 'rankfails'" in errors[0] and "rank-local failure" in errors[0], result.err
+    assert "Traceback" not in result.err and "Connection closed" not in result.err
+    runs = tmp_path / "runs"
+    assert not runs.exists() or not any(runs.iterdir())
+
+
 def _descendants(pid: int) -> list[int]:
     out, todo = [], [pid]
     while todo:

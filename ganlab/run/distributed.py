@@ -189,6 +189,28 @@ def agree(failure: BaseException | None, world: World) -> None:
     raise Stopped(f"rank {world.rank} stopped: rank {first} failed")
 
 
+# What gloo and nccl raise on a rank whose peer died in the middle of a collective (a rank whose
+# step raised exits, and its socket closes under the others' all_reduce in DDP's backward)
+PEER_LOST = ("Connection closed by peer", "Connection reset by peer", "Broken pipe", "remote worker", "aborted")
+
+
+@contextmanager
+def peer_failures(world: World) -> Iterator[None]:
+    """A collective that fails because another rank died becomes a silent Stopped on this rank.
+    The rank that failed printed its own `Error:` line (a plugin error, a NaN) or torchrun reports
+    it (a kill), so the user reads one line, every process exits 1, and rank 0's runner treats it
+    like any other failure (a run with no checkpoint yet leaves no folder)."""
+    try:
+        yield
+    except RuntimeError as exc:
+        backend_error = getattr(torch.distributed, "DistBackendError", ())
+        text = str(exc)
+        if world.distributed and (isinstance(exc, backend_error) or any(m in text for m in PEER_LOST)):
+            first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+            raise Stopped(f"rank {world.rank} stopped: another rank failed ({first})") from exc
+        raise
+
+
 def _describe(exc: BaseException) -> str:
     return str(exc) if isinstance(exc, GanlabError) else f"{type(exc).__name__}: {exc}"
 

@@ -279,7 +279,8 @@ def _train_into(
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     first_step = trainer.step
     try:
-        with guard.translating(trainer.owners()):  # an exception from plugin code: one line naming it
+        # an exception from plugin code: one line naming it; another rank's death: a silent Stopped
+        with distributed.peer_failures(trainer.world), guard.translating(trainer.owners()):
             timing = train(trainer, until, listeners)
         if trainer.step % trainer.config.checkpoint_every and trainer.step > first_step:
             recorder.write_checkpoint(trainer)
@@ -292,7 +293,8 @@ def _train_into(
     except DivergenceError as exc:
         run.write_summary(_with_metrics(run, summary) | {"status": "diverged", "step": trainer.step, "error": str(exc)})
         raise
-    except PluginError as exc:  # a plugin broke mid-run: the folder says so (start removes it if nothing was saved)
+    except (PluginError, distributed.Stopped) as exc:  # a plugin or another rank broke mid-run: the folder
+        # says so (start removes it if nothing was saved)
         run.write_summary(_with_metrics(run, summary) | {"status": "failed", "step": trainer.step, "error": str(exc)})
         raise
     finally:
@@ -325,7 +327,7 @@ def _evaluation(trainer: Trainer, run: RunDir | None) -> list[Callback]:
 def _follow(trainer: Trainer, until: int) -> None:
     """A rank other than 0 under DDP: trains (and evaluates) in step with the others, writes nothing."""
     try:
-        with guard.translating(trainer.owners()):
+        with distributed.peer_failures(trainer.world), guard.translating(trainer.owners()):
             train(trainer, until, [distributed.Gate(trainer.world, [], collective=_evaluation(trainer, None))])
     except DivergenceError as exc:  # decided on averaged gradients, so rank 0 reports the same
         raise distributed.Stopped(str(exc)) from exc
