@@ -226,6 +226,22 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--batch-size", "63"), "Error: --batch-size 63 is the global batch and must divide evenly among 2 processes"),
+        (("--no-such-flag",), "Error: No such option: --no-such-flag"),
+    ],
+)
+def test_bad_input_under_a_bare_torchrun_is_one_line_not_one_per_rank(tmp_path, args, message):
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port"]
+    command += [str(_free_port()), "-m", "ganlab", "--", "train", *RING, "--steps", "2", *args]
+    done = subprocess.run(command, cwd=tmp_path, env=process_env(), capture_output=True, text=True, timeout=TIMEOUT)
+    errors = [line for line in done.stderr.splitlines() if line.startswith("Error:")]
+    assert done.returncode != 0, done.stderr
+    assert len(errors) == 1 and errors[0].startswith(message), done.stderr
+
+
 def test_two_nodes_on_one_machine_train_to_completion(tmp_path, reference):
     port = _free_port()
     nodes = [

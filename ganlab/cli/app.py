@@ -11,7 +11,7 @@ import typer
 from typer.core import TyperOption
 from typer.exceptions import Abort, TyperException
 
-from ganlab.errors import GanlabError, GanlabNotice
+from ganlab.errors import ConfigError, GanlabError, GanlabNotice
 
 app = typer.Typer(
     name="ganlab",
@@ -95,6 +95,14 @@ def environment_error(exc: OSError) -> str:
     return f"{exc.strerror}{where}; free space, fix permissions or pass another path, then run the command again"
 
 
+def said_by_rank_0(exc: BaseException) -> bool:
+    """Under a bare torchrun every rank parses the same command line and config, so a usage or
+    config error is raised by every rank alike: rank 0 prints it, the others only exit 1, and the
+    user reads the line once (`ganlab train --nproc` checks these before starting any rank)."""
+    rank = os.environ.get("RANK")
+    return rank is not None and rank != "0" and isinstance(exc, (ConfigError, TyperException))
+
+
 def main() -> None:
     warnings.showwarning = _show_warning  # library notices become one `Note:` line
     debug = "--debug" in sys.argv[1:] or os.environ.get("GANLAB_DEBUG") == "1"
@@ -106,7 +114,7 @@ def main() -> None:
             import traceback
 
             traceback.print_exception(exc)
-        if not getattr(exc, "silent", False):  # silent: another process printed this failure's line
+        if not getattr(exc, "silent", False) and not said_by_rank_0(exc):  # silent: another process says it
             print_error(str(exc))
         sys.exit(getattr(exc, "exit_code", 1))
     except TyperException as exc:  # usage errors: unknown flag, bad value, missing argument
@@ -114,7 +122,8 @@ def main() -> None:
             sys.exit(0)
         ctx = getattr(exc, "ctx", None)
         command = ctx.command_path if ctx is not None else "ganlab"
-        print_error(f"{exc.format_message()} (see: {command} --help)")
+        if not said_by_rank_0(exc):
+            print_error(f"{exc.format_message()} (see: {command} --help)")
         sys.exit(1)
     except OSError as exc:  # the disk or the folder, not ganlab: one line too (issue 18)
         if exc.errno not in ENVIRONMENT_ERRNOS or debug:
