@@ -132,3 +132,18 @@ def test_the_classifier_metrics_run_on_the_device_and_match_the_cpu():
     on_cpu = evaluate(Subject.from_trainer(trainer), ["classifier_fd", "classes_covered"], options)
     assert on_gpu["classes_covered"]["value"] == on_cpu["classes_covered"]["value"]
     assert on_gpu["classifier_fd"]["value"] == pytest.approx(on_cpu["classifier_fd"]["value"], rel=1e-3)
+
+
+@pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs two CUDA devices")
+def test_ddp_on_two_gpus_uses_nccl_and_sync_batchnorm(tmp_path):
+    """`ganlab train --nproc 2` on CUDA: one GPU per rank over nccl, dcgan's BatchNorm synchronised
+    over the global batch; the run completes and rank 0 wrote it."""
+    import json
+
+    from tests.helpers import run_ganlab
+
+    args = ["train", "--device", "cuda", "--image-size", "16", "--arch-opt", "width=16", "--batch-size", "32"]
+    result = run_ganlab(*args, "--steps", "6", "--nproc", "2", "--name", "nccl", cwd=tmp_path, timeout=300)
+    assert result.code == 0, result.err
+    summary = json.loads((tmp_path / "runs" / "nccl" / "summary.json").read_text())
+    assert summary["status"] == "complete" and summary["step"] == 6
