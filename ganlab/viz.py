@@ -131,10 +131,10 @@ def save_loss_curve(rows: list[dict[str, Any]], path: Path, title: str = "", d_i
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6), dpi=100, sharex=True)
     for ax, keys in ((top, losses), (bottom, d_outputs)):
         for (key, label), color in zip(keys, ("tab:blue", "tab:orange", "tab:green"), strict=False):
-            have = [r for r in rows if key in r]
-            values = [r[key] for r in have]
-            ax.plot([r["step"] for r in have], values, color=color, alpha=0.25, linewidth=0.8)
-            ax.plot([r["step"] for r in have], _smooth(values, window), color=color, label=label)
+            have = [r for r in rows if key in r]  # a penalty or D output may start mid-run (resume)
+            steps, values = [r["step"] for r in have], [r[key] for r in have]
+            ax.plot(steps, values, color=color, alpha=0.25, linewidth=0.8)
+            ax.plot(steps, _smooth(values, window), color=color, label=label)
         ax.legend(loc="upper right")
         ax.grid(alpha=0.3)
     top.set_ylabel("loss")

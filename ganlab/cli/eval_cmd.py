@@ -1,6 +1,5 @@
 """`ganlab eval RUN`: scores a run's generator and writes the numbers into its summary.json."""
 
-import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -53,6 +52,7 @@ def eval_(
     from ganlab.cli import ui
     from ganlab.errors import ResultsNotSaved
     from ganlab.metrics.evaluate import evaluate_run
+    from ganlab.run import distributed
 
     try:
         with ui.make_progress(transient=True) as progress:
@@ -74,7 +74,7 @@ def eval_(
     except ResultsNotSaved as exc:  # computed, but summary.json could not take them: show, then fail
         _show(run, exc.results)
         raise
-    if os.environ.get("RANK", "0") != "0":  # under torchrun rank 0 reports
+    if not distributed.from_env().is_main:  # under torchrun rank 0 reports
         return
     _show(run, results)
     console.print(f"written to   {run / 'summary.json'}")
