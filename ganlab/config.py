@@ -221,9 +221,16 @@ def load_toml(path: str | Path) -> dict[str, Any]:
 
 
 def resolve(file_values: dict[str, Any] | None, overrides: dict[str, Any], source: str = "config") -> RunConfig:
-    """Defaults < config file < command-line flags (only flags the user actually set)."""
+    """Defaults < config file < command-line flags (only flags the user actually set). An option
+    table merges key by key: `--arch-opt g_hidden=256` over a file's `[arch_options] hidden = 128`
+    keeps hidden = 128, as a reader of the command line expects."""
     merged: dict[str, Any] = dict(file_values or {})
-    merged.update({k: v for k, v in overrides.items() if v is not None})
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if key in FLAGS and isinstance(value, dict) and isinstance(merged.get(key), dict):
+            value = {**merged[key], **value}
+        merged[key] = value
     return RunConfig.from_dict(merged, source=source)
 
 

@@ -54,6 +54,17 @@ def test_config_file_and_flag_override(cli, tmp_path):
     assert again.code == 0, again.err
 
 
+def test_option_flags_merge_into_the_config_files_tables_key_by_key():
+    from ganlab.config import resolve
+
+    file_values = {"arch": "mlp", "arch_options": {"hidden": 128, "depth": 3}, "data_options": {"n_train": 10}}
+    cfg = resolve(file_values, {"arch_options": {"g_hidden": 256, "depth": 4}, "loss_options": {"a": 1.0}})
+    # a flag adds or replaces one key; the file's other keys stay (hidden was dropped before)
+    assert cfg.arch_options == {"hidden": 128, "depth": 4, "g_hidden": 256}
+    assert cfg.data_options == {"n_train": 10} and cfg.loss_options == {"a": 1.0}
+    assert file_values["arch_options"] == {"hidden": 128, "depth": 3}  # the file's dict is not changed
+
+
 @pytest.mark.slow
 def test_resume_continues_to_more_steps(cli, tmp_path):
     assert cli("train", *TINY_IMAGE, "--steps", "2", "--name", "r").code == 0

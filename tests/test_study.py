@@ -265,6 +265,18 @@ def test_cli_study_trains_what_is_missing_then_reuses(cli, base):
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps and ckpt.stat().st_mtime_ns == stamp
 
 
+@pytest.mark.slow
+def test_cli_study_passes_the_schedule_and_ema_flags_to_every_run(cli, tmp_path):
+    args = ["compare", "--loss", "lsgan", "--seeds", "2", "--steps", "2", "--study", "sched", "--no-eval"]
+    result = cli(*args, "--lr-schedule", "linear", "--ema-decay", "0.9", *TINY_IMAGE, "--format", "json")
+    assert result.code == 0, result.err
+    for seed in (0, 1):
+        summary = json.loads((tmp_path / "runs" / "sched" / f"lsgan-dcgan-digits-s{seed}" / "summary.json").read_text())
+        assert (summary["config"]["lr_schedule"], summary["config"]["ema_decay"]) == ("linear", 0.9)
+    bad = cli(*args, "--lr-schedule", "step", *TINY_IMAGE)
+    assert bad.code == 1 and "unknown lr_schedule 'step'" in bad.err and "Traceback" not in bad.err
+
+
 def test_cli_study_bad_input(cli, tmp_path):
     result = cli("compare", "--loss", "minimax", "--loss", "nosuch", "--steps", "4", *TINY_IMAGE)
     assert result.code == 1 and "nosuch" in result.err and "Traceback" not in result.err

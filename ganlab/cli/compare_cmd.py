@@ -79,6 +79,8 @@ def compare(
     image_size: o.StudyImageSize = None,
     lr_g: o.StudyLrG = None,
     lr_d: o.StudyLrD = None,
+    lr_schedule: o.StudyLrSchedule = None,
+    ema_decay: o.StudyEmaDecay = None,
     d_steps: o.StudyDSteps = None,
     device: o.StudyDevice = None,
     data_root: o.StudyDataRoot = None,
