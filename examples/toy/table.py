@@ -23,17 +23,23 @@ def cell(stat: dict | None, fmt: str) -> str:
     return f"{fmt.format(mean)} ± {fmt.format(std / math.sqrt(n))}"
 
 
+def pack(row: dict) -> int:
+    """compare's rows do not carry --pack: read it from the first run's recorded config."""
+    summary = json.loads(open(f"{row['paths'][0]}/summary.json", encoding="utf-8").read())
+    return summary["config"].get("pack", 1)
+
+
 def main(path: str) -> None:
     rows = json.loads(open(path, encoding="utf-8").read())
-    print("| row | data | loss | seeds | steps | s / run | modes | % HQ | KL (all) | KL (HQ) |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for row in sorted(rows, key=lambda r: (r["data"], r["name"])):
+    print("| row | data | loss | pack | seeds | steps | s / run | modes | % HQ | KL (all) | KL (HQ) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for row in sorted(rows, key=lambda r: (r["data"], r["name"], pack(r))):
         stats = [cell(row["metrics"].get(name, {}).get("final"), fmt) for name, fmt in METRICS]
         steps, wall = (row.get("steps") or {}).get("mean"), (row.get("wall_time_s") or {}).get("mean")
         if steps is None or row.get("status") != "complete":  # not finished (yet)
             continue
         print(
-            f"| {row['name']} | {row['data']} | {row['loss']} | {row['n_seeds']} | {int(steps):,} | {'-' if wall is None else f'{wall:.0f}'} | "
+            f"| {row['name']} | {row['data']} | {row['loss']} | {pack(row)} | {row['n_seeds']} | {int(steps):,} | {'-' if wall is None else f'{wall:.0f}'} | "
             + " | ".join(stats)
             + " |"
         )

@@ -7,14 +7,14 @@
 #   2. PacGAN's protocol (examples/toy/pacgan-*.toml) at --pack 1, 2 and 4 for PACGAN_STEPS
 #      iterations (the paper: 400,000; far beyond this machine);
 #   3. a `ganlab compare` study per pack value: each loss with the recipe's network, batch and
-#      learning rate (ring: mlp 128 x 3, lr 3e-4; grid: D 256 wide, lr 1e-3; both falling linearly
+#      learning rate (mlp 128 x 3; ring: lr 3e-4, grid: lr 1e-3; both falling linearly
 #      to 0, z in R^2, batch 256) for LOSS_STEPS iterations, at --pack 1 and 2.
 # Rerunning trains nothing that exists already (`ganlab train` runs are skipped by folder, studies
 # reuse identical runs). Sizes are environment variables; PARTS (recipe pacgan losses), DATAS
 # (ring grid), PACKS (PacGAN's, 1 2 4) and LOSS_PACKS (1 2) pick what to run. README's table:
 #   PARTS=recipe examples/toy/table.sh
-#   PARTS=pacgan PACKS="1 4" PACGAN_STEPS=2000 examples/toy/table.sh
-#   PARTS=losses DATAS=ring LOSS_PACKS=1 LOSS_STEPS=2000 WORKERS=1 examples/toy/table.sh
+#   PARTS=pacgan PACGAN_STEPS=5000 examples/toy/table.sh
+#   PARTS=losses LOSS_STEPS=3000 examples/toy/table.sh
 set -euo pipefail
 
 SEEDS="${SEEDS:-5}"
@@ -31,7 +31,7 @@ here="$(dirname "$0")"
 # the recipes' networks and learning rates (examples/toy/ring.toml, grid.toml), for the loss studies
 declare -A RECIPE=(
     [ring]="--lr-g 3e-4 --lr-d 3e-4 --arch-opt hidden=128"
-    [grid]="--lr-g 1e-3 --lr-d 1e-3 --arch-opt hidden=128 --arch-opt d_hidden=256"
+    [grid]="--lr-g 1e-3 --lr-d 1e-3 --arch-opt hidden=128"
 )
 
 train() {  # NAME SEED ARGS...: one run under $RUNS_DIR/single, skipped when it finished before
