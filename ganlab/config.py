@@ -167,7 +167,7 @@ class RunConfig:
             raise ConfigError(f"unknown device {self.device!r}; choose auto, cpu or cuda")
         if self.image_size is not None and (not isinstance(self.image_size, int) or self.image_size < 1):
             raise ConfigError(f"image_size must be a positive integer, got {self.image_size!r}")
-        for key in ("loss_options", "arch_options", "data_options"):
+        for key in OPTION_TABLES:
             if not isinstance(getattr(self, key), dict):
                 raise ConfigError(f"{key} must be a table, got {getattr(self, key)!r}")
 
@@ -175,6 +175,8 @@ class RunConfig:
 PRECISIONS = ("fp32", "bf16", "fp16")
 LR_SCHEDULES = ("constant", "linear", "cosine")
 FIELDS = [f.name for f in dataclasses.fields(RunConfig)]
+# The plugins' option tables: a flag merges into a config file's table key by key (resolve).
+OPTION_TABLES = ("loss_options", "arch_options", "data_options")
 # Fields whose command-line flag is not simply --field-name.
 FLAGS = {"loss_options": "--loss-opt", "arch_options": "--arch-opt", "data_options": "--data-opt"}
 
@@ -228,7 +230,7 @@ def resolve(file_values: dict[str, Any] | None, overrides: dict[str, Any], sourc
     for key, value in overrides.items():
         if value is None:
             continue
-        if key in FLAGS and isinstance(value, dict) and isinstance(merged.get(key), dict):
+        if key in OPTION_TABLES and isinstance(value, dict) and isinstance(merged.get(key), dict):
             value = {**merged[key], **value}
         merged[key] = value
     return RunConfig.from_dict(merged, source=source)

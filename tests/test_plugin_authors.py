@@ -28,18 +28,6 @@ from ganlab.errors import PluginUserError
 from ganlab.losses.base import Loss
 
 
-class ForgetfulRelativistic(Loss):
-    """Relativistic g_loss that forgot needs_real_logits_in_g = True: real_logits is None."""
-
-    d_is_probability = False
-
-    def d_loss(self, real_logits, fake_logits):
-        return F.softplus(-(real_logits - fake_logits)).mean()
-
-    def g_loss(self, fake_logits, real_logits=None):
-        return F.softplus(-(fake_logits - real_logits)).mean()
-
-
 class Relativistic(Loss):
     """The relativistic standard GAN (Jolicoeur-Martineau 2018), declared right: D is a critic."""
 
@@ -51,6 +39,12 @@ class Relativistic(Loss):
 
     def g_loss(self, fake_logits, real_logits=None):
         return F.softplus(-(fake_logits - real_logits)).mean()
+
+
+class ForgetfulRelativistic(Relativistic):
+    """The same loss, but it forgot needs_real_logits_in_g = True: g_loss gets real_logits None."""
+
+    needs_real_logits_in_g = False
 
 
 class Drifting(Loss):

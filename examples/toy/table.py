@@ -33,13 +33,14 @@ def main(path: str) -> None:
     rows = json.loads(open(path, encoding="utf-8").read())
     print("| row | data | loss | pack | seeds | steps | s / run | modes | % HQ | KL (all) | KL (HQ) |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for row in sorted(rows, key=lambda r: (r["data"], r["name"], pack(r))):
+    packs = {id(row): pack(row) for row in rows}  # one summary.json read per row
+    for row in sorted(rows, key=lambda r: (r["data"], r["name"], packs[id(r)])):
         stats = [cell(row["metrics"].get(name, {}).get("final"), fmt) for name, fmt in METRICS]
         steps, wall = (row.get("steps") or {}).get("mean"), (row.get("wall_time_s") or {}).get("mean")
         if steps is None or row.get("status") != "complete":  # not finished (yet)
             continue
         print(
-            f"| {row['name']} | {row['data']} | {row['loss']} | {pack(row)} | {row['n_seeds']} | {int(steps):,} | {'-' if wall is None else f'{wall:.0f}'} | "
+            f"| {row['name']} | {row['data']} | {row['loss']} | {packs[id(row)]} | {row['n_seeds']} | {int(steps):,} | {'-' if wall is None else f'{wall:.0f}'} | "
             + " | ".join(stats)
             + " |"
         )
