@@ -130,6 +130,11 @@ class RunConfig:
             raise ConfigError(
                 f"eval_every must be an integer >= 0, got {self.eval_every!r}; set --eval-every 0 (off) or more"
             )
+        for key in ("beta1", "beta2", "momentum"):  # torch would only say "Invalid beta parameter"
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+                flag = flag_name(key) if key != "momentum" else "momentum in the config file"
+                raise ConfigError(f"{key} must be a number in [0, 1), got {value!r}; set {flag} to e.g. 0.5")
         if self.eval_n is not None and (
             not isinstance(self.eval_n, int) or isinstance(self.eval_n, bool) or self.eval_n < 2
         ):
@@ -226,6 +231,11 @@ def resolve(file_values: dict[str, Any] | None, overrides: dict[str, Any], sourc
     """Defaults < config file < command-line flags (only flags the user actually set). An option
     table merges key by key: `--arch-opt g_hidden=256` over a file's `[arch_options] hidden = 128`
     keeps hidden = 128, as a reader of the command line expects."""
+    return RunConfig.from_dict(merge(file_values, overrides), source=source)
+
+
+def merge(file_values: dict[str, Any] | None, overrides: dict[str, Any]) -> dict[str, Any]:
+    """`file_values` with the overrides that are set (not None) on top, option tables key by key."""
     merged: dict[str, Any] = dict(file_values or {})
     for key, value in overrides.items():
         if value is None:
@@ -233,7 +243,7 @@ def resolve(file_values: dict[str, Any] | None, overrides: dict[str, Any], sourc
         if key in OPTION_TABLES and isinstance(value, dict) and isinstance(merged.get(key), dict):
             value = {**merged[key], **value}
         merged[key] = value
-    return RunConfig.from_dict(merged, source=source)
+    return merged
 
 
 def dump_toml(values: dict[str, Any]) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from ganlab.config import RunConfig, load_toml
 from tests.conftest import TINY_IMAGE, TINY_POINTS
 
 
@@ -66,6 +67,18 @@ def test_option_flags_merge_into_the_config_files_tables_key_by_key():
 
 
 @pytest.mark.slow
+def test_adam_betas_from_the_flags_reach_both_optimizers(cli, tmp_path):
+    from ganlab.run.trainer import Trainer
+
+    result = cli("train", *TINY_IMAGE, "--steps", "1", "--name", "b", "--beta1", "0", "--beta2", "0.9")
+    assert result.code == 0, result.err
+    config = load_toml(tmp_path / "runs" / "b" / "config.toml")
+    assert (config["beta1"], config["beta2"]) == (0.0, 0.9)
+    trainer = Trainer(RunConfig.from_dict(config))
+    assert trainer.opt_g.defaults["betas"] == trainer.opt_d.defaults["betas"] == (0.0, 0.9)
+
+
+@pytest.mark.slow
 def test_resume_continues_to_more_steps(cli, tmp_path):
     assert cli("train", *TINY_IMAGE, "--steps", "2", "--name", "r").code == 0
     result = cli("train", "--resume", "runs/r", "--steps", "4")
@@ -96,6 +109,8 @@ BAD_INPUTS = [
     (["--arch-opt", "width"], "--arch-opt 'width' is not KEY=VALUE"),
     (["--optimizer", "rmsprop"], "unknown optimizer 'rmsprop'; choose 'adam' or 'sgd'"),
     (["--device", "tpu"], "unknown device 'tpu'; choose auto, cpu or cuda"),
+    (["--beta1", "1"], "beta1 must be a number in [0, 1), got 1.0; set --beta1 to e.g. 0.5"),
+    (["--beta2", "-0.1"], "beta2 must be a number in [0, 1), got -0.1"),
     (["--steps", "many"], "Invalid value for '--steps'"),
 ]
 

@@ -413,3 +413,44 @@ def test_a_table_too_wide_for_the_terminal_switches_layout_and_never_cuts(runs):
         assert "…" not in text and max(len(line) for line in text.splitlines()) <= width
         for row in c.rows:
             assert row["name"] in text
+
+
+def test_rows_that_share_a_name_are_told_apart_by_the_settings_that_differ(tmp_path):
+    """Two studies that differ only in --pack name their runs alike (nonsaturating-mlp-grid-sN):
+    each row names the pack, and the option tables' keys count one by one."""
+    from ganlab.comparison.rows import RunRecord
+
+    def record(study, seed, pack, hidden):
+        config = {
+            "loss": "nonsaturating",
+            "arch": "mlp",
+            "data": "grid",
+            "seed": seed,
+            "pack": pack,
+            "arch_options": {"hidden": hidden, "depth": 3},
+            "runs_dir": str(tmp_path / study),
+        }
+        name = f"nonsaturating-mlp-grid-s{seed}"
+        return RunRecord(RunDir(tmp_path / study / name), config, {"status": "complete", "step": 10})
+
+    records = [record(f"pack{p}", s, p, 128) for p in (1, 2) for s in (0, 1)] + [record("wide", 0, 1, 256)]
+    rows = compare.compare_records(records).rows
+    assert sorted(r["name"] for r in rows) == [
+        "nonsaturating-mlp-grid (pack=1)",  # only the pack differs between these two
+        "nonsaturating-mlp-grid (pack=2)",
+        "nonsaturating-mlp-grid-s0",  # a one-run row is named by its run: nothing to tell apart
+    ]
+    assert {r["differs"]["pack"]: r["n_seeds"] for r in rows if "differs" in r} == {1: 2, 2: 2}
+    wide = compare.compare_records([record("a", 0, 1, 128), record("b", 1, 2, 256)], group=False).rows
+    assert {r["name"] for r in wide} == {
+        "nonsaturating-mlp-grid-s0",
+        "nonsaturating-mlp-grid-s1",
+    }
+    both = compare.compare_records([record("a", 0, 1, 128), record("b", 0, 2, 256)], group=False).rows
+    assert {r["name"] for r in both} == {  # option tables count key by key
+        "nonsaturating-mlp-grid-s0 (arch_options.hidden=128, pack=1)",
+        "nonsaturating-mlp-grid-s0 (arch_options.hidden=256, pack=2)",
+    }
+    # one experiment seen twice (two folders, no grouping) has nothing to add
+    same = compare.compare_records([record("a", 0, 1, 128), record("b", 0, 1, 128)], group=False).rows
+    assert [r["name"] for r in same] == ["nonsaturating-mlp-grid-s0"] * 2 and "differs" not in same[0]

@@ -277,6 +277,35 @@ def test_cli_study_passes_the_schedule_and_ema_flags_to_every_run(cli, tmp_path)
     assert bad.code == 1 and "unknown lr_schedule 'step'" in bad.err and "Traceback" not in bad.err
 
 
+@pytest.mark.slow
+def test_cli_study_takes_a_config_file_under_its_flags(cli, tmp_path):
+    """The file's data and arch options reach every run; --loss and --arch-opt override it key by
+    key; the file's name and seed do not (the study names its runs and picks the seeds)."""
+    recipe = tmp_path / "recipe.toml"
+    recipe.write_text(
+        'loss = "minimax"\narch = "mlp"\ndata = "ring"\nsteps = 2\nbatch_size = 8\npack = 2\n'
+        'latent_dim = 2\nlr_g = 3e-4\nname = "ring"\nseed = 7\n\n[arch_options]\nhidden = 16\ndepth = 2\n'
+    )
+    args = ["compare", "--config", str(recipe), "--seeds", "2", "--study", "fromfile", "--no-eval"]
+    result = cli(*args, "--loss", "lsgan", "--arch-opt", "depth=1", "--format", "json")
+    assert result.code == 0, result.err
+    rows = json.loads(result.out)
+    assert [(r["loss"], r["arch"], r["data"], r["seeds"]) for r in rows] == [("lsgan", "mlp", "ring", [0, 1])]
+    config = json.loads((tmp_path / "runs" / "fromfile" / "lsgan-mlp-ring-s1" / "summary.json").read_text())["config"]
+    assert (config["pack"], config["lr_g"], config["latent_dim"], config["seed"]) == (2, 3e-4, 2, 1)
+    assert config["arch_options"] == {"hidden": 16, "depth": 1}
+    only_file = cli("compare", "--config", str(recipe), "--study", "plain", "--no-eval", "--format", "json")
+    assert [r["loss"] for r in json.loads(only_file.out)] == ["minimax"]  # the file's loss, no --loss
+    recipe.write_text('data = "ring"\npak = 2\n')
+    bad = cli(*args)
+    assert bad.code == 1 and f"unknown key 'pak' in {recipe}" in bad.err and "Traceback" not in bad.err
+    recipe.write_text('data = "ring"\npack = 0\n')
+    bad = cli(*args)
+    assert bad.code == 1 and "pack must be an integer >= 1, got 0" in bad.err and "Traceback" not in bad.err
+    missing = cli("compare", "--config", str(tmp_path / "nope.toml"))
+    assert missing.code == 1 and "does not exist" in missing.err
+
+
 def test_cli_study_bad_input(cli, tmp_path):
     result = cli("compare", "--loss", "minimax", "--loss", "nosuch", "--steps", "4", *TINY_IMAGE)
     assert result.code == 1 and "nosuch" in result.err and "Traceback" not in result.err

@@ -6,9 +6,9 @@
 #   1. the recipes, examples/toy/ring.toml and grid.toml, as they are;
 #   2. PacGAN's protocol (examples/toy/pacgan-*.toml) at --pack 1, 2 and 4 for PACGAN_STEPS
 #      iterations (the paper: 400,000; far beyond this machine);
-#   3. a `ganlab compare` study per pack value: each loss with the recipe's network, batch and
-#      learning rate (mlp 128 x 3; ring: lr 3e-4, grid: lr 1e-3; both falling linearly
-#      to 0, z in R^2, batch 256) for LOSS_STEPS iterations, at --pack 1 and 2.
+#   3. a `ganlab compare --config` study per pack value: each loss with the recipe's network,
+#      batch and learning rate (the recipe file, with --loss, --pack and --steps over it) for
+#      LOSS_STEPS iterations, at --pack 1 and 2.
 # Rerunning trains nothing that exists already (`ganlab train` runs are skipped by folder, studies
 # reuse identical runs). Sizes are environment variables; PARTS (recipe pacgan losses), DATAS
 # (ring grid), PACKS (PacGAN's, 1 2 4) and LOSS_PACKS (1 2) pick what to run. README's table:
@@ -28,11 +28,6 @@ GANLAB="${GANLAB:-ganlab}"
 METRICS=modes_covered,high_quality_pct,mode_kl,mode_kl_hq
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"  # one thread per run: 2 busy cores (see compare_losses.sh)
 here="$(dirname "$0")"
-# the recipes' networks and learning rates (examples/toy/ring.toml, grid.toml), for the loss studies
-declare -A RECIPE=(
-    [ring]="--lr-g 3e-4 --lr-d 3e-4 --arch-opt hidden=128"
-    [grid]="--lr-g 1e-3 --lr-d 1e-3 --arch-opt hidden=128"
-)
 
 train() {  # NAME SEED ARGS...: one run under $RUNS_DIR/single, skipped when it finished before
     local name="$1-s$2" seed="$2"
@@ -57,9 +52,9 @@ for data in $DATAS; do
     done
     case " $PARTS " in *" losses "*)
         for pack in ${LOSS_PACKS:-1 2}; do
-            $GANLAB compare --loss minimax --loss nonsaturating --loss lsgan --loss wgan-gp --loss hinge \
-                --arch mlp --data "$data" --seeds "$SEEDS" --steps "$LOSS_STEPS" --batch-size 256 \
-                --latent-dim 2 --lr-schedule linear --pack "$pack" ${RECIPE[$data]} \
+            $GANLAB compare --config "$here/$data.toml" \
+                --loss minimax --loss nonsaturating --loss lsgan --loss wgan-gp --loss hinge \
+                --seeds "$SEEDS" --steps "$LOSS_STEPS" --pack "$pack" \
                 --sample-every "$LOSS_STEPS" --checkpoint-every "$LOSS_STEPS" \
                 --metrics "$METRICS" --workers "$WORKERS" --study "losses-pack$pack-$data-$LOSS_STEPS" \
                 --runs-dir "$RUNS_DIR" --format json > /dev/null

@@ -80,6 +80,8 @@ def compare(
     lr_g: o.StudyLrG = None,
     lr_d: o.StudyLrD = None,
     lr_schedule: o.StudyLrSchedule = None,
+    beta1: o.StudyBeta1 = None,
+    beta2: o.StudyBeta2 = None,
     ema_decay: o.StudyEmaDecay = None,
     d_steps: o.StudyDSteps = None,
     device: o.StudyDevice = None,
@@ -96,6 +98,13 @@ def compare(
     arch_opt: o.StudyArchOpt = None,
     data_opt: o.StudyDataOpt = None,
     loss_opt: o.StudyLossOpt = None,
+    config: Annotated[
+        Optional[Path],
+        _study(
+            "--config",
+            "TOML run config (as `ganlab train --config`) for every run: its loss, arch and data unless --loss/--arch/--data are given; flags override it.",
+        ),
+    ] = None,
     metrics: Annotated[Optional[list[str]], metrics_option(STUDY_PANEL)] = None,
     eval_n: Annotated[
         Optional[int],
@@ -160,6 +169,11 @@ def compare(
     )
     given = {k: v for k, v in study_values.items() if v is not None}
     flags = [FLAG_OF.get(k, "--" + k.replace("_", "-")) for k in [*given, *overrides]]
+    if config is not None:
+        from ganlab.comparison.study import with_config_file
+
+        flags.append("--config")
+        given, overrides = with_config_file(config, given, overrides)
     execution = Execution(executor, workers, threads, ray_address, shared_fs)
     execution.check()  # a bad --workers is an error even without study flags
     failed = None

@@ -35,6 +35,8 @@ RUN_HELP = {
     "lr_g": "Generator learning rate.",
     "lr_d": "Discriminator learning rate.",
     "lr_schedule": "constant, or linear / cosine: both learning rates fall to 0 at --steps.",
+    "beta1": "Adam's beta1 (decay of its gradient average; WGAN-GP and SNGAN use 0).",
+    "beta2": "Adam's beta2 (decay of its squared-gradient average; WGAN-GP uses 0.9).",
     "optimizer": "adam or sgd (momentum SGD, as in Goodfellow et al. 2014).",
     "on_nan": "NaN/Inf loss: stop, or skip-batch (drop that update).",
     "seed": "Random seed; same seed on the CPU gives identical weights.",
@@ -107,6 +109,10 @@ LrSchedule = Annotated[Optional[str], run_option("lr_schedule")]
 StudyLrSchedule = Annotated[Optional[str], run_option("lr_schedule", STUDY_PANEL)]
 EmaDecay = Annotated[Optional[float], run_option("ema_decay")]
 StudyEmaDecay = Annotated[Optional[float], run_option("ema_decay", STUDY_PANEL)]
+Beta1 = Annotated[Optional[float], run_option("beta1")]
+StudyBeta1 = Annotated[Optional[float], run_option("beta1", STUDY_PANEL)]
+Beta2 = Annotated[Optional[float], run_option("beta2")]
+StudyBeta2 = Annotated[Optional[float], run_option("beta2", STUDY_PANEL)]
 DSteps = Annotated[Optional[int], run_option("d_steps")]
 StudyDSteps = Annotated[Optional[int], run_option("d_steps", STUDY_PANEL)]
 Device = Annotated[Optional[str], run_option("device")]

@@ -32,6 +32,8 @@ def train(
     lr_g: o.LrG = None,
     lr_d: o.LrD = None,
     lr_schedule: o.LrSchedule = None,
+    beta1: o.Beta1 = None,
+    beta2: o.Beta2 = None,
     optimizer: Annotated[Optional[str], run_option("optimizer")] = None,
     on_nan: Annotated[Optional[str], run_option("on_nan")] = None,
     seed: Annotated[Optional[int], run_option("seed")] = None,

@@ -251,6 +251,38 @@ def build_row(records: list[RunRecord], metrics: list[str]) -> dict[str, Any]:
     return row
 
 
+def tell_apart(rows: list[dict[str, Any]], groups: list[list[RunRecord]]) -> None:
+    """Rows whose runs share a name stem (two studies that differ only in --pack both name their
+    runs nonsaturating-mlp-grid-sN) get the settings that differ between them appended, and the
+    same settings as `differs`: "nonsaturating-mlp-grid (pack=2)"."""
+    by_name: dict[str, list[int]] = {}
+    for i, row in enumerate(rows):
+        by_name.setdefault(row["name"], []).append(i)
+    for name, indices in by_name.items():
+        if len(indices) < 2:
+            continue
+        settings = [_settings(groups[i][0].config) for i in indices]
+        keys = sorted(k for k in set().union(*settings) if len({repr(s.get(k)) for s in settings}) > 1)
+        if not keys:  # the same experiment in two folders (no grouping): nothing to tell them apart by
+            continue
+        for i, values in zip(indices, settings, strict=True):
+            rows[i]["differs"] = {k: values.get(k) for k in keys}
+            rows[i]["name"] = f"{name} ({', '.join(f'{k}={values.get(k)}' for k in keys)})"
+
+
+def _settings(config: dict[str, Any]) -> dict[str, Any]:
+    """A run's experiment settings, option tables flattened: {"pack": 2, "arch_options.hidden": 128}."""
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        if key in NOT_EXPERIMENT:
+            continue
+        if isinstance(value, dict):
+            out.update({f"{key}.{k}": v for k, v in value.items()})
+        else:
+            out[key] = value
+    return out
+
+
 def metric_names(records: list[RunRecord]) -> list[str]:
     names = {m for r in records for s in SECTIONS.values() for m in (r.summary.get(s) or {})}
     return metric_registry.order(names)
@@ -388,6 +420,7 @@ def compare_records(
     warnings += repeat_warnings(repeats)
     metrics = metric_names(records)
     comparison = Comparison([build_row(g, metrics) for g in grouped], grouped, metrics, {}, warnings)
+    tell_apart(comparison.rows, grouped)
     comparison.warnings += stale_warnings(records)
     add_columns(comparison, records)
     mark_best(comparison.rows, comparison.columns)

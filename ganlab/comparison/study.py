@@ -102,6 +102,26 @@ def is_study(runs: list[str] | None, study_flags: list[str]) -> bool:
     return bool(study_flags)
 
 
+# A config file's fields that a study decides itself: it names and places its runs and picks the seeds.
+STUDY_DECIDES = ("seed", "name", "runs_dir")
+
+
+def with_config_file(path: str | Path, given: dict[str, Any], overrides: dict[str, Any]) -> tuple[dict, dict]:
+    """`ganlab compare --config FILE`: (StudySpec fields, run overrides) with the file under the
+    flags. The file's loss, arch and data are the study's when --loss/--arch/--data are not given;
+    its other settings reach every run, and flags override them (option tables key by key)."""
+    from ganlab.config import load_toml, merge, resolve
+
+    values = load_toml(path)
+    resolve(values, {}, source=str(path))  # a bad value fails here, naming the file
+    given = dict(given)
+    for field_name, spec_field in (("loss", "losses"), ("arch", "archs"), ("data", "datas")):
+        if field_name in values and spec_field not in given:
+            given[spec_field] = [values[field_name]]
+    rest = {k: v for k, v in values.items() if k not in (*STUDY_DECIDES, "loss", "arch", "data")}
+    return given, merge(rest, overrides)
+
+
 def run_name(config: RunConfig) -> str:
     return f"{config.loss}-{config.arch}-{config.data}-s{config.seed}"
 
