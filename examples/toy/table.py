@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+from pathlib import Path
 
 METRICS = (("modes_covered", "{:.1f}"), ("high_quality_pct", "{:.1f}"), ("mode_kl", "{:.3f}"), ("mode_kl_hq", "{:.3f}"))
 
@@ -29,18 +30,26 @@ def pack(row: dict) -> int:
     return summary["config"].get("pack", 1)
 
 
+def label(row: dict) -> str:
+    """A recipe or PacGAN row keeps its name (recipe-grid, pacgan2-ring-5000); a study's row is named
+    by the study's kind and its loss ("losses: hinge", "critics: hinge"), since compare's own name
+    for it lists every setting that differs from the other studies' rows."""
+    study = Path(row["paths"][0]).parent.name
+    return row["name"] if study == "single" else f"{study.split('-')[0]}: {row['loss']}"
+
+
 def main(path: str) -> None:
     rows = json.loads(open(path, encoding="utf-8").read())
     print("| row | data | loss | pack | seeds | steps | s / run | modes | % HQ | KL (all) | KL (HQ) |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     packs = {id(row): pack(row) for row in rows}  # one summary.json read per row
-    for row in sorted(rows, key=lambda r: (r["data"], r["name"], packs[id(r)])):
+    for row in sorted(rows, key=lambda r: (r["data"], label(r), packs[id(r)])):
         stats = [cell(row["metrics"].get(name, {}).get("final"), fmt) for name, fmt in METRICS]
         steps, wall = (row.get("steps") or {}).get("mean"), (row.get("wall_time_s") or {}).get("mean")
         if steps is None or row.get("status") != "complete":  # not finished (yet)
             continue
         print(
-            f"| {row['name']} | {row['data']} | {row['loss']} | {packs[id(row)]} | {row['n_seeds']} | {int(steps):,} | {'-' if wall is None else f'{wall:.0f}'} | "
+            f"| {label(row)} | {row['data']} | {row['loss']} | {packs[id(row)]} | {row['n_seeds']} | {int(steps):,} | {'-' if wall is None else f'{wall:.0f}'} | "
             + " | ".join(stats)
             + " |"
         )

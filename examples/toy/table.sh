@@ -8,13 +8,17 @@
 #      iterations (the paper: 400,000; far beyond this machine);
 #   3. a `ganlab compare --config` study per pack value: each loss with the recipe's network,
 #      batch and learning rate (the recipe file, with --loss, --pack and --steps over it) for
-#      LOSS_STEPS iterations, at --pack 1 and 2.
+#      LOSS_STEPS iterations, at --pack 1 and 2;
+#   4. the critics (wgan-gp, hinge) with their usual settings instead of the recipe's: the WGAN-GP
+#      paper's Algorithm 1 (5 D steps per G step, Adam lr 1e-4 held constant, betas 0 and 0.9),
+#      for LOSS_STEPS generator steps at --pack 1 and 2.
 # Rerunning trains nothing that exists already (`ganlab train` runs are skipped by folder, studies
-# reuse identical runs). Sizes are environment variables; PARTS (recipe pacgan losses), DATAS
+# reuse identical runs). Sizes are environment variables; PARTS (recipe pacgan losses critics), DATAS
 # (ring grid), PACKS (PacGAN's, 1 2 4) and LOSS_PACKS (1 2) pick what to run. README's table:
 #   PARTS=recipe examples/toy/table.sh
 #   PARTS=pacgan PACGAN_STEPS=5000 examples/toy/table.sh
 #   PARTS=losses LOSS_STEPS=3000 examples/toy/table.sh
+#   PARTS=critics LOSS_STEPS=3000 examples/toy/table.sh
 set -euo pipefail
 
 SEEDS="${SEEDS:-5}"
@@ -22,7 +26,7 @@ PACGAN_STEPS="${PACGAN_STEPS:-5000}"
 LOSS_STEPS="${LOSS_STEPS:-5000}"
 WORKERS="${WORKERS:-2}"
 RUNS_DIR="${RUNS_DIR:-runs/toy-table}"
-PARTS="${PARTS:-recipe pacgan losses}"
+PARTS="${PARTS:-recipe pacgan losses critics}"
 DATAS="${DATAS:-ring grid}"
 GANLAB="${GANLAB:-ganlab}"
 METRICS=modes_covered,high_quality_pct,mode_kl,mode_kl_hq
@@ -40,6 +44,14 @@ train() {  # NAME SEED ARGS...: one run under $RUNS_DIR/single, skipped when it 
     grep -q '"mode_kl_hq"' "$path/summary.json" || $GANLAB eval "$path" --metrics "$METRICS" > /dev/null
 }
 
+study() {  # NAME DATA PACK ARGS...: a `ganlab compare` study over SEEDS seeds from DATA's recipe file
+    local name="$1" data="$2" pack="$3"
+    shift 3
+    $GANLAB compare --config "$here/$data.toml" "$@" --seeds "$SEEDS" --steps "$LOSS_STEPS" --pack "$pack" \
+        --sample-every "$LOSS_STEPS" --checkpoint-every "$LOSS_STEPS" --metrics "$METRICS" \
+        --workers "$WORKERS" --study "$name" --runs-dir "$RUNS_DIR" --format json > /dev/null
+}
+
 for data in $DATAS; do
     for seed in $(seq 0 $((SEEDS - 1))); do
         case " $PARTS " in *" recipe "*) train "recipe-$data" "$seed" --config "$here/$data.toml" ;; esac
@@ -50,17 +62,17 @@ for data in $DATAS; do
             done ;;
         esac
     done
-    case " $PARTS " in *" losses "*)
-        for pack in ${LOSS_PACKS:-1 2}; do
-            $GANLAB compare --config "$here/$data.toml" \
-                --loss minimax --loss nonsaturating --loss lsgan --loss wgan-gp --loss hinge \
-                --seeds "$SEEDS" --steps "$LOSS_STEPS" --pack "$pack" \
-                --sample-every "$LOSS_STEPS" --checkpoint-every "$LOSS_STEPS" \
-                --metrics "$METRICS" --workers "$WORKERS" --study "losses-pack$pack-$data-$LOSS_STEPS" \
-                --runs-dir "$RUNS_DIR" --format json > /dev/null
-        done ;;
-    esac
+    for pack in ${LOSS_PACKS:-1 2}; do
+        case " $PARTS " in *" losses "*)
+            study "losses-pack$pack-$data-$LOSS_STEPS" "$data" "$pack" \
+                --loss minimax --loss nonsaturating --loss lsgan --loss wgan-gp --loss hinge ;;
+        esac
+        case " $PARTS " in *" critics "*)
+            study "critics-pack$pack-$data-$LOSS_STEPS" "$data" "$pack" --loss wgan-gp --loss hinge \
+                --d-steps 5 --lr-g 1e-4 --lr-d 1e-4 --lr-schedule constant --beta1 0 --beta2 0.9 ;;
+        esac
+    done
 done
 
-$GANLAB compare "$RUNS_DIR"/single "$RUNS_DIR"/losses-* --format json > "$RUNS_DIR/table.json"
+$GANLAB compare "$RUNS_DIR"/single "$RUNS_DIR"/losses-* "$RUNS_DIR"/critics-* --format json > "$RUNS_DIR/table.json"
 python "$here/table.py" "$RUNS_DIR/table.json"
