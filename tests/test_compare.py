@@ -454,3 +454,16 @@ def test_rows_that_share_a_name_are_told_apart_by_the_settings_that_differ(tmp_p
     # one experiment seen twice (two folders, no grouping) has nothing to add
     same = compare.compare_records([record("a", 0, 1, 128), record("b", 0, 1, 128)], group=False).rows
     assert [r["name"] for r in same] == ["nonsaturating-mlp-grid-s0"] * 2 and "differs" not in same[0]
+
+
+def test_sample_grid_panels_name_the_settings_that_tell_rows_apart(tmp_path):
+    from ganlab.comparison.plot import panel_title
+    from ganlab.comparison.rows import RunRecord
+
+    record = RunRecord(RunDir(tmp_path / "hinge-mlp-ring-s0"), {"loss": "hinge"}, {"status": "complete", "step": 30})
+    assert panel_title(record, {"name": "hinge-mlp-ring"}) == "hinge-mlp-ring-s0\nhinge, step 30"
+    many = {"beta1": 0.0, "beta2": 0.9, "d_steps": 5, "lr_d": 0.0001, "lr_g": 0.0001, "pack": 2}
+    title = panel_title(record, {"differs": many}).splitlines()
+    assert title[:2] == ["hinge-mlp-ring-s0", "hinge, step 30"] and len(title) > 3  # wrapped, not one wide line
+    assert max(len(line) for line in title) <= 38
+    assert " ".join(title[2:]) == "beta1=0.0, beta2=0.9, d_steps=5, lr_d=0.0001, lr_g=0.0001, pack=2"

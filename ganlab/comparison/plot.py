@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -146,7 +148,7 @@ def save_grid(c: Comparison, path: str | Path) -> Path:
     plt = viz._pyplot()
     fig, axes = plt.subplots(len(c.groups), ncols, figsize=(2.6 * ncols, 2.9 * len(c.groups)), dpi=100, squeeze=False)
     found = 0
-    for ax_row, group in zip(axes, c.groups, strict=False):
+    for ax_row, group, row in zip(axes, c.groups, c.rows, strict=False):
         for ax, record in zip(ax_row, group, strict=False):
             image = final_samples(record)
             if image is not None:
@@ -155,7 +157,7 @@ def save_grid(c: Comparison, path: str | Path) -> Path:
                 found += 1
             else:
                 ax.text(0.5, 0.5, "no samples", ha="center", va="center")
-            ax.set_title(f"{record.name}\n{record.config.get('loss')}, step {record.step()}", fontsize=8)
+            ax.set_title(panel_title(record, row), fontsize=8)
         for ax in ax_row:
             ax.set_xticks([])
             ax.set_yticks([])
@@ -166,6 +168,15 @@ def save_grid(c: Comparison, path: str | Path) -> Path:
         raise RunError("none of the compared runs has a sample grid (samples/step_*.png); train them first")
     fig.tight_layout()
     return _save(fig, plt, path)
+
+
+def panel_title(record: RunRecord, row: dict[str, Any]) -> str:
+    """Run name, loss and step; plus the settings that tell its row from a row of the same name
+    (rows.tell_apart), wrapped to the panel's width: two studies' "hinge-mlp-ring-s0" differ."""
+    lines = [record.name, f"{record.config.get('loss')}, step {record.step()}"]
+    if row.get("differs"):
+        lines += textwrap.wrap(", ".join(f"{k}={v}" for k, v in row["differs"].items()), width=38)
+    return "\n".join(lines)
 
 
 def check_path(path: str | Path, flag: str) -> None:
