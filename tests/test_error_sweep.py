@@ -128,6 +128,12 @@ CASES = [
         "train --ema-decay 1",
         "ema_decay must be a number between 0 and 1 (exclusive), got 1.0",
     ),
+    C(
+        "train",
+        "Adam beta1 of 1",
+        "train --beta1 1",
+        "beta1 must be a number in [0, 1), got 1.0; set --beta1 to e.g. 0.5",
+    ),
     C("train", "--nproc 0", "train --nproc 0", "--nproc must be an integer >= 1, got 0; pass --nproc 1 or more"),
     C(
         "train",
@@ -530,6 +536,12 @@ CASES = [
     ),
     C("compare", "nothing to compare", "compare", "nothing to compare; pass run folders or globs"),
     C("compare", "study with an unknown loss", "compare --loss nosuch --steps 1", "unknown loss 'nosuch'"),
+    C(
+        "compare",
+        "study from a missing config file",
+        "compare --config bad/none.toml",
+        "config file 'bad/none.toml' does not exist",
+    ),
     C("compare", "study with no seeds", "compare --seeds 0", "--seeds must be an integer >= 1, got 0"),
     C(
         "compare",

@@ -145,11 +145,16 @@ def save_grid(c: Comparison, path: str | Path) -> Path:
     import matplotlib.image as mpimg
 
     ncols = max(len(g) for g in c.groups)
+    titles = [[panel_title(record, row) for record in group] for group, row in zip(c.groups, c.rows, strict=True)]
+    extra_lines = max(t.count("\n") for row_titles in titles for t in row_titles) - 1  # beyond name and step
     plt = viz._pyplot()
-    fig, axes = plt.subplots(len(c.groups), ncols, figsize=(2.6 * ncols, 2.9 * len(c.groups)), dpi=100, squeeze=False)
+    height = 2.9 + 0.15 * extra_lines  # room for the longer titles, so they do not cover the row above
+    fig, axes = plt.subplots(
+        len(c.groups), ncols, figsize=(2.6 * ncols, height * len(c.groups)), dpi=100, squeeze=False
+    )
     found = 0
-    for ax_row, group, row in zip(axes, c.groups, c.rows, strict=False):
-        for ax, record in zip(ax_row, group, strict=False):
+    for ax_row, group, row_titles in zip(axes, c.groups, titles, strict=False):
+        for ax, record, title in zip(ax_row, group, row_titles, strict=False):
             image = final_samples(record)
             if image is not None:
                 # nearest: a grid of small images stays sharp squares when matplotlib resizes it
@@ -157,7 +162,7 @@ def save_grid(c: Comparison, path: str | Path) -> Path:
                 found += 1
             else:
                 ax.text(0.5, 0.5, "no samples", ha="center", va="center")
-            ax.set_title(panel_title(record, row), fontsize=8)
+            ax.set_title(title, fontsize=8)
         for ax in ax_row:
             ax.set_xticks([])
             ax.set_yticks([])
