@@ -26,7 +26,7 @@ def _help_text(cli, name: str) -> str:
 # Options that are off unless given: they have no default to show.
 NO_DEFAULT = {
     "train": {"--config", "--resume", "--loss-opt", "--arch-opt", "--data-opt"},
-    "compare": {"--sort", "--plot", "--grid", "--loss-opt", "--arch-opt", "--data-opt"},
+    "compare": {"--sort", "--plot", "--grid", "--config", "--loss-opt", "--arch-opt", "--data-opt"},
     "sample": {"--onnx", "--out-dir", "--npy", "--latent-dim"},
 }
 
