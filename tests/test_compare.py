@@ -451,6 +451,15 @@ def test_rows_that_share_a_name_are_told_apart_by_the_settings_that_differ(tmp_p
         "nonsaturating-mlp-grid-s0 (arch_options.hidden=128, pack=1)",
         "nonsaturating-mlp-grid-s0 (arch_options.hidden=256, pack=2)",
     }
+    # an option one row leaves unset reads "default" in the name (None in differs)
+    tuned = record("tuned", 0, 1, 128)
+    tuned.config["loss_options"] = {"a": 0.5}
+    options = compare.compare_records([record("plain", 0, 1, 128), tuned], group=False).rows
+    assert {r["name"] for r in options} == {
+        "nonsaturating-mlp-grid-s0 (loss_options.a=default)",
+        "nonsaturating-mlp-grid-s0 (loss_options.a=0.5)",
+    }
+    assert sorted(r["differs"]["loss_options.a"] or 0 for r in options) == [0, 0.5]
     # one experiment seen twice (two folders, no grouping) has nothing to add
     same = compare.compare_records([record("a", 0, 1, 128), record("b", 0, 1, 128)], group=False).rows
     assert [r["name"] for r in same] == ["nonsaturating-mlp-grid-s0"] * 2 and "differs" not in same[0]

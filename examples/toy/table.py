@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 from pathlib import Path
 
@@ -32,10 +33,12 @@ def pack(row: dict) -> int:
 
 def label(row: dict) -> str:
     """A recipe or PacGAN row keeps its name (recipe-grid, pacgan2-ring-5000); a study's row is named
-    by the study's kind and its loss ("losses: hinge", "critics: hinge"), since compare's own name
-    for it lists every setting that differs from the other studies' rows."""
-    study = Path(row["paths"][0]).parent.name
-    return row["name"] if study == "single" else f"{study.split('-')[0]}: {row['loss']}"
+    by its study less pack, data and steps, and its loss ("losses: hinge", "critics-gp0.1: wgan-gp"),
+    since compare's own name for it lists every setting that differs from the other studies' rows."""
+    study = Path(row["paths"][0]).parent.name  # e.g. critics-gp0.1-pack2-ring-3000
+    if study == "single":
+        return row["name"]
+    return f"{re.sub(r'-pack[0-9]+-.*$', '', study)}: {row['loss']}"
 
 
 def main(path: str) -> None:

@@ -11,7 +11,8 @@
 #      LOSS_STEPS iterations, at --pack 1 and 2;
 #   4. the critics (wgan-gp, hinge) with their usual settings instead of the recipe's: the WGAN-GP
 #      paper's Algorithm 1 (5 D steps per G step, Adam lr 1e-4 held constant, betas 0 and 0.9),
-#      for LOSS_STEPS generator steps at --pack 1 and 2.
+#      for LOSS_STEPS generator steps at --pack 1 and 2; wgan-gp also with the penalty weight
+#      0.1 that WGAN-GP's toy experiments use.
 # Rerunning trains nothing that exists already (`ganlab train` runs are skipped by folder, studies
 # reuse identical runs). Sizes are environment variables; PARTS (recipe pacgan losses critics), DATAS
 # (ring grid), PACKS (PacGAN's, 1 2 4) and LOSS_PACKS (1 2) pick what to run. README's table:
@@ -44,6 +45,9 @@ train() {  # NAME SEED ARGS...: one run under $RUNS_DIR/single, skipped when it 
     grep -q '"mode_kl_hq"' "$path/summary.json" || $GANLAB eval "$path" --metrics "$METRICS" > /dev/null
 }
 
+# WGAN-GP's Algorithm 1: 5 critic steps per G step, Adam lr 1e-4 held constant, betas (0, 0.9)
+CRITIC="--d-steps 5 --lr-g 1e-4 --lr-d 1e-4 --lr-schedule constant --beta1 0 --beta2 0.9"
+
 study() {  # NAME DATA PACK ARGS...: a `ganlab compare` study over SEEDS seeds from DATA's recipe file
     local name="$1" data="$2" pack="$3"
     shift 3
@@ -68,8 +72,10 @@ for data in $DATAS; do
                 --loss minimax --loss nonsaturating --loss lsgan --loss wgan-gp --loss hinge ;;
         esac
         case " $PARTS " in *" critics "*)
-            study "critics-pack$pack-$data-$LOSS_STEPS" "$data" "$pack" --loss wgan-gp --loss hinge \
-                --d-steps 5 --lr-g 1e-4 --lr-d 1e-4 --lr-schedule constant --beta1 0 --beta2 0.9 ;;
+            study "critics-pack$pack-$data-$LOSS_STEPS" "$data" "$pack" --loss wgan-gp --loss hinge $CRITIC
+            # the penalty weight of WGAN-GP's own toy experiments (gan_toy.py) instead of 10
+            study "critics-gp0.1-pack$pack-$data-$LOSS_STEPS" "$data" "$pack" --loss wgan-gp \
+                --loss-opt lambda_gp=0.1 $CRITIC ;;
         esac
     done
 done

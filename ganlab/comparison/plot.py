@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ganlab import viz
-from ganlab.comparison.rows import SECTIONS, Comparison, RunRecord
+from ganlab.comparison.rows import SECTIONS, Comparison, RunRecord, describe_differs
 from ganlab.errors import ConfigError, RunError
 from ganlab.losses.readout import CRITIC_KEYS, PROBABILITY_KEYS
 from ganlab.metrics.registry import METRICS
@@ -180,7 +180,7 @@ def panel_title(record: RunRecord, row: dict[str, Any]) -> str:
     (rows.tell_apart), wrapped to the panel's width: two studies' "hinge-mlp-ring-s0" differ."""
     lines = [record.name, f"{record.config.get('loss')}, step {record.step()}"]
     if row.get("differs"):
-        lines += textwrap.wrap(", ".join(f"{k}={v}" for k, v in row["differs"].items()), width=38)
+        lines += textwrap.wrap(describe_differs(row["differs"]), width=38)
     return "\n".join(lines)
 
 

@@ -267,7 +267,12 @@ def tell_apart(rows: list[dict[str, Any]], groups: list[list[RunRecord]]) -> Non
             continue
         for i, values in zip(indices, settings, strict=True):
             rows[i]["differs"] = {k: values.get(k) for k in keys}
-            rows[i]["name"] = f"{name} ({', '.join(f'{k}={values.get(k)}' for k in keys)})"
+            rows[i]["name"] = f"{name} ({describe_differs(rows[i]['differs'])})"
+
+
+def describe_differs(differs: dict[str, Any]) -> str:
+    """ "pack=2, loss_options.lambda_gp=default": None is an option the row's runs left unset."""
+    return ", ".join(f"{k}={'default' if v is None else v}" for k, v in differs.items())
 
 
 def _settings(config: dict[str, Any]) -> dict[str, Any]:
