@@ -15,6 +15,7 @@ from ganlab.cli.console import console
 from ganlab.cli.options import EVAL, STUDY_PANEL, WEIGHTS_HELP, metrics_option, run_overrides
 from ganlab.comparison.executors import Execution
 from ganlab.comparison.study import StudySpec
+from ganlab.config import flag_name
 
 SPEC = StudySpec()
 EXECUTION = Execution()
@@ -168,7 +169,7 @@ def compare(
         or None,
     )
     given = {k: v for k, v in study_values.items() if v is not None}
-    flags = [FLAG_OF.get(k, "--" + k.replace("_", "-")) for k in [*given, *overrides]]
+    flags = [FLAG_OF.get(k, "--" + k.replace("_", "-")) for k in given] + [flag_name(k) for k in overrides]
     if config is not None:
         from ganlab.comparison.study import with_config_file
 
@@ -194,7 +195,7 @@ def compare(
         raise RunError(failed)  # after the table: the failed runs are in it, with their reasons
 
 
-# StudySpec fields -> the flag that sets them, for messages
+# StudySpec fields -> the flag that sets them, for messages (RunConfig fields: config.flag_name)
 FLAG_OF = {
     "losses": "--loss",
     "archs": "--arch",
@@ -202,9 +203,6 @@ FLAG_OF = {
     "name": "--study",
     "evaluate": "--no-eval",
     "eval_options": "--eval-dims",
-    "loss_options": "--loss-opt",
-    "arch_options": "--arch-opt",
-    "data_options": "--data-opt",
 }
 
 
